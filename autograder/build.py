@@ -1,0 +1,261 @@
+"""``python -m autograder build``: make the release in `dist/` and prove it before writing it.
+
+The build renders the public tests and both notebooks, then refuses to write anything
+unless: every public check passes on the reference and fails on the stubs, both notebooks
+run top to bottom in an empty folder (as a student's fresh download would), the solution
+notebook's own ``grader.check`` cells all pass, and the student release contains no line
+of reference code, derivation or model answer. Output is byte-for-byte reproducible.
+"""
+
+import base64
+import io
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import numpy as np
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+from otter.nbmeta_config import NBMetadataConfig
+from otter.test_files import create_test_file
+
+import solutions
+
+from . import notebook, public_checks, spec
+from .notebook import Kind
+
+ROOT = notebook.ROOT
+DIST = ROOT / "dist"
+STUDENT_ZIP = "disc05-student.zip"
+EXECUTION_TIMEOUT = 120  # seconds per cell; the demos take about one
+
+
+class BuildError(Exception):
+    """The release is not fit to ship; the message says why."""
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One public test case run against one notebook."""
+
+    question: str
+    case: str
+    passed: bool
+    message: str
+
+
+def run_public_checks(nb: nbformat.NotebookNode, test_files: dict[str, str]) -> list[CheckOutcome]:
+    """Run every public test file, through Otter's own test runner, on a notebook's functions.
+
+    Only the cells that define graded functions are executed (with ``np`` available), so the
+    answer does not depend on the demos or on Otter's notebook client.
+    """
+    env: dict = {"np": np}
+    graded = set(solutions.GRADED)
+    for source in notebook.code_cells(nb):
+        if re.match(r"def (\w+)\(", source) and source.split("(")[0][4:] in graded:
+            exec(compile(source, "<notebook cell>", "exec"), env)  # noqa: S102 - our own cells
+    outcomes = []
+    with tempfile.TemporaryDirectory() as folder:
+        for path, text in sorted(test_files.items()):
+            file = Path(folder, path)
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_text(text, encoding="utf-8")
+            test_file = create_test_file(str(file), NBMetadataConfig())
+            test_file.run(env)
+            outcomes += [
+                CheckOutcome(test_file.name, r.test_case.name, r.passed, r.message or "")
+                for r in test_file.test_case_results
+            ]
+    return outcomes
+
+
+def verify_public_checks(
+    student: nbformat.NotebookNode, solution: nbformat.NotebookNode, test_files: dict[str, str]
+) -> None:
+    """Every public case passes on the solution and fails, as not attempted, on the stubs."""
+    problems = [
+        f"fails on the solution: {o.question} / {o.case}\n{o.message}"
+        for o in run_public_checks(solution, test_files)
+        if not o.passed
+    ]
+    problems += [
+        f"does not report the stub as not attempted: {o.question} / {o.case}"
+        for o in run_public_checks(student, test_files)
+        if o.passed or "not attempted" not in o.message
+    ]
+    if problems:
+        raise BuildError("public checks are wrong:\n" + "\n".join(problems))
+
+
+def execute_notebook(nb: nbformat.NotebookNode, kind: Kind) -> nbformat.NotebookNode:
+    """Run a notebook top to bottom, alone in an empty folder; return it with outputs.
+
+    Raises
+    ------
+    BuildError
+        If a cell raises, or the export cell leaves no submission zip.
+    """
+    with tempfile.TemporaryDirectory(prefix=f"disc05-{kind}-") as folder:
+        path = Path(folder, spec.NOTEBOOK_NAME)
+        nbformat.write(nb, path)
+        executed = nbformat.read(path, as_version=4)
+        client = NotebookClient(
+            executed,
+            timeout=EXECUTION_TIMEOUT,
+            kernel_name="python3",
+            resources={"metadata": {"path": folder}},
+        )
+        try:
+            client.execute()
+        except CellExecutionError as error:
+            raise BuildError(f"the {kind} notebook does not run top to bottom:\n{error}") from None
+        exported = [p.name for p in Path(folder).glob("*.zip")]
+        if len(exported) != 1:
+            raise BuildError(f"the {kind} notebook's export cell wrote {exported or 'no zip'}")
+        with zipfile.ZipFile(Path(folder, exported[0])) as archive:
+            if spec.NOTEBOOK_NAME not in archive.namelist():
+                raise BuildError(f"the {kind} export zip lacks {spec.NOTEBOOK_NAME}")
+    return executed
+
+
+def check_outputs(executed: nbformat.NotebookNode) -> dict[str, str]:
+    """The plain-text output of each ``grader.check("q…")`` cell, keyed by question."""
+    results = {}
+    for cell in executed.cells:
+        match = re.fullmatch(r'grader\.check\("(\w+)"\)', cell.source.strip())
+        if cell.cell_type == "code" and match:
+            texts = [o.get("data", {}).get("text/plain", "") for o in cell.outputs]
+            results[match.group(1)] = "\n".join(texts)
+    return results
+
+
+def verify_executions(student: nbformat.NotebookNode, solution: nbformat.NotebookNode) -> None:
+    """Both notebooks run; in the solution every check passes, in the stubs every one fails."""
+    expected = [q.name for q in spec.QUESTIONS]
+    for kind, nb, must_pass in (("solution", solution, True), ("student", student, False)):
+        outputs = check_outputs(execute_notebook(nb, kind))
+        if sorted(outputs) != sorted(expected):
+            raise BuildError(f"the {kind} notebook checks {sorted(outputs)}, not {expected}")
+        wrong = [q for q, text in outputs.items() if ("All test cases passed" in text) != must_pass]
+        if wrong:
+            verdict = "fail" if must_pass else "pass"
+            raise BuildError(f"in the executed {kind} notebook, grader.check {verdict}s for {wrong}")
+
+
+def answer_key_fragments() -> list[str]:
+    """Text that must never reach students: reference code, derivations, model answers.
+
+    Fragments are whitespace-normalised lines of reference code (after the docstring), lines
+    of the ``Notes`` sections, and sentences of the written answers, long enough to be
+    specific (short ones such as ``return out`` could occur anywhere).
+    """
+    fragments = []
+    for name in solutions.GRADED:
+        source = notebook.reference_source(name)
+        code = source.split('"""')[-1]
+        fragments += [line.strip() for line in code.splitlines() if len(line.strip()) >= 20]
+        doc = notebook.public_docstring(name)
+        full = solutions.GRADED[name].__doc__ or ""
+        notes = full[full.find("Notes\n") :] if "Notes\n" in full else ""
+        fragments += [
+            line.strip()
+            for line in notes.splitlines()[2:]
+            if len(line.strip()) >= 25 and line.strip() not in doc
+        ]
+    for answer in notebook.written_answers().values():
+        sentences = re.split(r"(?<=[.:;])\s+", " ".join(answer.split()))
+        fragments += [s for s in sentences if len(s) >= 30]
+    return [" ".join(f.split()) for f in fragments]
+
+
+def release_texts(files: dict[str, bytes]) -> dict[str, str]:
+    """Every text students receive, with the public-check archive inside the notebook unpacked."""
+    texts = {}
+    for name, data in files.items():
+        text = data.decode("utf-8")
+        texts[name] = text
+        for blob in re.findall(r'PUBLIC_CHECKS = \\"([A-Za-z0-9+/=]+)\\"', text):
+            with zipfile.ZipFile(io.BytesIO(base64.b64decode(blob))) as archive:
+                for inner in archive.namelist():
+                    texts[f"{name}!{inner}"] = archive.read(inner).decode("utf-8")
+    return texts
+
+
+def find_leaks(files: dict[str, bytes]) -> list[str]:
+    """Answer-key fragments found in the student release, as ``file: fragment`` lines."""
+    leaks = []
+    fragments = answer_key_fragments()
+    for name, text in release_texts(files).items():
+        # Notebook JSON escapes newlines and quotes; undo that before comparing.
+        plain = " ".join(text.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\").split())
+        leaks += [f"{name}: {fragment}" for fragment in fragments if fragment in plain]
+    return leaks
+
+
+def zip_bytes(files: dict[str, bytes]) -> bytes:
+    """A reproducible zip: sorted names, fixed timestamps, fixed permissions."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=notebook.ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, files[name])
+    return buffer.getvalue()
+
+
+def release_files(execute: bool = True, log: Callable[[str], None] = print) -> dict[str, bytes]:
+    """Render and verify the release; return it as {path under dist/: contents}.
+
+    Raises
+    ------
+    BuildError
+        If any verification fails.
+    """
+    test_files = public_checks.render_all()
+    student = notebook.build_notebook("student", test_files)
+    solution = notebook.build_notebook("solution", test_files)
+    log("rendered the student and solution notebooks")
+
+    verify_public_checks(student, solution, test_files)
+    count = sum(len(checks) for checks in public_checks.CHECKS.values())
+    log(f"public checks: {count} cases pass on the solution and fail on the stubs")
+
+    if execute:
+        verify_executions(student, solution)
+        log("both notebooks run top to bottom in an empty folder; their grader.check cells agree")
+
+    student_files = {spec.NOTEBOOK_NAME: nbformat.writes(student).encode("utf-8") + b"\n"}
+    leaks = find_leaks(student_files)
+    if leaks:
+        raise BuildError("the student release leaks the answer key:\n" + "\n".join(leaks))
+    log(f"leak scan: none of {len(answer_key_fragments())} answer-key fragments in the release")
+
+    files = {f"student/{name}": data for name, data in student_files.items()}
+    files[STUDENT_ZIP] = zip_bytes(student_files)
+    files[f"solutions/{spec.NOTEBOOK_NAME}"] = nbformat.writes(solution).encode("utf-8") + b"\n"
+    files["solutions/written_answers.md"] = solutions.WRITTEN_ANSWERS.read_bytes()
+    return files
+
+
+def write_release(files: dict[str, bytes], dist: Path = DIST) -> None:
+    """Replace `dist` with exactly `files`."""
+    if dist.exists():
+        shutil.rmtree(dist)
+    for name, data in files.items():
+        path = dist / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def build(dist: Path = DIST, execute: bool = True, log: Callable[[str], None] = print) -> None:
+    """Build, verify and write the release into `dist`."""
+    files = release_files(execute=execute, log=log)
+    write_release(files, dist)
+    log(f"wrote {len(files)} files to {dist}")

@@ -1,0 +1,78 @@
+"""Compare a returned value with the expected one, in the vocabulary of numpy.testing.
+
+This module imports nothing but numpy, because the build copies its source into the
+public test files that students run in their own notebook. The hidden grader uses the
+same functions, so public and hidden feedback read alike. No message quotes an expected
+value, only shapes, counts and error sizes.
+"""
+
+import numpy as np
+
+
+def as_float_array(value: object) -> tuple[np.ndarray | None, str | None]:
+    """Convert a returned value to a float64 array, or explain why it cannot be.
+
+    Parameters
+    ----------
+    value : object
+        What the function returned.
+
+    Returns
+    -------
+    tuple of (numpy.ndarray or None, str or None)
+        The array and ``None``, or ``None`` and a one-line reason.
+    """
+    if value is None:
+        return None, "returned None (is a `return` statement missing?)"
+    if isinstance(value, (bool, np.bool_)):
+        return None, "returned a bool, not a number"
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError):
+        raw = None
+    if raw is None or raw.dtype.kind not in "iuf":
+        what = "complex numbers" if raw is not None and raw.dtype.kind == "c" else "values"
+        return None, (
+            f"returned a {type(value).__name__} of {what} that is not convertible "
+            "to a float array"
+        )
+    array = raw.astype(np.float64)
+    return array, None
+
+
+def mismatch(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> str | None:
+    """Describe how `actual` differs from `expected`, or return None when they agree.
+
+    The stages are: wrong shape, not finite, not close (``|a - e| <= atol + rtol * |e|``
+    elementwise, as in `numpy.allclose`).
+
+    Parameters
+    ----------
+    actual, expected : numpy.ndarray
+        Float64 arrays; `expected` is finite.
+    rtol, atol : float
+        Relative and absolute tolerance.
+
+    Returns
+    -------
+    str or None
+        A one-line description of the first failing stage, or None.
+    """
+    if actual.shape != expected.shape:
+        want = "a scalar" if expected.shape == () else f"shape {expected.shape}"
+        got = "a scalar" if actual.shape == () else f"shape {actual.shape}"
+        return f"wrong shape: returned {got}, expected {want}"
+    bad = ~np.isfinite(actual)
+    if bad.any():
+        return f"not finite: {int(bad.sum())} / {actual.size} entries are NaN or infinite"
+    error = np.abs(actual - expected)
+    wrong = error > atol + rtol * np.abs(expected)
+    if not wrong.any():
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.where(expected != 0, error / np.abs(expected), np.inf)
+    return (
+        f"not close: mismatched elements {int(wrong.sum())} / {wrong.size} "
+        f"({100 * wrong.mean():.3g}%), max abs error {error.max():.3g}, "
+        f"max rel error {relative[wrong].max():.3g} (rtol={rtol:g}, atol={atol:g})"
+    )

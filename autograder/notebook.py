@@ -1,0 +1,195 @@
+"""Turn the notebook source in `assignment/` into the student and the solution notebook.
+
+The source (`assignment/disc05.md`, a Jupytext Markdown notebook) holds the text, the demos
+and three kinds of marker:
+
+* a code cell ``# disc05: setup`` becomes the cell that writes the public tests and creates
+  ``grader``;
+* a code cell ``# disc05: function NAME`` becomes the stub of ``NAME`` (students) or its
+  reference source (solutions); the stub is derived from the reference, so signature and
+  public docstring are written once;
+* a Markdown cell ``<!-- disc05: written QUESTION -->`` becomes an answer box, empty for
+  students and holding the model answer from `solutions/written_answers.md` for staff.
+
+Local images (``![alt](file.svg)``) are inlined as data URIs, so the notebook alone is enough.
+"""
+
+import ast
+import base64
+import inspect
+import io
+import re
+import zipfile
+from pathlib import Path
+from typing import Literal
+
+import jupytext
+import nbformat
+
+import solutions
+
+from . import spec
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "assignment" / "disc05.md"
+
+Kind = Literal["student", "solution"]
+
+_FUNCTION = re.compile(r"^# disc05: function (\w+)\s*$")
+_SETUP = re.compile(r"^# disc05: setup\s*$")
+_WRITTEN = re.compile(r"^<!-- disc05: written (\w+) -->\s*$")
+_IMAGE = re.compile(r"!\[([^\]]*)\]\(([\w.-]+\.svg)\)")
+_NOTES = "\n\nNotes\n-----"
+ANSWER_PLACEHOLDER = "*Type your answer here, replacing this line.*"
+ZIP_DATE = (2020, 1, 1, 0, 0, 0)
+
+
+def public_docstring(function_name: str) -> str:
+    """The part of a reference docstring that students see: everything above ``Notes``."""
+    doc = inspect.getdoc(solutions.GRADED[function_name]) or ""
+    return doc.split(_NOTES)[0].rstrip()
+
+
+def stub_source(function_name: str) -> str:
+    """Source of the student stub: the reference signature and public docstring, no body."""
+    source = inspect.getsource(solutions.GRADED[function_name])
+    definition = ast.parse(source).body[0]
+    header = source.splitlines()[: definition.body[0].lineno - 1]
+    doc_lines = public_docstring(function_name).splitlines()
+    body = [f'    r"""{doc_lines[0]}']
+    body += [f"    {line}".rstrip() for line in doc_lines[1:]]
+    body += [
+        '    """',
+        "    # Your code here: replace the line below.",
+        f'    raise NotImplementedError("{function_name} is not implemented yet")',
+    ]
+    return "\n".join(header + body)
+
+
+def reference_source(function_name: str) -> str:
+    """Source of the reference implementation, as the solution notebook shows it."""
+    return inspect.getsource(solutions.GRADED[function_name]).rstrip()
+
+
+def written_answers() -> dict[str, str]:
+    """Model answers keyed by question, from the ``## qXX`` sections of the answer document."""
+    text = solutions.WRITTEN_ANSWERS.read_text(encoding="utf-8")
+    sections = re.split(r"^## (\w+)\s*$", text, flags=re.MULTILINE)
+    return {name: body.strip() for name, body in zip(sections[1::2], sections[2::2])}
+
+
+def tests_archive(test_files: dict[str, str]) -> bytes:
+    """A reproducible zip of the public test files (fixed timestamps, sorted names)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(test_files):
+            info = zipfile.ZipInfo(path, date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, test_files[path])
+    return buffer.getvalue()
+
+
+def setup_source(test_files: dict[str, str]) -> str:
+    """Code of the setup cell: write the public tests next to the notebook, create `grader`."""
+    blob = base64.b64encode(tests_archive(test_files)).decode("ascii")
+    return "\n".join(
+        [
+            "#@title Setup: run this cell before anything else",
+            "# Writes the public checks into ./tests (read them there if you like) and creates",
+            "# `grader`, which runs them. The notebook carries the checks itself, so it works the",
+            "# same on your computer, on a JupyterHub and on Google Colab.",
+            "import base64",
+            "import io",
+            "import zipfile",
+            "",
+            "import numpy as np",
+            "import otter",
+            "",
+            f'PUBLIC_CHECKS = "{blob}"',
+            "zipfile.ZipFile(io.BytesIO(base64.b64decode(PUBLIC_CHECKS))).extractall(\".\")",
+            'grader = otter.Notebook(tests_dir="tests")',
+        ]
+    )
+
+
+def _inline_images(markdown: str) -> str:
+    """Replace references to local SVG files by base64 data URIs."""
+
+    def embed(match: re.Match) -> str:
+        svg = (SOURCE.parent / match.group(2)).read_bytes()
+        return f"![{match.group(1)}](data:image/svg+xml;base64,{base64.b64encode(svg).decode()})"
+
+    return _IMAGE.sub(embed, markdown)
+
+
+def _written_cell(question: str, kind: Kind, answers: dict[str, str]) -> str:
+    marker = f"<!-- disc05: written {question} -->"
+    if kind == "student":
+        return f"{marker}\n**Your answer ({question}):**\n\n{ANSWER_PLACEHOLDER}"
+    return f"{marker}\n**Model answer ({question}):**\n\n{answers[question]}"
+
+
+def build_notebook(kind: Kind, test_files: dict[str, str]) -> nbformat.NotebookNode:
+    """The student or the solution notebook, without outputs, with stable cell ids.
+
+    Raises
+    ------
+    ValueError
+        If a marker names an unknown function or question, or a graded function or written
+        question has no marker.
+    """
+    source = jupytext.read(SOURCE)
+    answers = written_answers()
+    seen_functions: list[str] = []
+    seen_written: list[str] = []
+    cells = []
+    for cell in source.cells:
+        text = cell.source.strip()
+        metadata = {}
+        if cell.cell_type == "code" and _SETUP.match(text):
+            new = nbformat.v4.new_code_cell(setup_source(test_files))
+            metadata = {"cellView": "form", "jupyter": {"source_hidden": True}}
+        elif cell.cell_type == "code" and _FUNCTION.match(text):
+            name = _FUNCTION.match(text).group(1)
+            if name not in solutions.GRADED:
+                raise ValueError(f"{SOURCE.name}: marker for unknown function {name!r}")
+            seen_functions.append(name)
+            code = stub_source(name) if kind == "student" else reference_source(name)
+            new = nbformat.v4.new_code_cell(code)
+        elif cell.cell_type == "markdown" and _WRITTEN.match(text):
+            question = _WRITTEN.match(text).group(1)
+            if question not in spec.WRITTEN_QUESTIONS:
+                raise ValueError(f"{SOURCE.name}: written-answer marker for {question!r}")
+            seen_written.append(question)
+            new = nbformat.v4.new_markdown_cell(_written_cell(question, kind, answers))
+        elif cell.cell_type == "markdown":
+            new = nbformat.v4.new_markdown_cell(_inline_images(cell.source))
+        else:
+            new = nbformat.v4.new_code_cell(cell.source)
+        new.metadata.update(metadata)
+        new.id = f"cell-{len(cells):02d}"
+        cells.append(new)
+
+    expected_functions = [f for q in spec.QUESTIONS for f in q.functions]
+    if seen_functions != expected_functions:
+        raise ValueError(
+            f"{SOURCE.name}: function markers {seen_functions} do not match the graded "
+            f"functions {expected_functions} (each once, in question order)"
+        )
+    if seen_written != list(spec.WRITTEN_QUESTIONS):
+        raise ValueError(
+            f"{SOURCE.name}: written-answer markers {seen_written} do not match "
+            f"{list(spec.WRITTEN_QUESTIONS)}"
+        )
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    nbformat.validate(notebook)
+    return notebook
+
+
+def code_cells(notebook: nbformat.NotebookNode) -> list[str]:
+    """Sources of the code cells, in order."""
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]

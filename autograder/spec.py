@@ -1,0 +1,70 @@
+"""What disc05 grades: questions, their functions, points and tolerances, in one place.
+
+Everything else (stubs, public tests, the build checks and the hidden grader) reads these
+declarations instead of repeating them.
+"""
+
+from dataclasses import dataclass
+
+NOTEBOOK_NAME = "disc05.ipynb"
+OTTER_VERSION = "7.0.0"
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Elementwise agreement ``|actual - expected| <= atol + rtol * |expected|``."""
+
+    rtol: float = 1e-7
+    atol: float = 1e-10
+
+
+@dataclass(frozen=True)
+class Question:
+    """One auto-graded part of the notebook.
+
+    Attributes
+    ----------
+    name : str
+        The name students pass to ``grader.check`` (``"q1a"``).
+    functions : tuple of str
+        Graded functions, in notebook order; each has a reference in `solutions`.
+    points : float
+        Auto-graded points for the part, shared equally among its functions.
+    written : bool
+        Whether the part also has a written answer, graded by hand.
+    """
+
+    name: str
+    functions: tuple[str, ...]
+    points: float
+    written: bool = False
+
+
+QUESTIONS: tuple[Question, ...] = (
+    Question("q1a", ("sigmoid", "sigmoid_grad", "max_sigmoid_grad"), points=3, written=True),
+    Question("q1b", ("residual_block",), points=2),
+    Question("q1c", ("residual_jacobian",), points=3, written=True),
+    Question("q2a", ("dropout_loss", "dropout_to_ridge_weights", "dropout_gamma"), points=3),
+    Question("q2b", ("effective_matrix", "ridge_to_tikhonov_weights"), points=2),
+    Question("q2c", ("effective_column_norm",), points=1, written=True),
+)
+
+TOLERANCES: dict[str, Tolerance] = {
+    name: Tolerance() for question in QUESTIONS for name in question.functions
+}
+
+WRITTEN_QUESTIONS: tuple[str, ...] = tuple(q.name for q in QUESTIONS if q.written)
+
+
+def question_of(function: str) -> Question:
+    """Return the question that grades `function`.
+
+    Raises
+    ------
+    KeyError
+        If no question grades a function of that name.
+    """
+    for question in QUESTIONS:
+        if function in question.functions:
+            return question
+    raise KeyError(f"no question grades a function named {function!r}")
