@@ -7,12 +7,21 @@ from pathlib import Path
 from . import build
 
 
+class _Parser(argparse.ArgumentParser):
+    """Reports a bad command line in one line (and exit status 2), not a usage dump."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the command; return the exit status."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m autograder", description="Build and check the disc05 release."
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
     build_parser = commands.add_parser(
         "build", help="render, verify and write the release into dist/"
     )

@@ -49,17 +49,22 @@ class CheckOutcome:
     message: str
 
 
-def run_public_checks(nb: nbformat.NotebookNode, test_files: dict[str, str]) -> list[CheckOutcome]:
-    """Run every public test file, through Otter's own test runner, on a notebook's functions.
+def notebook_functions(nb: nbformat.NotebookNode) -> dict:
+    """Namespace of the graded functions a notebook defines (with ``np`` available).
 
-    Only the cells that define graded functions are executed (with ``np`` available), so the
-    answer does not depend on the demos or on Otter's notebook client.
+    Only the cells that define graded functions are executed, so the result does not depend
+    on the demos or on Otter's notebook client.
     """
     env: dict = {"np": np}
-    graded = set(solutions.GRADED)
     for source in notebook.code_cells(nb):
-        if re.match(r"def (\w+)\(", source) and source.split("(")[0][4:] in graded:
+        match = re.match(r"def (\w+)\(", source)
+        if match and match.group(1) in solutions.GRADED:
             exec(compile(source, "<notebook cell>", "exec"), env)  # noqa: S102 - our own cells
+    return env
+
+
+def run_public_checks(env: dict, test_files: dict[str, str]) -> list[CheckOutcome]:
+    """Run every public test file, through Otter's own test runner, against `env`."""
     outcomes = []
     with tempfile.TemporaryDirectory() as folder:
         for path, text in sorted(test_files.items()):
@@ -81,12 +86,12 @@ def verify_public_checks(
     """Every public case passes on the solution and fails, as not attempted, on the stubs."""
     problems = [
         f"fails on the solution: {o.question} / {o.case}\n{o.message}"
-        for o in run_public_checks(solution, test_files)
+        for o in run_public_checks(notebook_functions(solution), test_files)
         if not o.passed
     ]
     problems += [
         f"does not report the stub as not attempted: {o.question} / {o.case}"
-        for o in run_public_checks(student, test_files)
+        for o in run_public_checks(notebook_functions(student), test_files)
         if o.passed or "not attempted" not in o.message
     ]
     if problems:

@@ -69,7 +69,7 @@ def mismatch(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float)
     wrong = error > atol + rtol * np.abs(expected)
     if not wrong.any():
         return None
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         relative = np.where(expected != 0, error / np.abs(expected), np.inf)
     return (
         f"not close: mismatched elements {int(wrong.sum())} / {wrong.size} "

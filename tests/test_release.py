@@ -1,0 +1,256 @@
+"""The student release: stubs agree with the reference, public checks discriminate, nothing
+leaks, the build is reproducible, and (slow) the real build runs both notebooks."""
+
+import inspect
+import json
+import subprocess
+import sys
+import zipfile
+
+import nbformat
+import numpy as np
+import pytest
+
+import solutions
+from autograder import build, notebook, public_checks, spec
+
+ALL_FUNCTIONS = [f for q in spec.QUESTIONS for f in q.functions]
+
+
+@pytest.fixture(scope="module")
+def test_files():
+    return public_checks.render_all()
+
+
+@pytest.fixture(scope="module")
+def student(test_files):
+    return notebook.build_notebook("student", test_files)
+
+
+@pytest.fixture(scope="module")
+def solution(test_files):
+    return notebook.build_notebook("solution", test_files)
+
+
+def failing_cases(env: dict, test_files: dict[str, str], question: str) -> list[str]:
+    return [
+        o.case
+        for o in build.run_public_checks(env, test_files)
+        if o.question == question and not o.passed
+    ]
+
+
+# ## Stubs and reference
+
+
+def test_spec_and_answer_key_name_the_same_functions():
+    assert ALL_FUNCTIONS == list(solutions.GRADED)
+
+
+@pytest.mark.parametrize("name", ALL_FUNCTIONS)
+def test_stub_has_reference_signature_and_public_docstring(name):
+    env = {"np": np}
+    exec(notebook.stub_source(name), env)
+    stub, reference = env[name], solutions.GRADED[name]
+    assert inspect.signature(stub) == inspect.signature(reference)
+    assert inspect.getdoc(stub) == notebook.public_docstring(name)
+    assert "Notes" not in inspect.getdoc(stub)
+    for section in ("Parameters" if inspect.signature(reference).parameters else "", "Returns"):
+        assert section in inspect.getdoc(stub)
+    with pytest.raises(NotImplementedError, match=name):
+        stub(*[None] * len(inspect.signature(stub).parameters))
+
+
+def test_student_notebook_has_one_stub_per_function_and_a_check_per_question(student):
+    sources = notebook.code_cells(student)
+    defined = [s.split("(")[0][4:] for s in sources if s.startswith("def ") and "raise Not" in s]
+    assert [d for d in defined if d in solutions.GRADED] == ALL_FUNCTIONS
+    checks = [s for s in sources if s.startswith("grader.check(")]
+    assert checks == [f'grader.check("{q.name}")' for q in spec.QUESTIONS]
+    assert sources[0].lstrip().startswith("# Installs the grading client")
+    assert "otter.Notebook(" in sources[1] and f"otter-grader=={spec.OTTER_VERSION}" in sources[0]
+    assert "grader.export(" in sources[-1]
+
+
+def test_written_answer_boxes_are_empty_for_students_and_filled_for_staff(student, solution):
+    answers = notebook.written_answers()
+    assert sorted(answers) == sorted(spec.WRITTEN_QUESTIONS)
+
+    def boxes(nb):
+        return [c.source for c in nb.cells if c.source.startswith("<!-- disc05: written")]
+
+    assert all(notebook.ANSWER_PLACEHOLDER in box for box in boxes(student))
+    assert len(boxes(student)) == len(spec.WRITTEN_QUESTIONS)
+    for question, box in zip(spec.WRITTEN_QUESTIONS, boxes(solution)):
+        assert answers[question] in box
+
+
+def test_figure_is_embedded_so_the_notebook_stands_alone(student):
+    markdown = "\n".join(c.source for c in student.cells if c.cell_type == "markdown")
+    assert "data:image/svg+xml;base64," in markdown
+    assert ".svg)" not in markdown
+
+
+def test_solution_notebook_is_the_student_notebook_with_answers_filled_in(student, solution):
+    assert len(student.cells) == len(solution.cells)
+    for s, r in zip(student.cells, solution.cells):
+        if s.source != r.source:
+            assert "raise NotImplementedError" in s.source or "disc05: written" in s.source
+
+
+# ## Public checks
+
+
+def test_public_checks_pass_on_reference_and_report_stubs_as_not_attempted(
+    student, solution, test_files
+):
+    build.verify_public_checks(student, solution, test_files)
+    outcomes = build.run_public_checks(build.notebook_functions(solution), test_files)
+    assert {o.question for o in outcomes} == {q.name for q in spec.QUESTIONS}
+    assert all(o.passed for o in outcomes)
+
+
+def with_function(source: str) -> dict:
+    """The reference namespace with one function replaced by `source`."""
+    env = {"np": np, **solutions.GRADED}
+    exec(source, env)
+    return env
+
+
+# A few slips each public check is designed to catch (the full catalogue is the gate's).
+COMMON_SLIPS = {
+    "q1a": [
+        "def sigmoid(x):\n    return 1 / (1 + np.exp(-np.asarray(x, float)))",
+        "def sigmoid_grad(x):\n    return sigmoid(x)",
+        "def max_sigmoid_grad():\n    return sigmoid_grad(0.5)",
+    ],
+    "q1b": [
+        "def residual_block(W1, W2, x0):\n    return W2 @ np.maximum(W1 @ x0, 0) + x0",
+        "def residual_block(W1, W2, x0):\n    return np.maximum(W2 @ (W1 @ x0) + x0, 0)",
+    ],
+    "q1c": [
+        "def residual_jacobian(W1, W2, x0):\n"
+        "    d1 = (W1 @ x0 > 0).astype(float)\n"
+        "    d2 = (W2 @ np.maximum(W1 @ x0, 0) + x0 > 0).astype(float)\n"
+        "    return (d2[:, None] * (W2 @ (d1[:, None] * W1) + np.eye(len(x0)))).T",
+        "def residual_jacobian(W1, W2, x0):\n"
+        "    d1 = (W1 @ x0 >= 0).astype(float)\n"
+        "    d2 = (W2 @ np.maximum(W1 @ x0, 0) + x0 > 0).astype(float)\n"
+        "    return d2[:, None] * (W2 @ (d1[:, None] * W1) + np.eye(len(x0)))",
+        "def residual_jacobian(W1, W2, x0):\n"
+        "    d1 = (W1 @ x0 > 0).astype(float)\n"
+        "    return W2 @ (d1[:, None] * W1) + np.eye(len(x0))",
+    ],
+    "q2a": [
+        "def dropout_to_ridge_weights(w_check, p):\n    return np.asarray(w_check) / p",
+        "def dropout_gamma(X, p):\n"
+        "    return np.sqrt(p / (1 - p)) * np.diag(np.linalg.norm(X, axis=0))",
+        "def dropout_gamma(X, p):\n"
+        "    return np.sqrt((1 - p) / p) * np.diag(np.linalg.norm(X, axis=1)[: X.shape[1]])",
+        "def dropout_loss(w_check, X, y, p):\n"
+        "    r = y - p * X @ w_check\n"
+        "    return float(r @ r + p * (1 - p) * np.sum(np.linalg.norm(X, axis=0) * w_check**2))",
+    ],
+    "q2b": [
+        "def effective_matrix(X, Gamma):\n    return X @ Gamma",
+        "def effective_matrix(X, Gamma):\n    return X / np.diag(Gamma)",
+        "def ridge_to_tikhonov_weights(w_tilde, Gamma):\n    return Gamma @ w_tilde",
+        "def ridge_to_tikhonov_weights(w_tilde, Gamma):\n    return w_tilde / np.diag(Gamma)",
+    ],
+    "q2c": [
+        "def effective_column_norm(p):\n    return float(np.sqrt((1 - p) / p))",
+        "def effective_column_norm(p):\n    return p / (1 - p)",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "question,source", [(q, s) for q, slips in COMMON_SLIPS.items() for s in slips]
+)
+def test_public_checks_catch_common_slips(question, source, test_files):
+    assert failing_cases(with_function(source), test_files, question)
+
+
+def test_public_checks_flag_a_function_that_modifies_its_argument(test_files):
+    env = with_function("def dropout_to_ridge_weights(w_check, p):\n    w_check *= p\n    return w_check")
+    outcomes = build.run_public_checks(env, test_files)
+    assert any("modified one of its arguments" in o.message for o in outcomes if not o.passed)
+
+
+# ## Leaks and reproducibility
+
+
+def test_leak_scan_finds_nothing_in_the_release_and_finds_planted_answers(student):
+    files = {spec.NOTEBOOK_NAME: nbformat.writes(student).encode()}
+    assert build.find_leaks(files) == []
+    for planted in (
+        notebook.reference_source("effective_matrix"),
+        notebook.written_answers()["q1c"],
+    ):
+        tampered = json.loads(files[spec.NOTEBOOK_NAME])
+        tampered["cells"].append(nbformat.v4.new_markdown_cell(planted))
+        assert build.find_leaks({"x.ipynb": json.dumps(tampered).encode()})
+
+
+def test_leak_scan_looks_inside_the_embedded_public_checks():
+    planted = {"tests/q9.py": notebook.reference_source("dropout_gamma")}
+    cell = notebook.setup_source(planted)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
+    assert build.find_leaks({"x.ipynb": nbformat.writes(nb).encode()})
+
+
+def test_two_builds_give_identical_bytes():
+    first = build.release_files(execute=False, log=lambda _: None)
+    second = build.release_files(execute=False, log=lambda _: None)
+    assert first == second
+    with zipfile.ZipFile(__import__("io").BytesIO(first[build.STUDENT_ZIP])) as archive:
+        assert archive.namelist() == [spec.NOTEBOOK_NAME]
+
+
+def test_bad_command_line_gets_one_readable_line():
+    result = subprocess.run(
+        [sys.executable, "-m", "autograder", "biuld"], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "invalid choice: 'biuld'" in result.stderr
+
+
+# ## The real build (executes both notebooks)
+
+
+@pytest.mark.slow
+def test_build_command_writes_a_verified_release(tmp_path):
+    dist = tmp_path / "dist"
+    result = subprocess.run(
+        [sys.executable, "-m", "autograder", "build", "--dist", str(dist)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "both notebooks run top to bottom" in result.stdout
+    written = sorted(str(p.relative_to(dist)) for p in dist.rglob("*") if p.is_file())
+    assert written == sorted(
+        [
+            build.STUDENT_ZIP,
+            f"student/{spec.NOTEBOOK_NAME}",
+            f"solutions/{spec.NOTEBOOK_NAME}",
+            "solutions/written_answers.md",
+        ]
+    )
+    assert (dist / "student" / spec.NOTEBOOK_NAME).read_bytes() == build.release_files(
+        execute=False, log=lambda _: None
+    )[f"student/{spec.NOTEBOOK_NAME}"]
+
+
+def test_build_refuses_a_solution_that_breaks_a_public_check(monkeypatch, tmp_path):
+    broken = tmp_path / "broken_reference.py"
+    broken.write_text(
+        'def max_sigmoid_grad() -> float:\n    """Off the peak."""\n    return sigmoid_grad(0.5)\n'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = __import__("broken_reference")
+    monkeypatch.setitem(solutions.GRADED, "max_sigmoid_grad", module.max_sigmoid_grad)
+    with pytest.raises(build.BuildError, match="fails on the solution: q1a / max_sigmoid_grad"):
+        build.build(tmp_path / "dist", execute=False, log=lambda _: None)
+    assert not (tmp_path / "dist").exists()
