@@ -16,9 +16,7 @@ class _Parser(argparse.ArgumentParser):
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the command; return the exit status."""
-    parser = _Parser(
-        prog="python -m autograder", description="Build and check the disc05 release."
-    )
+    parser = _Parser(prog="python -m autograder", description="Build and check the disc05 release.")
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )

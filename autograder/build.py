@@ -150,7 +150,9 @@ def verify_executions(student: nbformat.NotebookNode, solution: nbformat.Noteboo
         wrong = [q for q, text in outputs.items() if ("All test cases passed" in text) != must_pass]
         if wrong:
             verdict = "fail" if must_pass else "pass"
-            raise BuildError(f"in the executed {kind} notebook, grader.check {verdict}s for {wrong}")
+            raise BuildError(
+                f"in the executed {kind} notebook, grader.check {verdict}s for {wrong}"
+            )
 
 
 def answer_key_fragments() -> list[str]:
@@ -198,7 +200,9 @@ def find_leaks(files: dict[str, bytes]) -> list[str]:
     fragments = answer_key_fragments()
     for name, text in release_texts(files).items():
         # Notebook JSON escapes newlines and quotes; undo that before comparing.
-        plain = " ".join(text.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\").split())
+        plain = " ".join(
+            text.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\").split()
+        )
         leaks += [f"{name}: {fragment}" for fragment in fragments if fragment in plain]
     return leaks
 

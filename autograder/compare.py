@@ -33,8 +33,7 @@ def as_float_array(value: object) -> tuple[np.ndarray | None, str | None]:
     if raw is None or raw.dtype.kind not in "iuf":
         what = "complex numbers" if raw is not None and raw.dtype.kind == "c" else "values"
         return None, (
-            f"returned a {type(value).__name__} of {what} that is not convertible "
-            "to a float array"
+            f"returned a {type(value).__name__} of {what} that is not convertible to a float array"
         )
     array = raw.astype(np.float64)
     return array, None

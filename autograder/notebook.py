@@ -75,7 +75,7 @@ def written_answers() -> dict[str, str]:
     """Model answers keyed by question, from the ``## qXX`` sections of the answer document."""
     text = solutions.WRITTEN_ANSWERS.read_text(encoding="utf-8")
     sections = re.split(r"^## (\w+)\s*$", text, flags=re.MULTILINE)
-    return {name: body.strip() for name, body in zip(sections[1::2], sections[2::2])}
+    return {name: body.strip() for name, body in zip(sections[1::2], sections[2::2], strict=True)}
 
 
 def tests_archive(test_files: dict[str, str]) -> bytes:
@@ -106,7 +106,7 @@ def setup_source(test_files: dict[str, str]) -> str:
             "import otter",
             "",
             f'PUBLIC_CHECKS = "{blob}"',
-            "zipfile.ZipFile(io.BytesIO(base64.b64decode(PUBLIC_CHECKS))).extractall(\".\")",
+            'zipfile.ZipFile(io.BytesIO(base64.b64decode(PUBLIC_CHECKS))).extractall(".")',
             'grader = otter.Notebook(tests_dir="tests")',
         ]
     )

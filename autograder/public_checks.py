@@ -69,7 +69,10 @@ CHECKS: dict[str, tuple[PublicCheck, ...]] = {
         PublicCheck("sigmoid", "values at x = [-3, -0.5, 0, 2, 30]", (_MIXED,)),
         PublicCheck("sigmoid", "a scalar in gives a float out", (0.7,)),
         PublicCheck(
-            "sigmoid", "2-D input of huge |x|: shape kept, no overflow", (_EXTREME,), no_warnings=True
+            "sigmoid",
+            "2-D input of huge |x|: shape kept, no overflow",
+            (_EXTREME,),
+            no_warnings=True,
         ),
         PublicCheck("sigmoid_grad", "values at x = [-3, -0.5, 0, 2, 30]", (_MIXED,)),
         PublicCheck(
@@ -87,7 +90,9 @@ CHECKS: dict[str, tuple[PublicCheck, ...]] = {
     "q1b": (
         PublicCheck("residual_block", "a block with n = 4, units of both signs", (_W1, _W2, _X0)),
         PublicCheck(
-            "residual_block", "n = 1, the skip keeps the unit alive", (_W1[:1, :1], -_W2[:1, :1], _X0[:1])
+            "residual_block",
+            "n = 1, the skip keeps the unit alive",
+            (_W1[:1, :1], -_W2[:1, :1], _X0[:1]),
         ),
     ),
     "q1c": (
@@ -97,7 +102,9 @@ CHECKS: dict[str, tuple[PublicCheck, ...]] = {
             (_W1, _W2, _X0),
         ),
         PublicCheck(
-            "residual_jacobian", "n = 1, the skip keeps the unit alive", (_W1[:1, :1], -_W2[:1, :1], _X0[:1])
+            "residual_jacobian",
+            "n = 1, the skip keeps the unit alive",
+            (_W1[:1, :1], -_W2[:1, :1], _X0[:1]),
         ),
     ),
     "q2a": (
@@ -194,7 +201,9 @@ def render_test_file(question: str) -> str:
         lines += ["", f"_ARGS_{number} = {args}"]
         if check.against is None:
             value = np.asarray(solutions.GRADED[check.function](*check.args), dtype=float)
-            lines.append(f"_EXPECTED_{number} = {_literal(value) if value.ndim else repr(float(value))}")
+            lines.append(
+                f"_EXPECTED_{number} = {_literal(value) if value.ndim else repr(float(value))}"
+            )
             expected = f"_EXPECTED_{number}"
         else:
             # A lambda inside the test sees the student's functions passed in as parameters.

@@ -86,7 +86,8 @@ def dropout_gamma(X: np.ndarray, p: float) -> np.ndarray:
     -----
     Substitute $\check w = w/p$ in the penalty:
     $p(1-p)\|\check\Gamma w/p\|^2 = \frac{1-p}{p}\|\check\Gamma w\|^2 = \|\Gamma w\|^2$ with
-    $\Gamma = \sqrt{(1-p)/p}\;\check\Gamma$, $\check\Gamma = \mathrm{diag}(\|x_1\|, \dots, \|x_d\|)$.
+    $\Gamma = \sqrt{(1-p)/p}\;\check\Gamma$ with
+    $\check\Gamma = \mathrm{diag}(\|x_1\|, \dots, \|x_d\|)$.
     """
     X = np.asarray(X, dtype=float)
     return np.sqrt((1 - p) / p) * np.diag(np.linalg.norm(X, axis=0))
@@ -105,13 +106,13 @@ def effective_matrix(X: np.ndarray, Gamma: np.ndarray) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, shape (N, d)
-        $\tilde X$ such that, with $\tilde w = \Gamma w$,
-        $\|y - Xw\|^2 + \|\Gamma w\|^2 = \|y - \tilde X \tilde w\|^2 + \|\tilde w\|^2$.
+        $\tilde X$, the design matrix of the ordinary ridge problem of question 2b.
         The arguments are not modified.
 
     Notes
     -----
-    $w = \Gamma^{-1}\tilde w$, so $Xw = (X\Gamma^{-1})\tilde w$ and $\tilde X = X\Gamma^{-1}$.
+    Put $\tilde w = \Gamma w$: the penalty becomes $\|\tilde w\|^2$ (ridge with $\lambda = 1$), and
+    $w = \Gamma^{-1}\tilde w$ gives $Xw = (X\Gamma^{-1})\tilde w$, so $\tilde X = X\Gamma^{-1}$.
     It is computed as the solution of $\Gamma^\top \tilde X^\top = X^\top$, which is more
     accurate than forming $\Gamma^{-1}$.
     """

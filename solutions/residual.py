@@ -79,7 +79,7 @@ def max_sigmoid_grad() -> float:
 
 
 def residual_block(W1: np.ndarray, W2: np.ndarray, x0: np.ndarray) -> np.ndarray:
-    r"""Forward pass of the residual block: $x_1 = \mathrm{ReLU}(W_2\,\mathrm{ReLU}(W_1 x_0) + x_0)$.
+    r"""Forward pass of the residual block of the diagram, from $x_0$ to $x_1$.
 
     Parameters
     ----------
@@ -95,7 +95,8 @@ def residual_block(W1: np.ndarray, W2: np.ndarray, x0: np.ndarray) -> np.ndarray
 
     Notes
     -----
-    Read off the diagram: weight, ReLU, weight, add the skip $x_0$, then the outer ReLU.
+    Read off the diagram: weight, ReLU, weight, add the skip $x_0$, then the outer ReLU:
+    $x_1 = \mathrm{ReLU}(W_2\,\mathrm{ReLU}(W_1 x_0) + x_0)$.
     """
     W1, W2, x0 = (np.asarray(a, dtype=float) for a in (W1, W2, x0))
     hidden = np.maximum(W1 @ x0, 0.0)
@@ -121,7 +122,8 @@ def residual_jacobian(W1: np.ndarray, W2: np.ndarray, x0: np.ndarray) -> np.ndar
 
     Notes
     -----
-    Write $a_1 = W_1 x_0$, $h = \mathrm{ReLU}(a_1)$, $a_2 = W_2 h + x_0$, $x_1 = \mathrm{ReLU}(a_2)$.
+    Write $a_1 = W_1 x_0$, $h = \mathrm{ReLU}(a_1)$, $a_2 = W_2 h + x_0$ and
+    $x_1 = \mathrm{ReLU}(a_2)$.
     The chain rule, with $D_1 = \mathrm{diag}(\mathbb{1}[a_1 > 0])$ and
     $D_2 = \mathrm{diag}(\mathbb{1}[a_2 > 0])$, gives
     $\partial x_1/\partial x_0 = D_2\,(W_2 D_1 W_1 + I)$: the skip contributes $I$.

@@ -101,9 +101,7 @@ def test_residual_block_matches_a_loop_over_units():
     for n in (1, 2, 5, 17):
         W1, W2, x0 = rng.normal(size=(n, n)), rng.normal(size=(n, n)), rng.normal(size=n)
         hidden = [max(sum(W1[i, k] * x0[k] for k in range(n)), 0.0) for i in range(n)]
-        expected = [
-            max(sum(W2[i, k] * hidden[k] for k in range(n)) + x0[i], 0.0) for i in range(n)
-        ]
+        expected = [max(sum(W2[i, k] * hidden[k] for k in range(n)) + x0[i], 0.0) for i in range(n)]
         np.testing.assert_allclose(ref.residual_block(W1, W2, x0), expected, rtol=1e-12)
 
 
@@ -197,13 +195,16 @@ def test_dropout_loss_matches_monte_carlo(p):
 
 
 def quadratic_argmin(f, d: int, h: float = 1e-3) -> np.ndarray:
-    """Minimiser of a convex quadratic `f` on R^d from its finite-difference gradient and Hessian."""
+    """Minimiser of a convex quadratic `f` on R^d from finite-difference derivatives at 0."""
     eye = np.eye(d) * h
     gradient = np.array([(f(eye[i]) - f(-eye[i])) / (2 * h) for i in range(d)])
     hessian = np.array(
         [
-            [(f(eye[i] + eye[j]) - f(eye[i] - eye[j]) - f(eye[j] - eye[i]) + f(-eye[i] - eye[j]))
-             / (4 * h * h) for j in range(d)]
+            [
+                (f(eye[i] + eye[j]) - f(eye[i] - eye[j]) - f(eye[j] - eye[i]) + f(-eye[i] - eye[j]))
+                / (4 * h * h)
+                for j in range(d)
+            ]
             for i in range(d)
         ]
     )

@@ -81,7 +81,7 @@ def test_written_answer_boxes_are_empty_for_students_and_filled_for_staff(studen
 
     assert all(notebook.ANSWER_PLACEHOLDER in box for box in boxes(student))
     assert len(boxes(student)) == len(spec.WRITTEN_QUESTIONS)
-    for question, box in zip(spec.WRITTEN_QUESTIONS, boxes(solution)):
+    for question, box in zip(spec.WRITTEN_QUESTIONS, boxes(solution), strict=True):
         assert answers[question] in box
 
 
@@ -93,7 +93,7 @@ def test_figure_is_embedded_so_the_notebook_stands_alone(student):
 
 def test_solution_notebook_is_the_student_notebook_with_answers_filled_in(student, solution):
     assert len(student.cells) == len(solution.cells)
-    for s, r in zip(student.cells, solution.cells):
+    for s, r in zip(student.cells, solution.cells, strict=True):
         if s.source != r.source:
             assert "raise NotImplementedError" in s.source or "disc05: written" in s.source
 
@@ -172,7 +172,9 @@ def test_public_checks_catch_common_slips(question, source, test_files):
 
 
 def test_public_checks_flag_a_function_that_modifies_its_argument(test_files):
-    env = with_function("def dropout_to_ridge_weights(w_check, p):\n    w_check *= p\n    return w_check")
+    env = with_function(
+        "def dropout_to_ridge_weights(w_check, p):\n    w_check *= p\n    return w_check"
+    )
     outcomes = build.run_public_checks(env, test_files)
     assert any("modified one of its arguments" in o.message for o in outcomes if not o.passed)
 
