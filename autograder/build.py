@@ -8,6 +8,7 @@ of reference code, derivation or model answer. Output is byte-for-byte reproduci
 """
 
 import base64
+import copy
 import io
 import re
 import shutil
@@ -98,18 +99,35 @@ def verify_public_checks(
         raise BuildError("public checks are wrong:\n" + "\n".join(problems))
 
 
-def execute_notebook(nb: nbformat.NotebookNode, kind: Kind) -> nbformat.NotebookNode:
-    """Run a notebook top to bottom, alone in an empty folder; return it with outputs.
+# Otter recognises Colab by the name of the IPython shell; make it see Colab in our kernel.
+SIMULATE_COLAB = (
+    "from otter.check.utils import IPythonInterpreter\n"
+    "IPythonInterpreter.COLAB.value.check_strs.append('ipykernel')"
+)
+
+
+def execute_notebook(
+    nb: nbformat.NotebookNode, kind: Kind, colab: bool = False
+) -> nbformat.NotebookNode:
+    """Run a notebook top to bottom in an empty folder; return it with outputs.
+
+    Locally the folder holds the notebook file alone, as a fresh download would. With
+    `colab`, it holds nothing (Colab keeps the notebook off the kernel's disk) and Otter is
+    made to believe it runs on Colab.
 
     Raises
     ------
     BuildError
-        If a cell raises, or the export cell leaves no submission zip.
+        If a cell raises, or the export cell does not do what it should: write a zip holding
+        the notebook (locally) or write nothing (on Colab).
     """
+    executed = copy.deepcopy(nb)
+    if colab:
+        executed.cells.insert(0, nbformat.v4.new_code_cell(SIMULATE_COLAB))
+    where = "on Colab" if colab else "locally"
     with tempfile.TemporaryDirectory(prefix=f"disc05-{kind}-") as folder:
-        path = Path(folder, spec.NOTEBOOK_NAME)
-        nbformat.write(nb, path)
-        executed = nbformat.read(path, as_version=4)
+        if not colab:
+            nbformat.write(nb, Path(folder, spec.NOTEBOOK_NAME))
         client = NotebookClient(
             executed,
             timeout=EXECUTION_TIMEOUT,
@@ -119,13 +137,16 @@ def execute_notebook(nb: nbformat.NotebookNode, kind: Kind) -> nbformat.Notebook
         try:
             client.execute()
         except CellExecutionError as error:
-            raise BuildError(f"the {kind} notebook does not run top to bottom:\n{error}") from None
+            raise BuildError(f"the {kind} notebook does not run {where}:\n{error}") from None
         exported = [p.name for p in Path(folder).glob("*.zip")]
-        if len(exported) != 1:
+        if colab and exported:
+            raise BuildError(f"the {kind} notebook exported {exported} on Colab")
+        if not colab and len(exported) != 1:
             raise BuildError(f"the {kind} notebook's export cell wrote {exported or 'no zip'}")
-        with zipfile.ZipFile(Path(folder, exported[0])) as archive:
-            if spec.NOTEBOOK_NAME not in archive.namelist():
-                raise BuildError(f"the {kind} export zip lacks {spec.NOTEBOOK_NAME}")
+        if not colab:
+            with zipfile.ZipFile(Path(folder, exported[0])) as archive:
+                if spec.NOTEBOOK_NAME not in archive.namelist():
+                    raise BuildError(f"the {kind} export zip lacks {spec.NOTEBOOK_NAME}")
     return executed
 
 

@@ -256,3 +256,14 @@ def test_build_refuses_a_solution_that_breaks_a_public_check(monkeypatch, tmp_pa
     with pytest.raises(build.BuildError, match="fails on the solution: q1a / max_sigmoid_grad"):
         build.build(tmp_path / "dist", execute=False, log=lambda _: None)
     assert not (tmp_path / "dist").exists()
+
+
+@pytest.mark.slow
+def test_notebook_works_on_colab_where_only_the_notebook_exists(solution):
+    executed = build.execute_notebook(solution, "solution", colab=True)
+    outputs = build.check_outputs(executed)
+    assert all("All test cases passed" in text for text in outputs.values())
+    assert len(outputs) == len(spec.QUESTIONS)
+    export = executed.cells[-1]
+    printed = "".join(o.get("text", "") for o in export.outputs)
+    assert "Download this notebook as .ipynb" in printed
