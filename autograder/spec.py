@@ -19,6 +19,38 @@ class Tolerance:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What student code may use while it is graded.
+
+    Attributes
+    ----------
+    call_seconds : float
+        Wall time for one call of a graded function (the reference needs milliseconds).
+    cell_seconds : float
+        Wall time for one notebook cell while the submission's definitions are run.
+    budget_seconds : float
+        Wall time for the whole submission; what is not run by then scores 0.
+    memory_mb : int
+        Address space of the sandboxed process (numpy itself takes about 100 MB of it).
+    file_mb : int
+        Largest file the sandboxed process may write in its scratch folder.
+    """
+
+    call_seconds: float = 5.0
+    cell_seconds: float = 10.0
+    budget_seconds: float = 60.0
+    memory_mb: int = 512
+    file_mb: int = 8
+
+
+LIMITS = Limits()
+
+# Functions whose numpy warnings (overflow in exp, say) count as errors: the question asks
+# for a numerically stable implementation.
+STRICT_WARNINGS = frozenset({"sigmoid", "sigmoid_grad"})
+
+
+@dataclass(frozen=True)
 class Question:
     """One auto-graded part of the notebook.
 

@@ -1,0 +1,216 @@
+"""Hidden test inputs for every graded function: seeded random cases plus edge cases.
+
+This module is part of the autograder only; it never reaches students. Each function gets
+at least 20 random cases over varied sizes and the edge cases its question is about. The
+labels say what kind of input a case is (they appear in feedback); the inputs themselves
+never do.
+"""
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+SEED = 5_2026
+RANDOM_CASES = 20
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call of a graded function.
+
+    Attributes
+    ----------
+    label : str
+        The kind of input, shown in feedback (never the values).
+    args : tuple
+        Positional arguments: Python floats, float64 arrays or (once per function that takes
+        arrays) nested lists, since the functions accept any array-like.
+    """
+
+    label: str
+    args: tuple
+
+
+def _size(rng: np.random.Generator, low: int = 1, high: int = 64) -> int:
+    """A size, log-uniform so that small and large ones are both common."""
+    return int(np.exp(rng.uniform(np.log(low), np.log(high + 1))))
+
+
+def _keep_probability(rng: np.random.Generator) -> float:
+    return float(rng.uniform(0.05, 0.95))
+
+
+def _design(rng: np.random.Generator, N: int, d: int) -> np.ndarray:
+    """A design matrix whose columns have very different scales."""
+    return rng.normal(size=(N, d)) * np.exp(rng.uniform(-2, 2, size=d))
+
+
+def _gamma(rng: np.random.Generator, d: int) -> np.ndarray:
+    """An invertible, well-conditioned, non-diagonal Tikhonov matrix."""
+    return rng.normal(size=(d, d)) + (d + 1) * np.diag(rng.uniform(0.5, 2.0, size=d))
+
+
+def _sizes_n_ne(rng: np.random.Generator) -> tuple[int, int]:
+    """(N, d) with N != d."""
+    while True:
+        N, d = _size(rng, 1, 40), _size(rng, 1, 12)
+        if N != d:
+            return N, d
+
+
+def _sigmoid_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for i in range(RANDOM_CASES):
+        shape = [(), (_size(rng, 1, 50),), (_size(rng, 1, 8), _size(rng, 1, 8)), (2, 3, 4)][i % 4]
+        scale = [1.0, 5.0, 30.0][i % 3]
+        x = rng.normal(scale=scale, size=shape)
+        cases.append(Case(f"random, shape {shape}", (float(x) if shape == () else x,)))
+    return cases + [
+        Case("edge: x = 0", (0.0,)),
+        Case("edge: |x| up to 1e4, no overflow", (np.array([-1e4, -800.0, -40.0, 40.0, 800.0, 1e4]),)),
+        Case("edge: scalar x = -750", (-750.0,)),
+        Case("edge: input given as a Python list", ([[-2.0, 0.5], [3.0, -0.25]],)),
+    ]
+
+
+def _block(rng: np.random.Generator, n: int, scale: float) -> tuple:
+    return (
+        rng.normal(scale=scale, size=(n, n)),
+        rng.normal(scale=scale, size=(n, n)),
+        rng.normal(size=n),
+    )
+
+
+def _block_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for _ in range(RANDOM_CASES):
+        n = _size(rng, 1, 64)
+        cases.append(Case(f"random, n = {n}", _block(rng, n, float(rng.uniform(0.1, 2.0)))))
+    n = 6
+    W1, W2, x0 = (np.round(a * 2) / 2 for a in _block(rng, n, 1.0))
+    W1[0] = 0.0
+    W1[1, :2] = [x0[1], -x0[0]]
+    W1[1, 2:] = 0.0  # inner pre-activations 0 and 1 are exactly zero
+    positive = np.abs(rng.normal(size=(n, n)))
+    x_pos = np.abs(rng.normal(size=n)) + 0.1
+    return cases + [
+        Case("edge: inner pre-activations exactly 0", (W1, W2, x0)),
+        Case("edge: every inner unit dead", (-positive, positive, x_pos)),
+        Case("edge: every outer unit inactive", (positive, -positive, x_pos)),
+        Case("edge: every unit active", (positive, positive, x_pos)),
+        Case("edge: x0 = 0", (positive, -positive, np.zeros(n))),
+        Case("edge: n = 1", _block(rng, 1, 1.0)),
+        Case("edge: input given as Python lists", tuple(a.tolist() for a in _block(rng, 3, 1.0))),
+    ]
+
+
+def _dropout_loss_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for _ in range(RANDOM_CASES):
+        N, d = _sizes_n_ne(rng)
+        p = _keep_probability(rng)
+        X = _design(rng, N, d)
+        args = (rng.normal(size=d), X, rng.normal(size=N), p)
+        cases.append(Case(f"random, N = {N}, d = {d}", args))
+    X = _design(rng, 9, 4)
+    w, y = rng.normal(size=4), rng.normal(size=9)
+    return cases + [
+        Case("edge: p = 0.01", (w, X, y, 0.01)),
+        Case("edge: p = 0.99", (w, X, y, 0.99)),
+        Case("edge: d = 1", (w[:1], X[:, :1], y, 0.6)),
+        Case("edge: N = 1", (w, X[:1], y[:1], 0.4)),
+        Case("edge: w_check = 0", (np.zeros(4), X, y, 0.3)),
+        Case("edge: inputs given as Python lists", (w.tolist(), X.tolist(), y.tolist(), 0.8)),
+    ]
+
+
+def _to_ridge_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for _ in range(RANDOM_CASES):
+        d = _size(rng, 1, 30)
+        cases.append(Case(f"random, d = {d}", (rng.normal(size=d), _keep_probability(rng))))
+    w = rng.normal(size=5)
+    return cases + [
+        Case("edge: p = 0.01", (w, 0.01)),
+        Case("edge: p = 0.99", (w, 0.99)),
+        Case("edge: input given as a Python list", (w.tolist(), 0.7)),
+    ]
+
+
+def _gamma_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for _ in range(RANDOM_CASES):
+        N, d = _sizes_n_ne(rng)
+        cases.append(Case(f"random, N = {N}, d = {d}", (_design(rng, N, d), _keep_probability(rng))))
+    X = _design(rng, 7, 3)
+    return cases + [
+        Case("edge: p = 0.01", (X, 0.01)),
+        Case("edge: p = 0.99", (X, 0.99)),
+        Case("edge: N < d", (_design(rng, 2, 5), 0.3)),
+        Case("edge: d = 1", (X[:, :1], 0.45)),
+        Case("edge: input given as a Python list", (X.tolist(), 0.7)),
+    ]
+
+
+def _effective_matrix_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for _ in range(RANDOM_CASES):
+        N, d = _sizes_n_ne(rng)
+        cases.append(Case(f"random, N = {N}, d = {d}", (_design(rng, N, d), _gamma(rng, d))))
+    X = _design(rng, 6, 3)
+    upper = np.triu(_gamma(rng, 3))
+    diagonal = np.diag(rng.uniform(0.5, 3.0, size=3))
+    return cases + [
+        Case("edge: triangular Gamma", (X, upper)),
+        Case("edge: diagonal Gamma", (X, diagonal)),
+        Case("edge: d = 1", (X[:, :1], np.array([[2.5]]))),
+        Case("edge: N = 1", (X[:1], _gamma(rng, 3))),
+        Case("edge: inputs given as Python lists", (X.tolist(), upper.tolist())),
+    ]
+
+
+def _to_tikhonov_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for _ in range(RANDOM_CASES):
+        d = _size(rng, 1, 30)
+        cases.append(Case(f"random, d = {d}", (rng.normal(size=d), _gamma(rng, d))))
+    w = rng.normal(size=3)
+    return cases + [
+        Case("edge: triangular Gamma", (w, np.triu(_gamma(rng, 3)))),
+        Case("edge: diagonal Gamma", (w, np.diag(rng.uniform(0.5, 3.0, size=3)))),
+        Case("edge: d = 1", (w[:1], np.array([[0.4]]))),
+        Case("edge: inputs given as Python lists", (w.tolist(), _gamma(rng, 3).tolist())),
+    ]
+
+
+def _column_norm_cases(rng: np.random.Generator) -> list[Case]:
+    cases = [Case("random p", (_keep_probability(rng),)) for _ in range(RANDOM_CASES)]
+    return cases + [Case(f"edge: p = {p}", (p,)) for p in (0.01, 0.5, 0.99)]
+
+
+_GENERATORS: dict[str, Callable[[np.random.Generator], list[Case]]] = {
+    "sigmoid": _sigmoid_cases,
+    "sigmoid_grad": _sigmoid_cases,
+    "max_sigmoid_grad": lambda rng: [Case("no arguments", ())],
+    "residual_block": _block_cases,
+    "residual_jacobian": _block_cases,
+    "dropout_loss": _dropout_loss_cases,
+    "dropout_to_ridge_weights": _to_ridge_cases,
+    "dropout_gamma": _gamma_cases,
+    "effective_matrix": _effective_matrix_cases,
+    "ridge_to_tikhonov_weights": _to_tikhonov_cases,
+    "effective_column_norm": _column_norm_cases,
+}
+
+
+def hidden_cases(function: str) -> list[Case]:
+    """The hidden cases of `function`, the same on every call (seeded by the function name)."""
+    rng = np.random.default_rng([SEED, zlib.crc32(function.encode())])
+    return _GENERATORS[function](rng)
+
+
+def all_hidden_cases() -> dict[str, list[Case]]:
+    """Hidden cases of every graded function, keyed by function name."""
+    return {name: hidden_cases(name) for name in _GENERATORS}

@@ -1,0 +1,240 @@
+"""The sandboxed side of grading: runs a submission's cells and calls its functions.
+
+This file is never imported by the grader. `autograder.sandbox` sends its source to a fresh
+interpreter started with ``-I -S`` (no site
+packages, no environment, no current directory on the path) as an unprivileged user. It
+reads one job from a pipe, confines itself (resource limits, and Landlock where the kernel
+has it: read access only to the interpreter, numpy and system libraries, write access only
+to its own scratch folder, no TCP, no signals to other processes), and only then runs
+student code. It reports over a second pipe, one JSON line per event, and sends back plain
+data only: float64 arrays as base64 bytes, strings and numbers. It decides no score: every
+value it sends is checked by the grader, which never runs student code.
+
+Standard library and numpy only, and Python 3.10 syntax: it runs on the grading machine's
+Python, not the one that built the release.
+"""
+
+import base64
+import builtins
+import copy
+import ctypes
+import json
+import os
+import resource
+import sys
+import traceback
+import types
+import warnings
+
+_dumps, _write, _b64encode = json.dumps, os.write, base64.b64encode
+_MESSAGE_CHARS = 300
+
+
+def _send(fd, event):
+    data = (_dumps(event) + "\n").encode()
+    while data:
+        data = data[_write(fd, data) :]
+
+
+def _read_job(fd):
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return json.loads(b"".join(chunks))
+
+
+def _decode(value, np):
+    if "array" in value:
+        data = base64.b64decode(value["array"])
+        return np.frombuffer(data, dtype="<f8").reshape(value["shape"]).copy()
+    if "list" in value:
+        return value["list"]
+    return float(value["float"])
+
+
+def _encode(array):
+    array = array.astype("<f8", copy=False)
+    return {"array": _b64encode(array.tobytes()).decode(), "shape": list(array.shape)}
+
+
+def _limit(name, value):
+    resource.setrlimit(getattr(resource, name), (value, value))
+
+
+def _confine(limits):
+    _limit("RLIMIT_AS", limits["memory_mb"] << 20)
+    _limit("RLIMIT_CPU", limits["cpu_seconds"])
+    _limit("RLIMIT_FSIZE", limits["file_mb"] << 20)
+    _limit("RLIMIT_NOFILE", 64)
+    _limit("RLIMIT_CORE", 0)
+    _limit("RLIMIT_NPROC", 0)  # no fork, no threads: nothing can outlive this process
+
+
+# Landlock, through its three system calls (the same numbers on x86-64 and arm64).
+_CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446
+_EXECUTE, _WRITE_FILE, _READ_FILE, _READ_DIR = 1, 2, 4, 8
+_FILE_RIGHTS = _EXECUTE | _WRITE_FILE | _READ_FILE | (1 << 14) | (1 << 15)
+_READ = _EXECUTE | _READ_FILE | _READ_DIR
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def _landlock(readable, writable):
+    """Allow reads below `readable`, everything below `writable`, nothing else; return the ABI."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    syscall = libc.syscall
+    syscall.restype = ctypes.c_long
+    abi = syscall(_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    if abi < 1:
+        return 0
+    handled = (1 << 13) - 1
+    handled |= (1 << 13) if abi >= 2 else 0  # refer
+    handled |= (1 << 14) if abi >= 3 else 0  # truncate
+    handled |= (1 << 15) if abi >= 5 else 0  # ioctl on devices
+    attr = _RulesetAttr(handled, 3 if abi >= 4 else 0, 3 if abi >= 6 else 0)
+    size = 8 if abi < 4 else (16 if abi < 6 else 24)
+    ruleset = syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if ruleset < 0:
+        raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
+    for paths, rights in ((readable, _READ), (writable, handled)):
+        for path in paths:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue
+            allowed = rights & handled
+            if not os.path.isdir(path):
+                allowed &= _FILE_RIGHTS
+            rule = _PathBeneath(allowed, fd)
+            if syscall(_ADD_RULE, ruleset, 1, ctypes.byref(rule), 0) < 0:
+                raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {path}")
+            os.close(fd)
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+    if syscall(_RESTRICT_SELF, ruleset, 0) < 0:
+        raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
+    os.close(ruleset)
+    return abi
+
+
+def _fake_otter():
+    """A stand-in for otter-grader, so that the notebook's grader cells run as no-ops."""
+
+    class Notebook:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __getattr__(self, name):
+            return lambda *args, **kwargs: None
+
+    module = types.ModuleType("otter")
+    module.Notebook = Notebook
+    return module
+
+
+def _short(text):
+    text = " ".join(str(text).split())
+    return text if len(text) <= _MESSAGE_CHARS else text[: _MESSAGE_CHARS - 1] + "…"
+
+
+def _describe(error):
+    """Exception type, message and the student's own frames (cells), nothing of ours."""
+    try:
+        message = _short(error)
+    except BaseException:
+        message = "<the exception's message could not be printed>"
+    frames = [
+        f"{frame.filename[1:-1]}, line {frame.lineno}, in {frame.name}"
+        for frame in traceback.extract_tb(error.__traceback__)
+        if frame.filename.startswith("<cell ")
+    ]
+    return {"type": type(error).__name__, "message": message, "where": frames[-3:]}
+
+
+def _run_cells(cells, skip, out, namespace):
+    for index, source in enumerate(cells):
+        if index in skip:
+            continue
+        _send(out, {"event": "cell", "index": index})
+        try:
+            code = compile(source, f"<cell {index + 1}>", "exec")
+            exec(code, namespace)  # noqa: S102 - the sandbox's purpose
+        except BaseException as error:  # noqa: BLE001 - students may raise anything
+            _send(out, {"event": "cell_error", "index": index, **_describe(error)})
+
+
+def _call(function, args, strict, np):
+    given = copy.deepcopy(args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error" if strict else "ignore")
+        with np.errstate(**({"over": "raise", "divide": "raise", "invalid": "raise"} if strict else {"all": "ignore"})):
+            result = function(*given)
+    return result, given
+
+
+def _run_calls(calls, namespace, out, np):
+    for call in calls:
+        _send(out, {"event": "call", "id": call["id"]})
+        function = namespace.get(call["function"])
+        if not callable(function):
+            _send(out, {"event": "result", "id": call["id"], "status": "not_defined"})
+            continue
+        try:
+            result, given = _call(function, call["args"], call["strict"], np)
+            array, problem = as_float_array(result)  # noqa: F821 - prepended from compare
+        except NotImplementedError as error:
+            _send(out, {"event": "result", "id": call["id"], "status": "not_attempted", **_describe(error)})
+            continue
+        except BaseException as error:  # noqa: BLE001
+            _send(out, {"event": "result", "id": call["id"], "status": "error", **_describe(error)})
+            continue
+        if problem is not None:
+            _send(out, {"event": "result", "id": call["id"], "status": "unconvertible", "message": problem})
+            continue
+        after = []
+        for value in given:
+            try:
+                after.append(_encode(np.array(value, dtype=float)))
+            except BaseException:  # noqa: BLE001 - a mangled argument counts as modified
+                after.append(None)
+        _send(out, {"event": "result", "id": call["id"], "status": "ok", "value": _encode(array), "after": after})
+
+
+def main():
+    job_fd, out = int(sys.argv[1]), int(sys.argv[2])
+    try:
+        job = _read_job(job_fd)
+        sys.path[:] = job["path"]
+        import numpy as np
+
+        exec(job["compare"], globals())  # as_float_array, shared with the grader's feedback
+
+        calls = [
+            {**call, "args": [_decode(a, np) for a in call["args"]]} for call in job["calls"]
+        ]
+        _confine(job["limits"])
+        abi = _landlock(job["readable"], job["writable"]) if job["landlock"] else 0
+    except BaseException as error:  # noqa: BLE001
+        _send(out, {"event": "fatal", "message": "".join(traceback.format_exception(error))})
+        os._exit(3)
+    _send(out, {"event": "ready", "uid": os.getuid(), "landlock": abi})
+    sys.modules["otter"] = _fake_otter()
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    _run_cells(job["cells"], set(job["skip"]), out, namespace)
+    _run_calls(calls, namespace, out, np)
+    _send(out, {"event": "done"})
+    os._exit(0)  # skip atexit handlers and finalizers registered by student code
+
+
+main()
