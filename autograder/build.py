@@ -10,6 +10,7 @@ of reference code, derivation or model answer. Output is byte-for-byte reproduci
 import base64
 import copy
 import io
+import json
 import re
 import shutil
 import tempfile
@@ -27,12 +28,14 @@ from otter.test_files import create_test_file
 
 import solutions
 
-from . import notebook, public_checks, spec
+from . import gate, gradescope, notebook, public_checks, sandbox, spec
+from .archive import zip_bytes
 from .notebook import Kind
 
 ROOT = notebook.ROOT
 DIST = ROOT / "dist"
 STUDENT_ZIP = "disc05-student.zip"
+AUTOGRADER_ZIP = "disc05-autograder.zip"
 EXECUTION_TIMEOUT = 120  # seconds per cell; the demos take about one
 
 
@@ -228,18 +231,6 @@ def find_leaks(files: dict[str, bytes]) -> list[str]:
     return leaks
 
 
-def zip_bytes(files: dict[str, bytes]) -> bytes:
-    """A reproducible zip: sorted names, fixed timestamps, fixed permissions."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(files):
-            info = zipfile.ZipInfo(name, date_time=notebook.ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, files[name])
-    return buffer.getvalue()
-
-
 def release_files(execute: bool = True, log: Callable[[str], None] = print) -> dict[str, bytes]:
     """Render and verify the release; return it as {path under dist/: contents}.
 
@@ -267,7 +258,21 @@ def release_files(execute: bool = True, log: Callable[[str], None] = print) -> d
         raise BuildError("the student release leaks the answer key:\n" + "\n".join(leaks))
     log(f"leak scan: none of {len(answer_key_fragments())} answer-key fragments in the release")
 
+    autograder_zip = gradescope.autograder_zip(test_files)
+    try:
+        problems = gate.run_gate(
+            json.loads(student_files[spec.NOTEBOOK_NAME]),
+            json.loads(nbformat.writes(solution)),
+            autograder_zip,
+            log,
+        )
+    except sandbox.SandboxUnavailable as error:
+        raise BuildError(f"cannot grade anything: {error}") from None
+    if problems:
+        raise BuildError("the autograder does not grade as it must:\n" + "\n".join(problems))
+
     files = {f"student/{name}": data for name, data in student_files.items()}
+    files[AUTOGRADER_ZIP] = autograder_zip
     files[STUDENT_ZIP] = zip_bytes(student_files)
     files[f"solutions/{spec.NOTEBOOK_NAME}"] = nbformat.writes(solution).encode("utf-8") + b"\n"
     files["solutions/written_answers.md"] = solutions.WRITTEN_ANSWERS.read_bytes()

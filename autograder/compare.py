@@ -39,7 +39,9 @@ def as_float_array(value: object) -> tuple[np.ndarray | None, str | None]:
     return array, None
 
 
-def mismatch(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> str | None:
+def mismatch(
+    actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float, digits: int = 3
+) -> str | None:
     """Describe how `actual` differs from `expected`, or return None when they agree.
 
     The stages are: wrong shape, not finite, not close (``|a - e| <= atol + rtol * |e|``
@@ -51,6 +53,9 @@ def mismatch(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float)
         Float64 arrays; `expected` is finite.
     rtol, atol : float
         Relative and absolute tolerance.
+    digits : int
+        Significant digits of the reported errors. Hidden tests report one, so that the
+        error next to the student's own output does not give the expected value away.
 
     Returns
     -------
@@ -72,6 +77,6 @@ def mismatch(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float)
         relative = np.where(expected != 0, error / np.abs(expected), np.inf)
     return (
         f"not close: mismatched elements {int(wrong.sum())} / {wrong.size} "
-        f"({100 * wrong.mean():.3g}%), max abs error {error.max():.3g}, "
-        f"max rel error {relative[wrong].max():.3g} (rtol={rtol:g}, atol={atol:g})"
+        f"({100 * wrong.mean():.3g}%), max abs error {error.max():.{digits}g}, "
+        f"max rel error {relative[wrong].max():.{digits}g} (rtol={rtol:g}, atol={atol:g})"
     )

@@ -158,7 +158,9 @@ def judge(outcome: sandbox.Outcome, expected: Expected, tolerance: spec.Toleranc
         return f"raised {outcome.message}"
     if outcome.status != "ok":
         return outcome.message
-    problem = compare.mismatch(outcome.value, expected.value, tolerance.rtol, tolerance.atol)
+    problem = compare.mismatch(
+        outcome.value, expected.value, tolerance.rtol, tolerance.atol, digits=1
+    )
     if problem:
         return problem
     if _modified(expected.case.args, outcome.after):

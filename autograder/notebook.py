@@ -17,9 +17,7 @@ Local images (``![alt](file.svg)``) are inlined as data URIs, so the notebook al
 import ast
 import base64
 import inspect
-import io
 import re
-import zipfile
 from pathlib import Path
 from typing import Literal
 
@@ -29,6 +27,7 @@ import nbformat
 import solutions
 
 from . import spec
+from .archive import zip_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "assignment" / "disc05.md"
@@ -41,7 +40,6 @@ _WRITTEN = re.compile(r"^<!-- disc05: written (\w+) -->\s*$")
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(([\w.-]+\.svg)\)")
 _NOTES = "\n\nNotes\n-----"
 ANSWER_PLACEHOLDER = "*Type your answer here, replacing this line.*"
-ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 
 
 def public_docstring(function_name: str) -> str:
@@ -79,14 +77,8 @@ def written_answers() -> dict[str, str]:
 
 
 def tests_archive(test_files: dict[str, str]) -> bytes:
-    """A reproducible zip of the public test files (fixed timestamps, sorted names)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(test_files):
-            info = zipfile.ZipInfo(path, date_time=ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, test_files[path])
-    return buffer.getvalue()
+    """A reproducible zip of the public test files."""
+    return zip_bytes({path: text.encode() for path, text in test_files.items()})
 
 
 def setup_source(test_files: dict[str, str]) -> str:

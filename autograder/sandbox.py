@@ -407,7 +407,7 @@ def _run_worker(rt, job, scratch, calls, pending, report, limits, budget_end) ->
                 phase = "between"
             elif kind == "done":
                 for i in list(pending):  # announced but never called: protocol broken
-                    report.outcomes[i] = Outcome("error", "was not run: the sandbox stopped early")
+                    report.outcomes[i] = Outcome("skipped", "was not run: the sandbox stopped early")
                 pending.clear()
                 return True
             else:

@@ -1,0 +1,277 @@
+"""Submissions that try to cheat or break the grader, and the score each must get.
+
+Each attack appends code cells to a base notebook: the solution (to show that whatever
+the attack breaks costs only the functions it touches), the stubs, or a notebook whose
+functions all return 0.0 (to show that an attack turns no wrong answer into a right one).
+The build grades them all through the real grading path and refuses to ship if any score
+is off; ``tests/test_grading.py`` runs them too.
+"""
+
+from dataclasses import dataclass
+
+WRONG_ANSWERS = """\
+def _zero(*args, **kwargs):
+    return 0.0
+
+
+sigmoid = sigmoid_grad = max_sigmoid_grad = residual_block = residual_jacobian = _zero
+dropout_loss = dropout_to_ridge_weights = dropout_gamma = _zero
+effective_matrix = ridge_to_tikhonov_weights = effective_column_norm = _zero
+"""
+
+
+@dataclass(frozen=True)
+class Attack:
+    """One attack.
+
+    Attributes
+    ----------
+    name : str
+        What it tries.
+    base : str
+        ``solution``, ``stubs`` or ``wrong`` (every function returns 0.0).
+    cells : tuple of str
+        Code cells appended to the base notebook. ``{repo}`` stands for this repository's
+        folder and ``{source}`` for the autograder's folder on Gradescope.
+    broken : tuple of str
+        Functions the attack is expected to cost (solution base only); everything else
+        keeps its full marks.
+    """
+
+    name: str
+    base: str
+    cells: tuple[str, ...]
+    broken: tuple[str, ...] = ()
+
+
+ATTACKS: tuple[Attack, ...] = (
+    Attack(
+        "numpy's comparisons patched to always agree",
+        "wrong",
+        (
+            "import numpy\n"
+            "numpy.allclose = lambda *a, **k: True\n"
+            "numpy.isclose = lambda *a, **k: True\n"
+            "numpy.array_equal = lambda *a, **k: True\n"
+            "numpy.testing.assert_allclose = lambda *a, **k: None",
+        ),
+    ),
+    Attack(
+        "Otter's test runner patched",
+        "wrong",
+        (
+            "import otter\n"
+            "import otter.test_files.exception_test as exception_test\n"
+            "exception_test.test_case.call_func = lambda self, env: None",
+            "otter.Notebook.check = lambda *a, **k: None",
+        ),
+    ),
+    Attack(
+        "builtins patched",
+        "wrong",
+        (
+            "import builtins\n"
+            "builtins.isinstance = lambda *a: True\n"
+            "builtins.abs = lambda x: 0\n"
+            "builtins.float = lambda *a: 0.0\n"
+            "builtins.len = lambda x: 0",
+        ),
+    ),
+    Attack(
+        "the grader's own worker functions replaced",
+        "wrong",
+        (
+            "import sys\n"
+            "worker = sys.modules['__main__']\n"
+            "worker.as_float_array = lambda value: (worker.np.zeros(()), None)\n"
+            "worker._outcome = None",
+        ),
+    ),
+    Attack(
+        "the reference imported",
+        "stubs",
+        (
+            "import sys\n"
+            "sys.path[:0] = ['{source}', '{repo}']\n"
+            "from solutions import *",
+        ),
+    ),
+    Attack(
+        "the reference read from disk and run",
+        "stubs",
+        (
+            "def sigmoid(x):\n"
+            "    namespace = {{}}\n"
+            "    for path in ('{repo}/solutions/residual.py', '{source}/solutions/residual.py'):\n"
+            "        try:\n"
+            "            exec(open(path).read(), namespace)\n"
+            "        except OSError:\n"
+            "            pass\n"
+            "    return namespace['sigmoid'](x)",
+        ),
+    ),
+    Attack(
+        "the hidden cases raised as an error message",
+        "stubs",
+        (
+            "def sigmoid_grad(x):\n"
+            "    for path in ('{repo}/autograder/cases.py', '{source}/autograder/cases.py'):\n"
+            "        try:\n"
+            "            raise RuntimeError(open(path).read())\n"
+            "        except OSError:\n"
+            "            pass\n"
+            "    raise RuntimeError('nothing readable')",
+        ),
+    ),
+    Attack(
+        "autograder files printed",
+        "stubs",
+        (
+            "import glob\n"
+            "for path in glob.glob('{repo}/**/*.py', recursive=True) + glob.glob('{source}/**'):\n"
+            "    print(open(path).read())",
+        ),
+    ),
+    Attack(
+        "a forked child and an atexit handler that rewrite the results later",
+        "stubs",
+        (
+            "import atexit\n"
+            "atexit.register(lambda: open('{source}/../results/results.json', 'w').write('{{}}'))",
+            "import os, time\n"
+            "if os.fork() == 0:\n"
+            "    time.sleep(1)\n"
+            "    open('{source}/../results/results.json', 'w').write('{{}}')\n"
+            "    os._exit(0)",
+            "import subprocess\n"
+            "subprocess.Popen(['/bin/sh', '-c', 'sleep 1; echo {{}} > {source}/../results/results.json'])",
+        ),
+    ),
+    Attack(
+        "the grading process killed",
+        "stubs",
+        ("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)",),
+    ),
+    Attack(
+        "forged results written to every open file descriptor",
+        "wrong",
+        (
+            "import os\n"
+            "for fd in range(3, 64):\n"
+            "    try:\n"
+            "        os.write(fd, b'{{\"event\": \"done\"}}\\n')\n"
+            "    except OSError:\n"
+            "        pass",
+        ),
+    ),
+    Attack(
+        "floats and arrays whose comparisons lie",
+        "stubs",
+        (
+            "import numpy as np\n"
+            "class Liar(float):\n"
+            "    __eq__ = lambda self, other: True\n"
+            "    __ne__ = lambda self, other: False\n"
+            "    __abs__ = lambda self: Liar(0.0)\n"
+            "    __lt__ = __le__ = lambda self, other: True\n"
+            "    __gt__ = __ge__ = lambda self, other: False\n"
+            "    __sub__ = __rsub__ = lambda self, other: Liar(0.0)\n"
+            "class LiarArray(np.ndarray):\n"
+            "    __eq__ = lambda self, other: np.ones(self.shape, bool)\n"
+            "    def __array_ufunc__(self, *args, **kwargs):\n"
+            "        return np.zeros(self.shape)\n"
+            "def max_sigmoid_grad():\n"
+            "    return Liar(-1.0)\n"
+            "def effective_column_norm(p):\n"
+            "    return Liar(-1.0)\n"
+            "def dropout_to_ridge_weights(w_check, p):\n"
+            "    return np.zeros(np.shape(w_check)).view(LiarArray)",
+        ),
+    ),
+    Attack(
+        "os._exit inside a function",
+        "solution",
+        ("def sigmoid(x):\n    import os\n    os._exit(0)",),
+        broken=("sigmoid",),
+    ),
+    Attack(
+        "os._exit and a hang at the top level",
+        "solution",
+        ("import os\nos._exit(1)", "while True:\n    pass"),
+    ),
+    Attack(
+        "sys.exit and KeyboardInterrupt inside functions",
+        "solution",
+        (
+            "def residual_block(W1, W2, x0):\n    raise SystemExit(0)",
+            "def effective_matrix(X, Gamma):\n    raise KeyboardInterrupt",
+        ),
+        broken=("residual_block", "effective_matrix"),
+    ),
+    Attack(
+        "an infinite loop inside a function",
+        "solution",
+        ("def dropout_gamma(X, p):\n    while True:\n        pass",),
+        broken=("dropout_gamma",),
+    ),
+    Attack(
+        "the interpreter crashed",
+        "solution",
+        ("def effective_column_norm(p):\n    import ctypes\n    return ctypes.string_at(0)",),
+        broken=("effective_column_norm",),
+    ),
+    Attack(
+        "1 GB allocations",
+        "solution",
+        (
+            "import numpy as np\n"
+            "def dropout_loss(w_check, X, y, p):\n"
+            "    hog = bytearray(1 << 30)\n"
+            "    return 0.0\n"
+            "def dropout_to_ridge_weights(w_check, p):\n"
+            "    return np.ones(1 << 27)",
+        ),
+        broken=("dropout_loss", "dropout_to_ridge_weights"),
+    ),
+    Attack(
+        "a huge return value",
+        "solution",
+        ("import numpy as np\ndef sigmoid_grad(x):\n    return np.zeros(3 * 10**7)",),
+        broken=("sigmoid_grad", "max_sigmoid_grad"),  # the reference max calls sigmoid_grad
+    ),
+    Attack(
+        "megabytes of printing",
+        "solution",
+        (
+            "print('spam ' * 10_000_000)",
+            "import numpy as np\n"
+            "def effective_column_norm(p):\n"
+            "    print('eggs ' * 1_000_000)\n"
+            "    return float(np.sqrt(p / (1 - p)))",
+        ),
+    ),
+    Attack(
+        "an argument modified in place",
+        "solution",
+        ("def dropout_to_ridge_weights(w_check, p):\n    w_check *= p\n    return w_check",),
+        broken=("dropout_to_ridge_weights",),
+    ),
+    Attack(
+        "recursion bombs",
+        "solution",
+        (
+            "def ridge_to_tikhonov_weights(w_tilde, Gamma):\n"
+            "    return ridge_to_tikhonov_weights(w_tilde, Gamma)",
+            "import sys\n"
+            "sys.setrecursionlimit(10**9)\n"
+            "def residual_jacobian(W1, W2, x0):\n"
+            "    return residual_jacobian(W1, W2, x0)",
+        ),
+        broken=("ridge_to_tikhonov_weights", "residual_jacobian"),
+    ),
+)
+
+
+def attack_cells(attack: Attack, repo: str, source: str) -> list[str]:
+    """The attack's cells with the real folder names filled in."""
+    return [cell.format(repo=repo, source=source) for cell in attack.cells]

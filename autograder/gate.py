@@ -1,0 +1,116 @@
+"""The release gate: grade known submissions exactly as Gradescope would, before shipping.
+
+Every submission goes through a fresh simulated ``/autograder`` tree (the autograder zip
+unpacked into ``source/``, the notebook in ``submission/``) and `gradescope.run`, the code
+``run_autograder`` calls. The solution must get full marks, the stubs zero, every attack
+of `autograder.attacks` its expected score, and no results.json may quote the answer key
+or the hidden cases.
+"""
+
+import io
+import json
+import tempfile
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import attacks, grader, gradescope, spec
+
+SHARE = {name: q.points / len(q.functions) for q in spec.QUESTIONS for name in q.functions}
+TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Graded:
+    """A submission the gate graded, and what it had to get."""
+
+    name: str
+    results: dict
+    expected: float
+    exact: bool  # False: at most `expected` (an attack may lose more than its base)
+
+    @property
+    def ok(self) -> bool:
+        score = self.results["score"]
+        return abs(score - self.expected) <= TOLERANCE or (not self.exact and score < self.expected)
+
+
+def with_cells(notebook: dict, cells: list[str]) -> dict:
+    """A copy of a notebook (as JSON) with code cells appended."""
+    copy = json.loads(json.dumps(notebook))
+    copy["cells"] += [
+        {"cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": None}
+        for c in cells
+    ]
+    return copy
+
+
+def grade_in_tree(autograder_zip: bytes, notebook: dict, table: dict) -> dict:
+    """results.json for `notebook`, graded in a fresh simulated /autograder tree."""
+    with tempfile.TemporaryDirectory(prefix="disc05-gate-") as folder:
+        root = Path(folder) / "autograder"
+        with zipfile.ZipFile(io.BytesIO(autograder_zip)) as archive:
+            archive.extractall(root / "source")
+        (root / "submission").mkdir()
+        (root / "submission" / spec.NOTEBOOK_NAME).write_text(json.dumps(notebook))
+        return gradescope.run(root, table=table)
+
+
+def leaked_fragments(results: dict, fragments: list[str]) -> list[str]:
+    text = " ".join(json.dumps(results).replace("\\n", " ").split())
+    return [f for f in fragments if f in text]
+
+
+def secret_fragments() -> list[str]:
+    """Lines of the hidden cases and of the reference code, long enough to be specific."""
+    from .build import answer_key_fragments
+
+    cases = (Path(__file__).with_name("cases.py")).read_text(encoding="utf-8")
+    lines = [" ".join(line.split()) for line in cases.splitlines() if len(line.strip()) >= 25]
+    return answer_key_fragments() + lines
+
+
+def run_gate(
+    student: dict, solution: dict, autograder_zip: bytes, log: Callable[[str], None] = print
+) -> list[str]:
+    """Grade the solution, the stubs and every attack; return the problems found (none: ship)."""
+    table = grader.expected_outputs()
+    repo = str(Path(__file__).resolve().parent.parent)
+    full = sum(q.points for q in spec.QUESTIONS)
+    wrong = with_cells(student, [attacks.WRONG_ANSWERS])
+
+    def grade(notebook: dict) -> dict:
+        return grade_in_tree(autograder_zip, notebook, table)
+
+    wrong_score = grade(wrong)["score"]
+    jobs = [("solution", solution, full, True), ("stubs", student, 0.0, True)]
+    for attack in attacks.ATTACKS:
+        cells = attacks.attack_cells(attack, repo=repo, source="/autograder/source")
+        base = {"solution": solution, "stubs": student, "wrong": wrong}[attack.base]
+        if attack.base == "solution":
+            expected, exact = full - sum(SHARE[f] for f in attack.broken), True
+        else:
+            expected, exact = (0.0 if attack.base == "stubs" else wrong_score), False
+        jobs.append((f"attack: {attack.name}", with_cells(base, cells), expected, exact))
+
+    with ThreadPoolExecutor() as pool:
+        results = list(pool.map(lambda job: grade(job[1]), jobs))
+    graded = [Graded(name, r, expected, exact) for (name, _, expected, exact), r in zip(jobs, results, strict=True)]
+
+    problems = [
+        f"{g.name}: scored {g.results['score']:g}, expected {'' if g.exact else 'at most '}{g.expected:g}"
+        for g in graded
+        if not g.ok
+    ]
+    fragments = secret_fragments()
+    for g in graded:
+        problems += [f"{g.name}: results.json quotes {leak!r}" for leak in leaked_fragments(g.results, fragments)]
+    log(
+        f"gate: solution {graded[0].results['score']:g}/{full:g}, stubs {graded[1].results['score']:g}, "
+        f"{len(attacks.ATTACKS)} attacks graded as expected, no results.json quotes the answer key"
+        if not problems
+        else f"gate: {len(problems)} problems"
+    )
+    return problems

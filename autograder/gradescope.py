@@ -1,0 +1,122 @@
+"""The Gradescope side: grade ``/autograder/submission`` into ``results/results.json``, and
+package the autograder zip in Otter's layout.
+
+`run` is what the zip's ``run_autograder`` calls, what ``otter run`` reaches through
+`autograder.otter_plugin`, and what ``python -m autograder grade`` shares its code with.
+"""
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from . import grader
+from .archive import zip_bytes
+
+# Pinned for Gradescope's images: numpy 2.2 is the newest line that still supports the
+# Python 3.10 of Ubuntu 22.04 (and it supports 3.12, Ubuntu 24.04's).
+REQUIREMENTS = "numpy==2.2.6\n"
+VENV = "/opt/disc05/venv"
+GRADING_MODULES = (
+    "__init__.py",
+    "__main__.py",
+    "archive.py",
+    "cases.py",
+    "compare.py",
+    "grader.py",
+    "gradescope.py",
+    "otter_plugin.py",
+    "sandbox.py",
+    "spec.py",
+    "submission.py",
+    "worker.py",
+)
+SOLUTION_MODULES = ("__init__.py", "residual.py", "dropout.py")
+
+SETUP_SH = f"""#!/usr/bin/env bash
+# Gradescope runs this once, when it builds the autograder image (Ubuntu 22.04 or 24.04).
+# It installs the pinned requirements with pip into a virtual environment that the
+# unprivileged sandbox user can run. Nothing else is downloaded.
+set -euo pipefail
+if ! python3 -c 'import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+    apt-get update
+    apt-get install -y --no-install-recommends python3 python3-venv
+fi
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' || {{
+    echo "disc05 needs Python 3.10 or newer; this image has $(python3 --version)" >&2
+    exit 1
+}}
+python3 -m venv {VENV}
+{VENV}/bin/pip install --no-cache-dir --requirement /autograder/source/requirements.txt
+chmod -R a+rX /opt/disc05
+"""
+
+RUN_AUTOGRADER = f"""#!/usr/bin/env bash
+# Gradescope runs this for every submission: it grades /autograder/submission into
+# /autograder/results/results.json, with the same code as `python -m autograder grade`.
+set -u
+ROOT="${{DISC05_AUTOGRADER_ROOT:-/autograder}}"
+PYTHON="${{DISC05_PYTHON:-{VENV}/bin/python}}"
+cd "$ROOT/source"
+PYTHONPATH="$ROOT/source" exec "$PYTHON" -m autograder run-gradescope "$ROOT"
+"""
+
+OTTER_CONFIG = {
+    "lang": "python",
+    "plugins": ["autograder.otter_plugin.Disc05Grading"],
+    "pdf": False,
+    "show_stdout": False,
+    "print_summary": True,
+}
+
+
+def _protect(root: Path) -> None:
+    """As root, make the answer key and the results unreadable to everyone else."""
+    if os.geteuid() != 0:
+        return
+    for path in (root / "source", root / "results"):
+        if path.exists():
+            path.chmod(0o700)
+
+
+def run(root: Path, submission: Path | None = None, table: dict | None = None) -> dict:
+    """Grade ``root/submission`` (or `submission`) and write ``root/results/results.json``.
+
+    Always writes a results file, whatever the submission does; an internal failure of the
+    grader becomes a zero with a message to contact staff, and its traceback goes to stderr.
+    """
+    results = root / "results" / "results.json"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    _protect(root)
+    try:
+        data = grader.grade(submission or root / "submission", table).to_gradescope()
+    except Exception:  # noqa: BLE001 - the results file must be written in any case
+        traceback.print_exc(file=sys.stderr)
+        data = grader.empty_report(
+            "the autograder itself failed on this submission; please tell the course staff"
+        ).to_gradescope()
+    results.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return data
+
+
+def autograder_files(public_tests: dict[str, str]) -> dict[str, bytes]:
+    """Contents of the Gradescope autograder zip (Otter's layout), by path."""
+    root = Path(__file__).resolve().parent.parent
+    files = {
+        "run_autograder": RUN_AUTOGRADER.encode(),
+        "setup.sh": SETUP_SH.encode(),
+        "requirements.txt": REQUIREMENTS.encode(),
+        "otter_config.json": (json.dumps(OTTER_CONFIG, indent=2) + "\n").encode(),
+    }
+    for name in GRADING_MODULES:
+        files[f"autograder/{name}"] = (root / "autograder" / name).read_bytes()
+    for name in SOLUTION_MODULES:
+        files[f"solutions/{name}"] = (root / "solutions" / name).read_bytes()
+    files.update({path: text.encode() for path, text in public_tests.items()})
+    return files
+
+
+def autograder_zip(public_tests: dict[str, str]) -> bytes:
+    return zip_bytes(autograder_files(public_tests), executable=("run_autograder", "setup.sh"))
+
