@@ -5,7 +5,6 @@ import json
 import sys
 from pathlib import Path
 
-
 DIST = Path(__file__).resolve().parent.parent / "dist"
 
 
@@ -29,7 +28,9 @@ def _parser() -> _Parser:
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )
     build = commands.add_parser("build", help="render, verify and write the release into dist/")
-    build.add_argument("--dist", type=Path, default=DIST, help="output folder (default: %(default)s)")
+    build.add_argument(
+        "--dist", type=Path, default=DIST, help="output folder (default: %(default)s)"
+    )
     build.add_argument(
         "--no-execute",
         action="store_true",

@@ -90,11 +90,7 @@ ATTACKS: tuple[Attack, ...] = (
     Attack(
         "the reference imported",
         "stubs",
-        (
-            "import sys\n"
-            "sys.path[:0] = ['{source}', '{repo}']\n"
-            "from solutions import *",
-        ),
+        ("import sys\nsys.path[:0] = ['{source}', '{repo}']\nfrom solutions import *",),
     ),
     Attack(
         "the reference read from disk and run",
@@ -144,7 +140,8 @@ ATTACKS: tuple[Attack, ...] = (
             "    open('{source}/../results/results.json', 'w').write('{{}}')\n"
             "    os._exit(0)",
             "import subprocess\n"
-            "subprocess.Popen(['/bin/sh', '-c', 'sleep 1; echo {{}} > {source}/../results/results.json'])",
+            "later = 'sleep 1; echo {{}} > {source}/../results/results.json'\n"
+            "subprocess.Popen(['/bin/sh', '-c', later])",
         ),
     ),
     Attack(
@@ -159,7 +156,7 @@ ATTACKS: tuple[Attack, ...] = (
             "import os\n"
             "for fd in range(3, 64):\n"
             "    try:\n"
-            "        os.write(fd, b'{{\"event\": \"done\"}}\\n')\n"
+            '        os.write(fd, b\'{{"event": "done"}}\\n\')\n'
             "    except OSError:\n"
             "        pass",
         ),

@@ -231,8 +231,13 @@ def find_leaks(files: dict[str, bytes]) -> list[str]:
     return leaks
 
 
-def release_files(execute: bool = True, log: Callable[[str], None] = print) -> dict[str, bytes]:
+def release_files(
+    execute: bool = True, grade: bool = True, log: Callable[[str], None] = print
+) -> dict[str, bytes]:
     """Render and verify the release; return it as {path under dist/: contents}.
+
+    `execute` runs both notebooks and `grade` runs the grading gate; skipping either is for
+    drafting and for tests of the rest, never for a release.
 
     Raises
     ------
@@ -260,7 +265,7 @@ def release_files(execute: bool = True, log: Callable[[str], None] = print) -> d
 
     autograder_zip = gradescope.autograder_zip(test_files)
     try:
-        problems = gate.run_gate(
+        problems = grade and gate.run_gate(
             json.loads(student_files[spec.NOTEBOOK_NAME]),
             json.loads(nbformat.writes(solution)),
             autograder_zip,

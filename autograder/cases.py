@@ -69,7 +69,9 @@ def _sigmoid_cases(rng: np.random.Generator) -> list[Case]:
         cases.append(Case(f"random, shape {shape}", (float(x) if shape == () else x,)))
     return cases + [
         Case("edge: x = 0", (0.0,)),
-        Case("edge: |x| up to 1e4, no overflow", (np.array([-1e4, -800.0, -40.0, 40.0, 800.0, 1e4]),)),
+        Case(
+            "edge: |x| up to 1e4, no overflow", (np.array([-1e4, -800.0, -40.0, 40.0, 800.0, 1e4]),)
+        ),
         Case("edge: scalar x = -750", (-750.0,)),
         Case("edge: input given as a Python list", ([[-2.0, 0.5], [3.0, -0.25]],)),
     ]
@@ -143,7 +145,9 @@ def _gamma_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for _ in range(RANDOM_CASES):
         N, d = _sizes_n_ne(rng)
-        cases.append(Case(f"random, N = {N}, d = {d}", (_design(rng, N, d), _keep_probability(rng))))
+        cases.append(
+            Case(f"random, N = {N}, d = {d}", (_design(rng, N, d), _keep_probability(rng)))
+        )
     X = _design(rng, 7, 3)
     return cases + [
         Case("edge: p = 0.01", (X, 0.01)),

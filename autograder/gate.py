@@ -97,20 +97,27 @@ def run_gate(
 
     with ThreadPoolExecutor() as pool:
         results = list(pool.map(lambda job: grade(job[1]), jobs))
-    graded = [Graded(name, r, expected, exact) for (name, _, expected, exact), r in zip(jobs, results, strict=True)]
+    graded = [
+        Graded(name, r, expected, exact)
+        for (name, _, expected, exact), r in zip(jobs, results, strict=True)
+    ]
 
     problems = [
-        f"{g.name}: scored {g.results['score']:g}, expected {'' if g.exact else 'at most '}{g.expected:g}"
+        f"{g.name}: scored {g.results['score']:g}, "
+        f"expected {'' if g.exact else 'at most '}{g.expected:g}"
         for g in graded
         if not g.ok
     ]
     fragments = secret_fragments()
     for g in graded:
-        problems += [f"{g.name}: results.json quotes {leak!r}" for leak in leaked_fragments(g.results, fragments)]
-    log(
-        f"gate: solution {graded[0].results['score']:g}/{full:g}, stubs {graded[1].results['score']:g}, "
-        f"{len(attacks.ATTACKS)} attacks graded as expected, no results.json quotes the answer key"
-        if not problems
-        else f"gate: {len(problems)} problems"
-    )
+        problems += [
+            f"{g.name}: results.json quotes {leak!r}"
+            for leak in leaked_fragments(g.results, fragments)
+        ]
+    if not problems:
+        log(
+            f"gate: solution {graded[0].results['score']:g}/{full:g}, "
+            f"stubs {graded[1].results['score']:g}, {len(attacks.ATTACKS)} attacks graded "
+            "as expected, no results.json quotes the answer key or the hidden cases"
+        )
     return problems

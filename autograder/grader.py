@@ -229,14 +229,19 @@ def empty_report(error: str) -> GradeReport:
     questions = [
         QuestionResult(
             q.name,
-            [FunctionResult(n, 0, 1, q.points / len(q.functions), f"{n}: not graded") for n in q.functions],
+            [
+                FunctionResult(n, 0, 1, q.points / len(q.functions), f"{n}: not graded")
+                for n in q.functions
+            ],
         )
         for q in spec.QUESTIONS
     ]
     return GradeReport(questions, error=error)
 
 
-def grade(path: Path, table: dict[str, list[Expected]] | None = None, limits=spec.LIMITS) -> GradeReport:
+def grade(
+    path: Path, table: dict[str, list[Expected]] | None = None, limits=spec.LIMITS
+) -> GradeReport:
     """Load and grade the submission at `path`; a broken submission gets a report, not an error."""
     start = time.monotonic()
     try:

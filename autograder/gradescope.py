@@ -39,7 +39,7 @@ SETUP_SH = f"""#!/usr/bin/env bash
 # It installs the pinned requirements with pip into a virtual environment that the
 # unprivileged sandbox user can run. Nothing else is downloaded.
 set -euo pipefail
-if ! python3 -c 'import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     apt-get update
     apt-get install -y --no-install-recommends python3 python3-venv
 fi
@@ -119,4 +119,3 @@ def autograder_files(public_tests: dict[str, str]) -> dict[str, bytes]:
 
 def autograder_zip(public_tests: dict[str, str]) -> bytes:
     return zip_bytes(autograder_files(public_tests), executable=("run_autograder", "setup.sh"))
-

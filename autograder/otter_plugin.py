@@ -51,7 +51,15 @@ class Disc05Grading(AbstractOtterPlugin):
         root = submission.parent.parent
         env = {**os.environ, "PYTHONPATH": str(root / "source")}
         subprocess.run(
-            [sys.executable, "-m", "autograder", "run-gradescope", str(root), "--submission", str(submission)],
+            [
+                sys.executable,
+                "-m",
+                "autograder",
+                "run-gradescope",
+                str(root),
+                "--submission",
+                str(submission),
+            ],
             cwd=root / "source",
             env=env,
             check=True,

@@ -15,12 +15,11 @@ import inspect
 import json
 import os
 import pwd
+import re
 import select
-import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -180,7 +179,9 @@ def install(home: Path = SANDBOX_HOME) -> str:
     bases = [p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if Path(p).exists()]
     base = next((p for p in bases if _probe_version(p, user)), None)
     if base is None:
-        raise SandboxUnavailable(f"no Python 3.10+ that {user!r} can run in /usr/bin, /usr/local/bin")
+        raise SandboxUnavailable(
+            f"no Python 3.10+ that {user!r} can run in /usr/bin, /usr/local/bin"
+        )
     subprocess.run([base, "-m", "venv", "--clear", str(home)], check=True)
     pin = f"numpy=={np.__version__}"
     subprocess.run([str(home / "bin" / "pip"), "install", "--quiet", pin], check=True)
@@ -233,8 +234,14 @@ class _Worker:
     def __init__(self, rt: Runtime, job: dict, scratch: Path):
         job_read, job_write = os.pipe()
         self.events, events_write = os.pipe()
-        env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1", "HOME": str(scratch), "LANG": "C.UTF-8"}
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "HOME": str(scratch),
+            "LANG": "C.UTF-8",
+        }
         self.process = subprocess.Popen(
             [rt.python, "-I", "-S", "-B", "-c", _worker_source(), str(job_read), str(events_write)],
             stdin=subprocess.DEVNULL,
@@ -302,6 +309,14 @@ def _crash_message(how: str) -> str:
     return f"ended the Python process ({how})"
 
 
+_FLOAT = re.compile(r"\d+\.\d*(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+|\.\d+")
+
+
+def redact(message: str) -> str:
+    """Hide decimal numbers in a student's exception message: they could be hidden inputs."""
+    return _FLOAT.sub("…", message)
+
+
 def _outcome(event: dict) -> Outcome:
     status = event.get("status")
     if status == "ok":
@@ -315,7 +330,8 @@ def _outcome(event: dict) -> Outcome:
     if status in ("not_attempted", "error"):
         where = event.get("where") or []
         place = f" ({'; '.join(str(w) for w in where)})" if where else ""
-        text = f"{event.get('type', 'Exception')}: {event.get('message', '')}".rstrip(": ")
+        text = f"{event.get('type', 'Exception')}: {redact(str(event.get('message', '')))}"
+        text = text.rstrip(": ")
         return Outcome(status, f"{text}{place}")
     if status == "unconvertible":
         return Outcome(status, str(event.get("message", "returned something that is not a number")))
@@ -345,13 +361,20 @@ def run(cells: list[str], calls: list[Call], limits: Limits = LIMITS) -> Report:
                 "cells": cells,
                 "skip": sorted(report.skipped_cells),
                 "calls": [
-                    {"id": i, "function": calls[i].function, "strict": calls[i].strict,
-                     "args": [encode_arg(a) for a in calls[i].args]}
+                    {
+                        "id": i,
+                        "function": calls[i].function,
+                        "strict": calls[i].strict,
+                        "args": [encode_arg(a) for a in calls[i].args],
+                    }
                     for i in pending
                 ],
                 "path": [*rt.path, str(site)],
-                "limits": {"memory_mb": limits.memory_mb, "file_mb": limits.file_mb,
-                           "cpu_seconds": int(limits.budget_seconds) + 2},
+                "limits": {
+                    "memory_mb": limits.memory_mb,
+                    "file_mb": limits.file_mb,
+                    "cpu_seconds": int(limits.budget_seconds) + 2,
+                },
                 "landlock": True,
                 "readable": list(rt.readable),
                 "writable": [str(scratch), "/dev/null"],
@@ -361,7 +384,8 @@ def run(cells: list[str], calls: list[Call], limits: Limits = LIMITS) -> Report:
             if time.monotonic() >= budget_end:
                 for i in pending:
                     report.outcomes[i] = Outcome(
-                        "skipped", f"was not run: the submission used up its {limits.budget_seconds:g} s"
+                        "skipped",
+                        f"was not run: the submission used up its {limits.budget_seconds:g} s",
                     )
                 break
     return report
@@ -373,13 +397,26 @@ def _run_worker(rt, job, scratch, calls, pending, report, limits, budget_end) ->
     phase, current = "start", None
     try:
         while True:
-            limit = 30.0 if phase == "start" else limits.cell_seconds if phase == "cell" else limits.call_seconds
+            limit = (
+                30.0
+                if phase == "start"
+                else limits.cell_seconds
+                if phase == "cell"
+                else limits.call_seconds
+            )
             deadline = min(time.monotonic() + limit, budget_end)
             try:
                 event = worker.next_event(deadline)
             except TimeoutError:
-                _fail_current(phase, current, calls, pending, report,
-                              f"did not finish within {limit:g} s", timeout=True)
+                _fail_current(
+                    phase,
+                    current,
+                    calls,
+                    pending,
+                    report,
+                    f"did not finish within {limit:g} s",
+                    timeout=True,
+                )
                 return False
             except (ValueError, UnicodeDecodeError):
                 _fail_current(phase, current, calls, pending, report, "sent a malformed message")
@@ -392,13 +429,17 @@ def _run_worker(rt, job, scratch, calls, pending, report, limits, budget_end) ->
                 return False
             kind = event.get("event")
             if kind == "fatal":
-                raise SandboxUnavailable(f"the sandbox worker failed to start:\n{event.get('message')}")
+                raise SandboxUnavailable(
+                    f"the sandbox worker failed to start:\n{event.get('message')}"
+                )
             if kind == "ready":
                 report.uid, report.landlock = event.get("uid"), int(event.get("landlock") or 0)
             elif kind == "cell" and isinstance(event.get("index"), int):
                 phase, current = "cell", event["index"]
             elif kind == "cell_error" and event.get("index") == current:
-                report.cell_errors[current] = f"{event.get('type')}: {event.get('message')}"
+                report.cell_errors[current] = (
+                    f"{event.get('type')}: {redact(str(event.get('message')))}"
+                )
             elif kind == "call" and event.get("id") in pending:
                 phase, current = "call", event["id"]
             elif kind == "result" and phase == "call" and event.get("id") == current:
@@ -407,7 +448,9 @@ def _run_worker(rt, job, scratch, calls, pending, report, limits, budget_end) ->
                 phase = "between"
             elif kind == "done":
                 for i in list(pending):  # announced but never called: protocol broken
-                    report.outcomes[i] = Outcome("skipped", "was not run: the sandbox stopped early")
+                    report.outcomes[i] = Outcome(
+                        "skipped", "was not run: the sandbox stopped early"
+                    )
                 pending.clear()
                 return True
             else:

@@ -142,9 +142,7 @@ def from_zip(data: bytes, name: str) -> Submission:
         members = [m for m in archive.infolist() if not m.is_dir() and _relevant(m.filename)]
         notebooks = [m.filename for m in members if m.filename.endswith(".ipynb")]
         scripts = [m.filename for m in members if m.filename.endswith(".py")]
-        chosen, notes = (
-            _pick_notebook(notebooks, name) if notebooks else (None, [])
-        )
+        chosen, notes = _pick_notebook(notebooks, name) if notebooks else (None, [])
         if chosen is None:
             if len(scripts) != 1:
                 raise SubmissionError(f"{name} holds no notebook ({NOTEBOOK_NAME} expected)")
@@ -177,7 +175,9 @@ def load(path: Path) -> Submission:
     if not path.exists():
         raise SubmissionError(f"{path} does not exist")
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and _relevant(str(p.relative_to(path))))
+        files = sorted(
+            p for p in path.rglob("*") if p.is_file() and _relevant(str(p.relative_to(path)))
+        )
         notebooks = [str(p.relative_to(path)) for p in files if p.suffix == ".ipynb"]
         if notebooks:
             chosen, notes = _pick_notebook(notebooks, "the submission")
@@ -188,7 +188,9 @@ def load(path: Path) -> Submission:
         if len(zips) == 1:
             return from_zip(_read(zips[0]), zips[0].name)
         if len(scripts) == 1:
-            return Submission(script_cells(_read(scripts[0]).decode("utf-8", "replace")), scripts[0].name)
+            return Submission(
+                script_cells(_read(scripts[0]).decode("utf-8", "replace")), scripts[0].name
+            )
         found = ", ".join(p.name for p in files) or "nothing"
         raise SubmissionError(
             f"no notebook to grade: the submission holds {found}. Upload {NOTEBOOK_NAME} "

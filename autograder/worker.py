@@ -104,7 +104,9 @@ def _landlock(readable, writable):
     handled |= (1 << 15) if abi >= 5 else 0  # ioctl on devices
     attr = _RulesetAttr(handled, 3 if abi >= 4 else 0, 3 if abi >= 6 else 0)
     size = 8 if abi < 4 else (16 if abi < 6 else 24)
-    ruleset = syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    ruleset = syscall(
+        _CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)
+    )
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     for paths, rights in ((readable, _READ), (writable, handled)):
@@ -178,7 +180,13 @@ def _call(function, args, strict, np):
     given = copy.deepcopy(args)
     with warnings.catch_warnings():
         warnings.simplefilter("error" if strict else "ignore")
-        with np.errstate(**({"over": "raise", "divide": "raise", "invalid": "raise"} if strict else {"all": "ignore"})):
+        with np.errstate(
+            **(
+                {"over": "raise", "divide": "raise", "invalid": "raise"}
+                if strict
+                else {"all": "ignore"}
+            )
+        ):
             result = function(*given)
     return result, given
 
@@ -194,13 +202,29 @@ def _run_calls(calls, namespace, out, np):
             result, given = _call(function, call["args"], call["strict"], np)
             array, problem = as_float_array(result)  # noqa: F821 - prepended from compare
         except NotImplementedError as error:
-            _send(out, {"event": "result", "id": call["id"], "status": "not_attempted", **_describe(error)})
+            _send(
+                out,
+                {
+                    "event": "result",
+                    "id": call["id"],
+                    "status": "not_attempted",
+                    **_describe(error),
+                },
+            )
             continue
         except BaseException as error:  # noqa: BLE001
             _send(out, {"event": "result", "id": call["id"], "status": "error", **_describe(error)})
             continue
         if problem is not None:
-            _send(out, {"event": "result", "id": call["id"], "status": "unconvertible", "message": problem})
+            _send(
+                out,
+                {
+                    "event": "result",
+                    "id": call["id"],
+                    "status": "unconvertible",
+                    "message": problem,
+                },
+            )
             continue
         after = []
         for value in given:
@@ -208,7 +232,16 @@ def _run_calls(calls, namespace, out, np):
                 after.append(_encode(np.array(value, dtype=float)))
             except BaseException:  # noqa: BLE001 - a mangled argument counts as modified
                 after.append(None)
-        _send(out, {"event": "result", "id": call["id"], "status": "ok", "value": _encode(array), "after": after})
+        _send(
+            out,
+            {
+                "event": "result",
+                "id": call["id"],
+                "status": "ok",
+                "value": _encode(array),
+                "after": after,
+            },
+        )
 
 
 def main():
@@ -220,9 +253,7 @@ def main():
 
         exec(job["compare"], globals())  # as_float_array, shared with the grader's feedback
 
-        calls = [
-            {**call, "args": [_decode(a, np) for a in call["args"]]} for call in job["calls"]
-        ]
+        calls = [{**call, "args": [_decode(a, np) for a in call["args"]]} for call in job["calls"]]
         _confine(job["limits"])
         abi = _landlock(job["readable"], job["writable"]) if job["landlock"] else 0
     except BaseException as error:  # noqa: BLE001

@@ -202,8 +202,8 @@ def test_leak_scan_looks_inside_the_embedded_public_checks():
 
 
 def test_two_builds_give_identical_bytes():
-    first = build.release_files(execute=False, log=lambda _: None)
-    second = build.release_files(execute=False, log=lambda _: None)
+    first = build.release_files(execute=False, grade=False, log=lambda _: None)
+    second = build.release_files(execute=False, grade=False, log=lambda _: None)
     assert first == second
     with zipfile.ZipFile(__import__("io").BytesIO(first[build.STUDENT_ZIP])) as archive:
         assert archive.namelist() == [spec.NOTEBOOK_NAME]
@@ -231,18 +231,21 @@ def test_build_command_writes_a_verified_release(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "both notebooks run top to bottom" in result.stdout
+    full = sum(q.points for q in spec.QUESTIONS)
+    assert f"gate: solution {full:g}/{full:g}, stubs 0" in result.stdout
     written = sorted(str(p.relative_to(dist)) for p in dist.rglob("*") if p.is_file())
     assert written == sorted(
         [
             build.STUDENT_ZIP,
+            build.AUTOGRADER_ZIP,
             f"student/{spec.NOTEBOOK_NAME}",
             f"solutions/{spec.NOTEBOOK_NAME}",
             "solutions/written_answers.md",
         ]
     )
-    assert (dist / "student" / spec.NOTEBOOK_NAME).read_bytes() == build.release_files(
-        execute=False, log=lambda _: None
-    )[f"student/{spec.NOTEBOOK_NAME}"]
+    again = build.release_files(execute=False, grade=False, log=lambda _: None)
+    for name in written:
+        assert (dist / name).read_bytes() == again[name], name
 
 
 def test_build_refuses_a_solution_that_breaks_a_public_check(monkeypatch, tmp_path):

@@ -1,0 +1,45 @@
+"""Shared fixtures: the release's notebooks as JSON, and a helper to write submissions."""
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import grader, notebook, public_checks, sandbox
+
+
+@pytest.fixture(scope="session")
+def test_files():
+    return public_checks.render_all()
+
+
+@pytest.fixture(scope="session")
+def student_json(test_files) -> dict:
+    return json.loads(nbformat.writes(notebook.build_notebook("student", test_files)))
+
+
+@pytest.fixture(scope="session")
+def solution_json(test_files) -> dict:
+    return json.loads(nbformat.writes(notebook.build_notebook("solution", test_files)))
+
+
+@pytest.fixture(scope="session")
+def table():
+    """Reference outputs on the hidden cases, computed once for the session."""
+    return grader.expected_outputs()
+
+
+@pytest.fixture(scope="session")
+def sandbox_runtime():
+    """The sandbox interpreter; tests that grade are skipped with the reason if there is none."""
+    try:
+        return sandbox.runtime()
+    except sandbox.SandboxUnavailable as error:
+        pytest.skip(str(error))
+
+
+def write_notebook(folder: Path, notebook_json: dict, name: str = "disc05.ipynb") -> Path:
+    path = folder / name
+    path.write_text(json.dumps(notebook_json), encoding="utf-8")
+    return path

@@ -1,0 +1,79 @@
+"""The hidden cases are many, varied, reproducible, and the edge cases are what they claim."""
+
+import numpy as np
+import pytest
+
+from autograder import cases, spec
+
+ALL = cases.all_hidden_cases()
+
+
+def by_label(function: str, label: str) -> tuple:
+    (case,) = [c for c in ALL[function] if c.label == label]
+    return case.args
+
+
+def test_every_graded_function_has_cases():
+    assert set(ALL) == {f for q in spec.QUESTIONS for f in q.functions}
+
+
+@pytest.mark.parametrize("function", [f for f in ALL if f != "max_sigmoid_grad"])
+def test_at_least_twenty_random_cases_and_some_edge_cases(function):
+    labels = [c.label for c in ALL[function]]
+    assert sum(label.startswith("random") for label in labels) >= 20
+    assert sum(label.startswith("edge") for label in labels) >= 3
+
+
+def test_cases_are_reproducible_and_differ_between_functions():
+    again = cases.all_hidden_cases()
+    for function, original in ALL.items():
+        for a, b in zip(original, again[function], strict=True):
+            assert a.label == b.label
+            for x, y in zip(a.args, b.args, strict=True):
+                np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(ALL["dropout_gamma"][0].args[0], ALL["dropout_loss"][0].args[1])
+
+
+def test_random_sizes_vary_and_design_matrices_are_not_square():
+    sizes = {c.args[2].shape[0] for c in ALL["residual_block"] if c.label.startswith("random")}
+    assert min(sizes) <= 3 and max(sizes) >= 30
+    for function in ("dropout_gamma", "effective_matrix"):
+        for case in ALL[function]:
+            if case.label.startswith("random"):
+                N, d = np.shape(case.args[0])
+                assert N != d
+
+
+def test_random_gammas_are_invertible_and_not_diagonal():
+    for function, position in (("effective_matrix", 1), ("ridge_to_tikhonov_weights", 1)):
+        for case in ALL[function]:
+            if case.label.startswith("random") and np.shape(case.args[position])[0] > 1:
+                gamma = np.asarray(case.args[position])
+                assert np.linalg.cond(gamma) < 1e3
+                assert np.count_nonzero(gamma - np.diag(np.diag(gamma))) > 0
+
+
+def test_block_edge_cases_have_the_stated_activation_pattern():
+    W1, W2, x0 = by_label("residual_jacobian", "edge: inner pre-activations exactly 0")
+    assert np.count_nonzero(W1 @ x0 == 0.0) >= 2
+    W1, W2, x0 = by_label("residual_jacobian", "edge: every inner unit dead")
+    assert np.all(W1 @ x0 < 0)
+    W1, W2, x0 = by_label("residual_jacobian", "edge: every outer unit inactive")
+    assert np.all(W1 @ x0 > 0) and np.all(W2 @ np.maximum(W1 @ x0, 0) + x0 < 0)
+    W1, W2, x0 = by_label("residual_jacobian", "edge: every unit active")
+    assert np.all(W1 @ x0 > 0) and np.all(W2 @ np.maximum(W1 @ x0, 0) + x0 > 0)
+
+
+def test_sigmoid_cases_include_scalars_extremes_and_lists():
+    args = [c.args[0] for c in ALL["sigmoid"]]
+    assert any(isinstance(a, float) for a in args)
+    assert any(isinstance(a, list) for a in args)
+    assert max(np.max(np.abs(a)) for a in args) >= 1e4
+
+
+def test_keep_probabilities_reach_both_ends():
+    ps = [c.args[-1] for c in ALL["dropout_loss"]] + [
+        c.args[0] for c in ALL["effective_column_norm"]
+    ]
+    assert min(ps) == 0.01 and max(ps) == 0.99
+    assert all(0 < p < 1 for p in ps)

@@ -1,0 +1,212 @@
+"""The Gradescope contract, ``otter run`` on the built zip, and local grading agree."""
+
+import io
+import json
+import os
+import pickle
+import shutil
+import stat
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import write_notebook
+
+from autograder import attacks, gate, gradescope, spec
+
+FULL = sum(q.points for q in spec.QUESTIONS)
+OTTER = Path(sys.executable).with_name("otter")
+WRONG_GAMMA = (
+    "def dropout_gamma(X, p):\n    return np.sqrt(p / (1 - p)) * np.diag(np.linalg.norm(X, axis=0))"
+)
+
+
+@pytest.fixture(scope="module")
+def autograder_zip(tmp_path_factory, test_files):
+    path = tmp_path_factory.mktemp("dist") / "disc05-autograder.zip"
+    path.write_bytes(gradescope.autograder_zip(test_files))
+    return path
+
+
+@pytest.fixture
+def submissions(tmp_path, solution_json, student_json):
+    """A few submissions of known score, as files."""
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    made = {
+        "solution": (write_notebook(folder, solution_json, "solution.ipynb"), FULL),
+        "stubs": (write_notebook(folder, student_json, "stubs.ipynb"), 0.0),
+        "wrong gamma": (
+            write_notebook(folder, gate.with_cells(solution_json, [WRONG_GAMMA]), "wrong.ipynb"),
+            FULL - gate.SHARE["dropout_gamma"],
+        ),
+    }
+    export = folder / "export.zip"
+    with zipfile.ZipFile(export, "w") as archive:
+        archive.writestr("disc05.ipynb", json.dumps(solution_json))
+        archive.writestr("__zip_filename__", "export.zip")
+    made["export zip"] = (export, FULL)
+    return made
+
+
+def validate_results(data: dict) -> None:
+    """Gradescope's results.json: a score, and tests with the fields it reads."""
+    assert isinstance(data["score"], (int, float))
+    assert data["stdout_visibility"] in ("hidden", "visible", "after_due_date", "after_published")
+    names = [t["name"] for t in data["tests"]]
+    assert names[: len(spec.QUESTIONS)] == [q.name for q in spec.QUESTIONS]
+    assert [n for n in names if "written" in n] == [
+        f"{q} written answer" for q in spec.WRITTEN_QUESTIONS
+    ]
+    for test in data["tests"]:
+        assert set(test) >= {"name", "score", "max_score", "visibility", "output"}
+        assert 0 <= test["score"] <= test["max_score"] or test["max_score"] == 0
+        assert test["visibility"] == "visible" and isinstance(test["output"], str)
+    assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
+
+
+def autograder_tree(root: Path, autograder_zip: Path, submission: Path) -> Path:
+    """A simulated /autograder: source (the unpacked zip), submission, results, metadata."""
+    tree = root / "autograder"
+    with zipfile.ZipFile(autograder_zip) as archive:
+        archive.extractall(tree / "source")
+    (tree / "submission").mkdir()
+    shutil.copy(submission, tree / "submission")
+    (tree / "results").mkdir()
+    (tree / "submission_metadata.json").write_text("{}")
+    return tree
+
+
+def run_autograder(tree: Path) -> dict:
+    """Gradescope's step: run source/run_autograder (setup.sh is not re-run here)."""
+    env = {**os.environ, "DISC05_AUTOGRADER_ROOT": str(tree), "DISC05_PYTHON": sys.executable}
+    subprocess.run(
+        ["bash", str(tree / "source" / "run_autograder")], env=env, check=True, timeout=300
+    )
+    return json.loads((tree / "results" / "results.json").read_text())
+
+
+def test_autograder_zip_has_otters_layout_and_no_stray_files(autograder_zip):
+    with zipfile.ZipFile(autograder_zip) as archive:
+        names = set(archive.namelist())
+        modes = {i.filename: i.external_attr >> 16 for i in archive.infolist()}
+        config = json.loads(archive.read("otter_config.json"))
+        setup = archive.read("setup.sh").decode()
+        requirements = archive.read("requirements.txt").decode()
+    assert {"run_autograder", "setup.sh", "requirements.txt", "otter_config.json"} <= names
+    assert {f"tests/{q.name}.py" for q in spec.QUESTIONS} <= names
+    assert "autograder/build.py" not in names and "solutions/written_answers.md" not in names
+    assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
+    assert config["plugins"] == ["autograder.otter_plugin.Disc05Grading"]
+    assert all("==" in line for line in requirements.split())
+    for banned in ("conda", "mamba", "chromium", "texlive", "curl", "wget"):
+        assert banned not in setup.lower()
+
+
+@pytest.mark.slow
+def test_gradescope_contract_in_a_simulated_tree(
+    tmp_path, autograder_zip, submissions, sandbox_runtime
+):
+    for name, (path, expected) in submissions.items():
+        tree = autograder_tree(tmp_path / name.replace(" ", "-"), autograder_zip, path)
+        data = run_autograder(tree)
+        validate_results(data)
+        assert data["score"] == pytest.approx(expected), name
+        if os.geteuid() == 0:
+            assert stat.S_IMODE((tree / "source").stat().st_mode) == 0o700
+            assert stat.S_IMODE((tree / "results").stat().st_mode) == 0o700
+
+
+@pytest.mark.slow
+def test_results_cannot_be_rewritten_after_grading(
+    tmp_path, autograder_zip, student_json, sandbox_runtime
+):
+    (attack,) = [a for a in attacks.ATTACKS if "rewrite the results" in a.name]
+    tree = tmp_path / "autograder"
+    cells = attacks.attack_cells(attack, repo="/nonexistent", source=str(tree / "source"))
+    notebook = write_notebook(tmp_path, gate.with_cells(student_json, cells))
+    autograder_tree(tmp_path, autograder_zip, notebook)
+    first = run_autograder(tree)
+    time.sleep(1.5)  # the attack's child would write after one second
+    assert json.loads((tree / "results" / "results.json").read_text()) == first
+    assert first["score"] == 0
+
+
+@pytest.mark.slow
+def test_a_broken_submission_still_gets_results(tmp_path, autograder_zip):
+    broken = tmp_path / "disc05.ipynb"
+    broken.write_text('{"cells": [')
+    data = run_autograder(autograder_tree(tmp_path, autograder_zip, broken))
+    validate_results(data)
+    assert data["score"] == 0
+    assert "is not a valid notebook" in data["output"]
+
+
+@pytest.mark.slow
+def test_otter_run_and_local_grading_agree(tmp_path, autograder_zip, submissions, sandbox_runtime):
+    for name, (path, expected) in submissions.items():
+        out = tmp_path / name.replace(" ", "-")
+        out.mkdir()
+        subprocess.run(
+            [str(OTTER), "run", "-a", str(autograder_zip), "-o", str(out), str(path)],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        by_otter = json.loads((out / "results.json").read_text())
+        local = subprocess.run(
+            [sys.executable, "-m", "autograder", "grade", "--json", str(path)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        by_us = json.loads(local.stdout)
+        validate_results(by_otter)
+        assert by_otter["score"] == pytest.approx(expected), name
+        by_otter["output"] = by_us["output"] = ""  # names the file, which otter run renames
+        assert by_otter == by_us, name
+
+
+class _Planted:
+    """A pickle that, when loaded, creates a file: what a forged .OTTER_LOG would do."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.slow
+def test_otter_run_never_unpickles_the_students_log(tmp_path, autograder_zip, solution_json):
+    marker = tmp_path / "unpickled"
+    export = tmp_path / "export.zip"
+    with zipfile.ZipFile(export, "w") as archive:
+        archive.writestr("disc05.ipynb", json.dumps(solution_json))
+        archive.writestr(".OTTER_LOG", pickle.dumps(_Planted(marker)))
+    # Check the pickle does what it claims, so that the test below could fail.
+    pickle.load(io.BytesIO(pickle.dumps(_Planted(tmp_path / "control"))))
+    assert (tmp_path / "control").exists()
+    subprocess.run(
+        [str(OTTER), "run", "-a", str(autograder_zip), "-o", str(tmp_path), str(export)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    assert not marker.exists()
+    assert json.loads((tmp_path / "results.json").read_text())["score"] == pytest.approx(FULL)
+
+
+def test_grade_command_prints_a_table(submissions, sandbox_runtime):
+    path, _ = submissions["wrong gamma"]
+    out = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "dropout_gamma: 0/" in out
+    assert out.strip().splitlines()[-1].split()[:3] == ["total", f"{FULL - 1:.2f}", f"{FULL:g}"]

@@ -1,0 +1,250 @@
+"""Hidden grading: scores, feedback, isolation, limits, and the attack suite."""
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import write_notebook
+
+from autograder import attacks, cases, gate, grader, sandbox, spec
+
+FULL = sum(q.points for q in spec.QUESTIONS)
+REPO = str(Path(__file__).resolve().parent.parent)
+FAST = spec.Limits(call_seconds=1.0, cell_seconds=1.0, budget_seconds=20.0)
+
+
+@pytest.fixture
+def grade(tmp_path, table, sandbox_runtime):
+    """Grade a notebook (JSON) plus extra code cells; return the GradeReport."""
+
+    def run(base: dict, *cells: str, limits: spec.Limits = spec.LIMITS) -> grader.GradeReport:
+        return grader.grade(
+            write_notebook(tmp_path, gate.with_cells(base, list(cells))), table, limits
+        )
+
+    return run
+
+
+def function_points(report: grader.GradeReport) -> dict[str, float]:
+    return {f.name: f.points for q in report.questions for f in q.functions}
+
+
+def feedback(report: grader.GradeReport, function: str) -> str:
+    return next(f.feedback for q in report.questions for f in q.functions if f.name == function)
+
+
+# ## Scores
+
+
+def test_solution_gets_full_marks_and_stubs_zero(grade, solution_json, student_json):
+    assert grade(solution_json).score == pytest.approx(FULL)
+    stubs = grade(student_json)
+    assert stubs.score == 0
+    assert (
+        feedback(stubs, "sigmoid") == "sigmoid: not attempted (it still raises NotImplementedError)"
+    )
+
+
+def test_partial_credit_is_proportional_to_cases_passed(grade, solution_json, table):
+    # The textbook sigmoid is right except where it overflows: only the extreme cases fail.
+    report = grade(
+        solution_json, "def sigmoid(x):\n    return 1 / (1 + np.exp(-np.asarray(x, float)))"
+    )
+    result = next(f for q in report.questions for f in q.functions if f.name == "sigmoid")
+    assert 0 < result.passed < result.total == len(table["sigmoid"])
+    assert result.points == pytest.approx(
+        spec.QUESTIONS[0].points / 3 * result.passed / result.total
+    )
+    assert "raised FloatingPointError: overflow" in result.feedback
+    assert report.score == pytest.approx(FULL - 1 + result.points)
+
+
+def test_each_stage_of_feedback(grade, solution_json):
+    report = grade(
+        solution_json,
+        "def residual_block(W1, W2, x0):\n    return [[0.0]]",  # wrong shape
+        "def residual_jacobian(W1, W2, x0):\n    return np.full((len(x0), len(x0)), np.nan)",
+        "def dropout_gamma(X, p):\n    return 'diag'",  # not numbers
+        "def effective_column_norm(p):\n    return np.sqrt((1 - p) / p)",  # not close
+        "del ridge_to_tikhonov_weights",
+        "def dropout_loss(w_check, X, y, p):\n    raise ValueError('bad p')",
+    )
+    assert "wrong shape: returned shape (1, 1), expected shape" in feedback(
+        report, "residual_block"
+    )
+    assert "not finite:" in feedback(report, "residual_jacobian")
+    assert "not convertible to a float array" in feedback(report, "dropout_gamma")
+    text = feedback(report, "effective_column_norm")
+    assert re.search(r"not close: mismatched elements 1 / 1 \(100%\), max abs error \d", text)
+    assert feedback(report, "ridge_to_tikhonov_weights").endswith(
+        "is not defined in the submission"
+    )
+    assert "raised ValueError: bad p (cell" in feedback(report, "dropout_loss")
+
+
+def test_feedback_never_shows_hidden_inputs_or_expected_values(grade, solution_json, table):
+    report = grade(
+        solution_json,
+        "def dropout_gamma(X, p):\n    raise ValueError(repr(X) + repr(p))",
+        "def effective_column_norm(p):\n    return 0.0",
+    )
+    text = json.dumps(report.to_gradescope())
+    secrets = set()
+    for name in ("dropout_gamma", "effective_column_norm"):
+        for expected in table[name]:
+            secrets |= {f"{v:.6g}" for v in np.ravel(expected.value) if abs(v) > 1e-3}
+            for arg in expected.case.args:
+                secrets |= {f"{v:.6g}" for v in np.ravel(np.asarray(arg, float)) if abs(v) > 1e-3}
+    shown = {s for s in secrets if len(s.replace("-", "").replace(".", "")) >= 4 and s in text}
+    assert not shown
+
+
+def test_same_submission_same_results(grade, solution_json):
+    cells = ("def effective_column_norm(p):\n    return float(np.sqrt(p))",)
+    first, second = grade(solution_json, *cells), grade(solution_json, *cells)
+    assert first.to_gradescope() == second.to_gradescope()
+
+
+def test_cell_with_syntax_error_costs_only_its_own_functions(grade, solution_json):
+    report = grade(
+        solution_json,
+        "def dropout_loss(w_check, X, y, p):\n    return (",
+        "def effective_column_norm(p):\n    return float(np.sqrt(p / (1 - p)))",
+    )
+    assert report.score == pytest.approx(
+        FULL
+    )  # the broken redefinition never replaced the good one
+    assert any("SyntaxError" in note for note in report.notes)
+
+
+def test_magics_are_skipped_not_run(grade, solution_json, tmp_path):
+    marker = tmp_path / "ran"
+    report = grade(solution_json, f"!touch {marker}\n%sx touch {marker}", f"%%bash\ntouch {marker}")
+    assert report.score == pytest.approx(FULL)
+    assert not marker.exists()
+
+
+# ## Isolation
+
+
+def test_student_code_runs_unprivileged_confined_and_sees_no_answer_key(sandbox_runtime):
+    code = (
+        "import os, sys\n"
+        "def probe(path):\n"
+        "    try:\n"
+        "        open(path).read()\n"
+        "        return 1.0\n"
+        "    except OSError:\n"
+        "        return 0.0\n"
+        "def importable():\n"
+        "    try:\n"
+        "        import solutions, autograder\n"
+        "        return 1.0\n"
+        "    except ImportError:\n"
+        "        return 0.0\n"
+    )
+    # Paths are strings, which the argument encoding does not carry: bake them into the code.
+    code += "".join(
+        f"def probe{i}():\n    return probe({path!r})\n"
+        for i, path in enumerate((f"{REPO}/autograder/cases.py", f"{REPO}/solutions/residual.py"))
+    )
+    code += "def probe_numpy():\n    import numpy\n    return probe(numpy.__file__)\n"
+    names = ["probe0", "probe1", "importable", "probe_numpy"]
+    report = sandbox.run([code], [sandbox.Call(name, ()) for name in names], FAST)
+    assert [o.status for o in report.outcomes] == ["ok"] * 4
+    # The answer key is out of reach; what the worker needs (numpy) is not.
+    assert [float(o.value) for o in report.outcomes] == [0.0, 0.0, 0.0, 1.0]
+    if os.geteuid() == 0:
+        assert report.uid != 0
+    assert report.landlock > 0 or os.geteuid() == 0
+
+
+def test_forks_and_threads_are_refused(sandbox_runtime):
+    code = (
+        "import os, threading\n"
+        "def forks():\n    return float(os.fork())\n"
+        "def threads():\n    t = threading.Thread(target=print)\n    t.start()\n    return 1.0\n"
+    )
+    report = sandbox.run([code], [sandbox.Call("forks", ()), sandbox.Call("threads", ())], FAST)
+    assert [o.status for o in report.outcomes] == ["error", "error"]
+    assert "BlockingIOError" in report.outcomes[0].message
+    assert "can't start new thread" in report.outcomes[1].message
+
+
+def test_a_hang_costs_its_function_and_the_budget_bounds_the_whole_run(grade, solution_json):
+    limits = spec.Limits(call_seconds=1.0, cell_seconds=1.0, budget_seconds=4.0)
+    start = time.monotonic()
+    report = grade(
+        solution_json,
+        "import time\ntime.sleep(30)",  # a cell that hangs: skipped after 1 s
+        "def sigmoid(x):\n    while True:\n        pass",
+        "def residual_block(W1, W2, x0):\n    while True:\n        pass",
+        "def dropout_loss(w_check, X, y, p):\n    while True:\n        pass",
+        "def effective_matrix(X, Gamma):\n    while True:\n        pass",
+        limits=limits,
+    )
+    assert time.monotonic() - start < limits.budget_seconds + 3
+    assert "did not finish within 1 s" in feedback(report, "sigmoid")
+    assert any("Cell" in n and "did not finish within 1 s" in n for n in report.notes)
+    not_run = [f for q in report.questions for f in q.functions if "used up its 4 s" in f.feedback]
+    assert not_run, "the budget should have stopped grading before the end"
+    assert report.score < FULL
+
+
+def test_results_are_plain_data_even_for_subclasses(sandbox_runtime):
+    code = (
+        "import numpy as np\n"
+        "class Weird(np.ndarray):\n    pass\n"
+        "def f():\n    return np.arange(3.0).view(Weird)\n"
+        "def g():\n    return True\n"
+    )
+    report = sandbox.run([code], [sandbox.Call("f", ()), sandbox.Call("g", ())], FAST)
+    assert type(report.outcomes[0].value) is np.ndarray
+    np.testing.assert_array_equal(report.outcomes[0].value, [0.0, 1.0, 2.0])
+    assert report.outcomes[1].status == "unconvertible"
+
+
+def test_malformed_worker_messages_are_rejected():
+    assert sandbox.decode_array({"array": "AAAA", "shape": [5]}) is None
+    assert sandbox.decode_array({"array": "!!", "shape": []}) is None
+    assert sandbox.decode_array({"array": "AAAAAAAAAAA=", "shape": [-1]}) is None
+    assert sandbox.decode_array([1.0]) is None
+    assert sandbox.decode_array({"array": "AAAAAAAA8D8=", "shape": []}) == 1.0
+
+
+# ## The attack suite (the build runs it too, as its gate)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("attack", attacks.ATTACKS, ids=lambda a: a.name)
+def test_attack_gets_its_expected_score(
+    attack, solution_json, student_json, table, sandbox_runtime, tmp_path
+):
+    from autograder import build, gradescope
+
+    zip_bytes = gradescope.autograder_zip(build.public_checks.render_all())
+    wrong = gate.with_cells(student_json, [attacks.WRONG_ANSWERS])
+    base = {"solution": solution_json, "stubs": student_json, "wrong": wrong}[attack.base]
+    cells = attacks.attack_cells(attack, repo=REPO, source="/autograder/source")
+    results = gate.grade_in_tree(zip_bytes, gate.with_cells(base, cells), table)
+    if attack.base == "solution":
+        expected = FULL - sum(gate.SHARE[f] for f in attack.broken)
+        assert results["score"] == pytest.approx(expected)
+        for test in results["tests"][: len(spec.QUESTIONS)]:
+            for line in test["output"].splitlines():
+                passed = re.match(r"(\w+): (\d+)/(\d+) cases passed", line)
+                full_marks = passed is not None and passed.group(2) == passed.group(3)
+                assert full_marks != (line.split(":")[0] in attack.broken), line
+    elif attack.base == "stubs":
+        assert results["score"] == 0
+    else:
+        assert results["score"] <= gate.grade_in_tree(zip_bytes, wrong, table)["score"]
+    assert not gate.leaked_fragments(results, gate.secret_fragments())
+
+
+def test_every_graded_function_and_question_appears_in_the_hidden_cases():
+    assert set(cases.all_hidden_cases()) == set(gate.SHARE)
