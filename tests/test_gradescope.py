@@ -44,6 +44,17 @@ def submissions(tmp_path, solution_json, student_json):
             FULL - gate.SHARE["dropout_gamma"],
         ),
     }
+    for attack, expected in (
+        ("the reference imported", 0.0),
+        ("os._exit inside a function", FULL - 1),
+    ):
+        (chosen,) = [a for a in attacks.ATTACKS if a.name == attack]
+        base = solution_json if chosen.base == "solution" else student_json
+        cells = attacks.attack_cells(chosen, repo=str(Path.cwd()), source="/autograder/source")
+        path = write_notebook(
+            folder, gate.with_cells(base, cells), f"{attack.replace(' ', '-')}.ipynb"
+        )
+        made[f"attack: {attack}"] = (path, expected)
     export = folder / "export.zip"
     with zipfile.ZipFile(export, "w") as archive:
         archive.writestr("disc05.ipynb", json.dumps(solution_json))
