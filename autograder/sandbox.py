@@ -9,6 +9,7 @@ function that caused it is recorded, and grading goes on with the rest. Everythi
 comes back is parsed as untrusted data.
 """
 
+import atexit
 import base64
 import functools
 import inspect
@@ -17,10 +18,13 @@ import os
 import pwd
 import re
 import select
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,33 +232,108 @@ def decode_array(value: object) -> np.ndarray | None:
     return np.frombuffer(data, dtype="<f8").reshape(shape).copy()
 
 
-class _Worker:
-    """One worker process and the reading end of its event pipe."""
+class ServerGone(Exception):
+    """The fork server stopped answering; it is replaced and the current work retried."""
 
-    def __init__(self, rt: Runtime, job: dict, scratch: Path):
-        job_read, job_write = os.pipe()
-        self.events, events_write = os.pipe()
+
+class _Server:
+    """A fork server in the sandbox: numpy loaded once, one forked child per worker."""
+
+    def __init__(self, rt: Runtime):
+        # numpy is reached through links in a folder of its own, so that nothing else of the
+        # site-packages it lives in (this repository, if installed there) is on the path.
+        self.site = Path(tempfile.mkdtemp(prefix="disc05-site-"))
+        self.site.chmod(0o755)
+        for directory in rt.numpy_dirs:
+            (self.site / Path(directory).name).symlink_to(directory)
+        ours, theirs = socket.socketpair()
         env = {
             "PATH": "/usr/bin:/bin",
             "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
-            "HOME": str(scratch),
             "LANG": "C.UTF-8",
         }
         self.process = subprocess.Popen(
-            [rt.python, "-I", "-S", "-B", "-c", _worker_source(), str(job_read), str(events_write)],
+            [
+                rt.python,
+                "-I",
+                "-S",
+                "-B",
+                "-c",
+                _worker_source(),
+                str(theirs.fileno()),
+                json.dumps([*rt.path, str(self.site)]),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            cwd=scratch,
+            cwd="/",
             env=env,
-            pass_fds=(job_read, events_write),
+            pass_fds=(theirs.fileno(),),
             start_new_session=True,
             **_run_as(rt.user),
         )
-        os.close(job_read)
-        os.close(events_write)
+        theirs.close()
+        self.channel = ours
+
+    def _ask(self, request: dict, fds: tuple[int, ...] = (), timeout: float = 30.0) -> dict:
+        try:
+            self.channel.settimeout(timeout)
+            socket.send_fds(self.channel, [json.dumps(request).encode()], list(fds))
+            reply = self.channel.recv(4096)
+        except OSError as error:
+            raise ServerGone(str(error)) from None
+        if not reply:
+            raise ServerGone("the fork server exited")
+        return json.loads(reply)
+
+    def spawn(self, job_read: int, events_write: int) -> int:
+        return int(self._ask({"op": "spawn"}, (job_read, events_write))["pid"])
+
+    def wait(self, pid: int, timeout: float) -> int | None:
+        return self._ask({"op": "wait", "pid": pid, "timeout": timeout}, timeout=timeout + 30)[
+            "status"
+        ]
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        self.channel.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.site, ignore_errors=True)
+
+
+_servers = threading.local()
+
+
+def _server(rt: Runtime) -> _Server:
+    """This thread's fork server, started on first use (and again if it died)."""
+    server = getattr(_servers, "server", None)
+    if server is None or not server.alive():
+        server = _servers.server = _Server(rt)
+        atexit.register(server.close)
+    return server
+
+
+class _Worker:
+    """One forked worker and the reading end of its event pipe."""
+
+    def __init__(self, rt: Runtime, job: dict):
+        job_read, job_write = os.pipe()
+        self.events, events_write = os.pipe()
+        self.server = _server(rt)
+        try:
+            self.pid = self.server.spawn(job_read, events_write)
+        finally:
+            os.close(job_read)
+            os.close(events_write)
+        self.status: str | None = None
         data = json.dumps(job).encode()
         try:
             with os.fdopen(job_write, "wb") as pipe:
@@ -289,16 +368,27 @@ class _Worker:
         return event
 
     def close(self) -> str:
-        """Kill the worker's whole session (idempotent) and describe how it ended."""
-        if self.process.returncode is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            self.process.wait()
+        """End the worker (idempotent) and describe how it ended.
+
+        A worker that closed its end of the pipe is given a moment to exit on its own, so that
+        an exit or a crash is reported as such; then its whole session is killed.
+        """
+        if self.status is None:
+            code = self.server.wait(self.pid, 1.0) if self.closed else None
+            if code is None:
+                try:
+                    os.killpg(self.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                code = self.server.wait(self.pid, 10.0)
             os.close(self.events)
-        code = self.process.returncode
-        return f"signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+            if code is None:
+                self.status = "an unknown end"
+            elif code < 0:
+                self.status = f"signal {signal.Signals(-code).name}"
+            else:
+                self.status = f"exit status {code}"
+        return self.status
 
 
 def _crash_message(how: str) -> str:
@@ -346,14 +436,9 @@ def run(cells: list[str], calls: list[Call], limits: Limits = LIMITS) -> Report:
     budget_end = time.monotonic() + limits.budget_seconds
     with tempfile.TemporaryDirectory(prefix="disc05-sandbox-") as folder:
         scratch = Path(folder)
-        site = scratch / "site"
-        site.mkdir()
-        for directory in rt.numpy_dirs:
-            (site / Path(directory).name).symlink_to(directory)
         if rt.user is not None:
             entry = pwd.getpwnam(rt.user)
-            for path in (scratch, site):
-                os.chown(path, entry.pw_uid, entry.pw_gid)
+            os.chown(scratch, entry.pw_uid, entry.pw_gid)
         scratch.chmod(0o700)
         while True:
             job = {
@@ -369,7 +454,6 @@ def run(cells: list[str], calls: list[Call], limits: Limits = LIMITS) -> Report:
                     }
                     for i in pending
                 ],
-                "path": [*rt.path, str(site)],
                 "limits": {
                     "memory_mb": limits.memory_mb,
                     "file_mb": limits.file_mb,
@@ -393,7 +477,7 @@ def run(cells: list[str], calls: list[Call], limits: Limits = LIMITS) -> Report:
 
 def _run_worker(rt, job, scratch, calls, pending, report, limits, budget_end) -> bool:
     """Run one worker until done (True) or until it must be replaced (False)."""
-    worker = _Worker(rt, job, scratch)
+    worker = _Worker(rt, job)
     phase, current = "start", None
     try:
         while True:

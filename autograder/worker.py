@@ -1,14 +1,15 @@
 """The sandboxed side of grading: runs a submission's cells and calls its functions.
 
-This file is never imported by the grader. `autograder.sandbox` sends its source to a fresh
-interpreter started with ``-I -S`` (no site
-packages, no environment, no current directory on the path) as an unprivileged user. It
-reads one job from a pipe, confines itself (resource limits, and Landlock where the kernel
-has it: read access only to the interpreter, numpy and system libraries, write access only
-to its own scratch folder, no TCP, no signals to other processes), and only then runs
-student code. It reports over a second pipe, one JSON line per event, and sends back plain
-data only: float64 arrays as base64 bytes, strings and numbers. It decides no score: every
-value it sends is checked by the grader, which never runs student code.
+This file is never imported by the grader. `autograder.sandbox` starts it as a fork server:
+a fresh interpreter started with ``-I -S`` (no site packages, no environment, no current
+directory on the path) as an unprivileged user, which imports numpy once and forks a child
+for every submission. Each child reads one job from a pipe, confines itself (resource
+limits, and Landlock where the kernel has it: read access only to the interpreter, numpy and
+system libraries, write access only to its own scratch folder, no TCP, no signals or ptrace
+outside itself), and only then runs student code. It reports over a second pipe, one JSON
+line per event, and sends back plain data only: float64 arrays as base64 bytes, strings and
+numbers. It decides no score: every value it sends is checked by the grader, which never
+runs student code.
 
 Standard library and numpy only, and Python 3.10 syntax: it runs on the grading machine's
 Python, not the one that built the release.
@@ -244,16 +245,16 @@ def _run_calls(calls, namespace, out, np):
         )
 
 
-def main():
-    job_fd, out = int(sys.argv[1]), int(sys.argv[2])
+def _work(job_fd, out):
+    """A forked child: read one job, confine itself, run the student's code, report, exit."""
     try:
         job = _read_job(job_fd)
-        sys.path[:] = job["path"]
         import numpy as np
 
         exec(job["compare"], globals())  # as_float_array, shared with the grader's feedback
 
         calls = [{**call, "args": [_decode(a, np) for a in call["args"]]} for call in job["calls"]]
+        os.chdir(job["writable"][0])
         _confine(job["limits"])
         abi = _landlock(job["readable"], job["writable"]) if job["landlock"] else 0
     except BaseException as error:  # noqa: BLE001
@@ -266,6 +267,55 @@ def main():
     _run_calls(calls, namespace, out, np)
     _send(out, {"event": "done"})
     os._exit(0)  # skip atexit handlers and finalizers registered by student code
+
+
+def _serve(control):
+    """The fork server: numpy is imported once here; every job runs in a fresh forked child.
+
+    Requests arrive on a Unix socket, one at a time: ``spawn`` (with the job's two pipe ends
+    attached) answers the child's pid; ``wait`` answers its exit status, or None if it is still
+    running after the given timeout. The server itself never runs student code.
+    """
+    import socket
+    import time
+
+    import numpy  # noqa: F401 - imported once, before any fork
+
+    channel = socket.socket(fileno=control)
+    while True:
+        message, fds, _, _ = socket.recv_fds(channel, 4096, 2)
+        if not message:
+            os._exit(0)
+        request = json.loads(message)
+        if request["op"] == "spawn":
+            pid = os.fork()
+            if pid == 0:
+                channel.close()
+                os.setsid()
+                try:
+                    _work(*fds)
+                finally:
+                    os._exit(4)
+            for fd in fds:
+                os.close(fd)
+            channel.sendall(_dumps({"pid": pid}).encode())
+        elif request["op"] == "wait":
+            deadline = time.monotonic() + request["timeout"]
+            status = None
+            while status is None:
+                done, code = os.waitpid(request["pid"], os.WNOHANG)
+                if done:
+                    status = -os.WTERMSIG(code) if os.WIFSIGNALED(code) else os.WEXITSTATUS(code)
+                elif time.monotonic() >= deadline:
+                    break
+                else:
+                    time.sleep(0.005)
+            channel.sendall(_dumps({"status": status}).encode())
+
+
+def main():
+    sys.path[:] = json.loads(sys.argv[2])
+    _serve(int(sys.argv[1]))
 
 
 main()
