@@ -28,7 +28,7 @@ from otter.test_files import create_test_file
 
 import solutions
 
-from . import gate, gradescope, notebook, public_checks, sandbox, spec
+from . import gate, gradescope, mutation, notebook, public_checks, sandbox, spec
 from .archive import zip_bytes
 from .notebook import Kind
 
@@ -36,6 +36,7 @@ ROOT = notebook.ROOT
 DIST = ROOT / "dist"
 STUDENT_ZIP = "disc05-student.zip"
 AUTOGRADER_ZIP = "disc05-autograder.zip"
+MUTATION_REPORT = "mutation-report.md"
 EXECUTION_TIMEOUT = 120  # seconds per cell; the demos take about one
 
 
@@ -275,9 +276,17 @@ def release_files(
         raise BuildError(f"cannot grade anything: {error}") from None
     if problems:
         raise BuildError("the autograder does not grade as it must:\n" + "\n".join(problems))
+    report = ""
+    if grade:
+        solution_json = json.loads(nbformat.writes(solution))
+        problems, report = mutation.run(solution_json, autograder_zip, test_files, log)
+        if problems:
+            raise BuildError("the hidden tests are not up to the catalogue:\n" + "\n".join(problems))
 
     files = {f"student/{name}": data for name, data in student_files.items()}
     files[AUTOGRADER_ZIP] = autograder_zip
+    if report:
+        files[MUTATION_REPORT] = report.encode()
     files[STUDENT_ZIP] = zip_bytes(student_files)
     files[f"solutions/{spec.NOTEBOOK_NAME}"] = nbformat.writes(solution).encode("utf-8") + b"\n"
     files["solutions/written_answers.md"] = solutions.WRITTEN_ANSWERS.read_bytes()

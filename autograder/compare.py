@@ -80,3 +80,19 @@ def mismatch(
         f"({100 * wrong.mean():.3g}%), max abs error {error.max():.{digits}g}, "
         f"max rel error {relative[wrong].max():.{digits}g} (rtol={rtol:g}, atol={atol:g})"
     )
+
+
+def same_failure(kind: str, value: object, mistake_kind: str, mistake_value: object) -> bool:
+    """Whether a failing result looks like a catalogued mistake's result on the same input.
+
+    A result is summed up as a kind and a value: ``("value", array)``, ``("raised", type
+    name)`` or ``("modified", None)`` (right value, but an argument was changed).
+    """
+    if kind != mistake_kind:
+        return False
+    if kind != "value":
+        return value == mistake_value
+    actual, mistaken = np.asarray(value), np.asarray(mistake_value)
+    if actual.shape != mistaken.shape:
+        return False
+    return bool(np.allclose(actual, mistaken, rtol=1e-6, atol=1e-9, equal_nan=True))

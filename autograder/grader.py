@@ -16,7 +16,7 @@ import numpy as np
 
 import solutions
 
-from . import compare, sandbox, spec
+from . import compare, hints, sandbox, spec
 from .cases import Case, all_hidden_cases
 from .submission import Submission, SubmissionError, load
 
@@ -107,7 +107,7 @@ class GradeReport:
         """A per-question table for the terminal."""
         rows = [f"{'question':<10}{'score':>8}{'max':>6}  feedback"]
         for q in self.questions:
-            feedback = [f.feedback for f in q.functions]
+            feedback = [line for f in q.functions for line in f.feedback.splitlines()]
             rows.append(f"{q.name:<10}{q.score:>8.2f}{q.max_score:>6g}  {feedback[0]}")
             rows += [f"{'':<26}{line}" for line in feedback[1:]]
         rows.append(f"{'total':<10}{self.score:>8.2f}{self.max_score:>6g}")
@@ -168,6 +168,18 @@ def judge(outcome: sandbox.Outcome, expected: Expected, tolerance: spec.Toleranc
     return None
 
 
+def failure_signature(outcome: sandbox.Outcome, expected: Expected, tolerance) -> tuple | None:
+    """How a student's call failed, in the terms catalogued mistakes are matched on."""
+    if outcome.status == "error":
+        return ("raised", outcome.error_type)
+    if outcome.status == "unconvertible":
+        return ("raised", "unconvertible")
+    if outcome.status != "ok":
+        return None
+    modified = _modified(expected.case.args, outcome.after)
+    return hints.failure_of(outcome.value, None, modified, expected.value, tolerance)
+
+
 def _function_feedback(name: str, failures: list[tuple[str, str]], total: int) -> str:
     passed = total - len(failures)
     if not failures:
@@ -183,10 +195,14 @@ def _function_feedback(name: str, failures: list[tuple[str, str]], total: int) -
 
 
 def score(
-    submission: Submission, table: dict[str, list[Expected]] | None = None, limits=spec.LIMITS
+    submission: Submission,
+    table: dict[str, list[Expected]] | None = None,
+    limits=spec.LIMITS,
+    known_mistakes: hints.Hints | None = None,
 ) -> GradeReport:
     """Grade loaded code against the hidden cases."""
     table = table or expected_outputs()
+    known_mistakes = known_mistakes or hints.Hints(table)
     calls, owners = [], []
     for question in spec.QUESTIONS:
         for name in question.functions:
@@ -196,11 +212,15 @@ def score(
                 owners.append((name, index))
     report = sandbox.run(submission.cells, calls, limits)
     failures: dict[str, list[tuple[str, str]]] = {}
+    signatures: dict[str, list[tuple[int, tuple]]] = {}
     for (name, index), outcome in zip(owners, report.outcomes, strict=True):
         expected = table[name][index]
         reason = judge(outcome, expected, spec.TOLERANCES[name])
         if reason is not None:
             failures.setdefault(name, []).append((expected.case.label, reason))
+            signature = failure_signature(outcome, expected, spec.TOLERANCES[name])
+            if signature is not None:
+                signatures.setdefault(name, []).append((index, signature))
     questions = []
     for question in spec.QUESTIONS:
         share = question.points / len(question.functions)
@@ -208,11 +228,11 @@ def score(
         for name in question.functions:
             total = len(table[name])
             failed = failures.get(name, [])
-            functions.append(
-                FunctionResult(
-                    name, total - len(failed), total, share, _function_feedback(name, failed, total)
-                )
-            )
+            text = _function_feedback(name, failed, total)
+            hint = known_mistakes.hint(name, signatures.get(name, [])[:8])
+            if hint:
+                text += f"\n    Hint: {hint}"
+            functions.append(FunctionResult(name, total - len(failed), total, share, text))
         questions.append(QuestionResult(question.name, functions))
     notes = list(submission.notes)
     for index, why in sorted(report.skipped_cells.items()):
@@ -240,7 +260,10 @@ def empty_report(error: str) -> GradeReport:
 
 
 def grade(
-    path: Path, table: dict[str, list[Expected]] | None = None, limits=spec.LIMITS
+    path: Path,
+    table: dict[str, list[Expected]] | None = None,
+    limits=spec.LIMITS,
+    known_mistakes: hints.Hints | None = None,
 ) -> GradeReport:
     """Load and grade the submission at `path`; a broken submission gets a report, not an error."""
     start = time.monotonic()
@@ -249,6 +272,6 @@ def grade(
     except SubmissionError as error:
         report = empty_report(str(error))
     else:
-        report = score(submission, table, limits)
+        report = score(submission, table, limits, known_mistakes)
     report.seconds = time.monotonic() - start
     return report

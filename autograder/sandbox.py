@@ -77,6 +77,7 @@ class Outcome:
     message: str = ""
     value: np.ndarray | None = None
     after: list[np.ndarray | None] | None = None
+    error_type: str | None = None
 
 
 @dataclass
@@ -422,7 +423,7 @@ def _outcome(event: dict) -> Outcome:
         place = f" ({'; '.join(str(w) for w in where)})" if where else ""
         text = f"{event.get('type', 'Exception')}: {redact(str(event.get('message', '')))}"
         text = text.rstrip(": ")
-        return Outcome(status, f"{text}{place}")
+        return Outcome(status, f"{text}{place}", error_type=str(event.get("type", "")))
     if status == "unconvertible":
         return Outcome(status, str(event.get("message", "returned something that is not a number")))
     return Outcome("error", "sent an unreadable result")
