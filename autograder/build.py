@@ -281,7 +281,9 @@ def release_files(
         solution_json = json.loads(nbformat.writes(solution))
         problems, report = mutation.run(solution_json, autograder_zip, test_files, log)
         if problems:
-            raise BuildError("the hidden tests are not up to the catalogue:\n" + "\n".join(problems))
+            raise BuildError(
+                "the hidden tests are not up to the catalogue:\n" + "\n".join(problems)
+            )
 
     files = {f"student/{name}": data for name, data in student_files.items()}
     files[AUTOGRADER_ZIP] = autograder_zip

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import attacks, grader, gradescope, spec
+from . import attacks, grader, gradescope, hints, spec
 
 SHARE = {name: q.points / len(q.functions) for q in spec.QUESTIONS for name in q.functions}
 TOLERANCE = 1e-6
@@ -47,15 +47,19 @@ def with_cells(notebook: dict, cells: list[str]) -> dict:
     return copy
 
 
-def grade_in_tree(autograder_zip: bytes, notebook: dict, table: dict) -> dict:
-    """results.json for `notebook`, graded in a fresh simulated /autograder tree."""
+def grade_in_tree(
+    autograder_zip: bytes, notebook: dict, table: dict, known_mistakes=None
+) -> tuple[dict, grader.GradeReport]:
+    """Grade `notebook` in a fresh simulated /autograder tree: (results.json, the report)."""
     with tempfile.TemporaryDirectory(prefix="disc05-gate-") as folder:
         root = Path(folder) / "autograder"
         with zipfile.ZipFile(io.BytesIO(autograder_zip)) as archive:
             archive.extractall(root / "source")
         (root / "submission").mkdir()
         (root / "submission" / spec.NOTEBOOK_NAME).write_text(json.dumps(notebook))
-        return gradescope.run(root, table=table)
+        report = gradescope.run(root, table=table, known_mistakes=known_mistakes)
+        results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+    return results, report
 
 
 def leaked_fragments(results: dict, fragments: list[str]) -> list[str]:
@@ -77,12 +81,13 @@ def run_gate(
 ) -> list[str]:
     """Grade the solution, the stubs and every attack; return the problems found (none: ship)."""
     table = grader.expected_outputs()
+    known_mistakes = hints.Hints(table)
     repo = str(Path(__file__).resolve().parent.parent)
     full = sum(q.points for q in spec.QUESTIONS)
     wrong = with_cells(student, [attacks.WRONG_ANSWERS])
 
     def grade(notebook: dict) -> dict:
-        return grade_in_tree(autograder_zip, notebook, table)
+        return grade_in_tree(autograder_zip, notebook, table, known_mistakes)[0]
 
     wrong_score = grade(wrong)["score"]
     jobs = [("solution", solution, full, True), ("stubs", student, 0.0, True)]

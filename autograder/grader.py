@@ -30,6 +30,7 @@ class FunctionResult:
     total: int
     max_points: float
     feedback: str
+    failing_cases: list[str] = field(default_factory=list)
 
     @property
     def points(self) -> float:
@@ -232,7 +233,11 @@ def score(
             hint = known_mistakes.hint(name, signatures.get(name, [])[:8])
             if hint:
                 text += f"\n    Hint: {hint}"
-            functions.append(FunctionResult(name, total - len(failed), total, share, text))
+            functions.append(
+                FunctionResult(
+                    name, total - len(failed), total, share, text, [c for c, _ in failed]
+                )
+            )
         questions.append(QuestionResult(question.name, functions))
     notes = list(submission.notes)
     for index, why in sorted(report.skipped_cells.items()):

@@ -11,7 +11,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import grader
+from . import grader, hints
 from .archive import zip_bytes
 
 # Pinned for Gradescope's images: numpy 2.2 is the newest line that still supports the
@@ -80,24 +80,32 @@ def _protect(root: Path) -> None:
             path.chmod(0o700)
 
 
-def run(root: Path, submission: Path | None = None, table: dict | None = None) -> dict:
+def run(
+    root: Path,
+    submission: Path | None = None,
+    table: dict | None = None,
+    known_mistakes: hints.Hints | None = None,
+) -> grader.GradeReport:
     """Grade ``root/submission`` (or `submission`) and write ``root/results/results.json``.
 
     Always writes a results file, whatever the submission does; an internal failure of the
     grader becomes a zero with a message to contact staff, and its traceback goes to stderr.
+    `table` and `known_mistakes` let a batch compute reference outputs and mistake outputs once.
     """
     results = root / "results" / "results.json"
     results.parent.mkdir(parents=True, exist_ok=True)
     _protect(root)
     try:
-        data = grader.grade(submission or root / "submission", table).to_gradescope()
+        report = grader.grade(
+            submission or root / "submission", table, known_mistakes=known_mistakes
+        )
     except Exception:  # noqa: BLE001 - the results file must be written in any case
         traceback.print_exc(file=sys.stderr)
-        data = grader.empty_report(
+        report = grader.empty_report(
             "the autograder itself failed on this submission; please tell the course staff"
-        ).to_gradescope()
-    results.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    return data
+        )
+    results.write_text(json.dumps(report.to_gradescope(), indent=2) + "\n", encoding="utf-8")
+    return report
 
 
 def autograder_files(public_tests: dict[str, str]) -> dict[str, bytes]:

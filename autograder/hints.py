@@ -10,6 +10,7 @@ import copy
 import warnings
 
 import numpy as np
+
 import solutions
 
 from . import compare, spec
@@ -28,8 +29,13 @@ def _modified(before: tuple, after: tuple) -> bool:
     return False
 
 
-def failure_of(result: np.ndarray | None, error: str | None, modified: bool, expected: np.ndarray,
-               tolerance: spec.Tolerance) -> tuple[str, object] | None:
+def failure_of(
+    result: np.ndarray | None,
+    error: str | None,
+    modified: bool,
+    expected: np.ndarray,
+    tolerance: spec.Tolerance,
+) -> tuple[str, object] | None:
     """How a result fails: ``("raised", type)``, ``("value", array)``, ``("modified", None)``."""
     if error is not None:
         return ("raised", error)
@@ -40,7 +46,9 @@ def failure_of(result: np.ndarray | None, error: str | None, modified: bool, exp
     return ("modified", None) if modified else None
 
 
-def run_variant(variant: Variant, args: tuple, strict: bool) -> tuple[np.ndarray | None, str | None, bool]:
+def run_variant(
+    variant: Variant, args: tuple, strict: bool
+) -> tuple[np.ndarray | None, str | None, bool]:
     """(result as float array or None, exception type name or None, arguments modified)."""
     env = {"np": np, **solutions.GRADED}
     exec(variant.source, env)  # noqa: S102 - the catalogue is the project's own code
@@ -70,7 +78,9 @@ class Hints:
             found = []
             for variant in (m for m in MISTAKES if m.function == function):
                 result, error, modified = run_variant(variant, expected.case.args, strict)
-                failure = failure_of(result, error, modified, expected.value, spec.TOLERANCES[function])
+                failure = failure_of(
+                    result, error, modified, expected.value, spec.TOLERANCES[function]
+                )
                 if failure is not None:
                     found.append((variant, failure))
             self._cache[key] = found
@@ -89,7 +99,10 @@ class Hints:
 
         def explained(variant: Variant) -> int:
             return sum(
-                any(v is variant and compare.same_failure(*failure, *f) for v, f in self._failures(function, i))
+                any(
+                    v is variant and compare.same_failure(*failure, *f)
+                    for v, f in self._failures(function, i)
+                )
                 for i, failure in failures
             )
 

@@ -15,7 +15,6 @@ It also checks that no catalogued mistake passes all the public checks of its qu
 """
 
 import ast
-
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,7 +33,13 @@ BATTERY_ROUNDS = 10  # times the hidden-case generators are rerun with other see
 # ## Systematic mutants
 
 
-_BINOPS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.Pow: ast.Mult}
+_BINOPS = {
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Div,
+    ast.Div: ast.Mult,
+    ast.Pow: ast.Mult,
+}
 _COMPARES = {ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Lt: ast.LtE, ast.LtE: ast.Lt}
 _CALLS = {"maximum": "minimum", "minimum": "maximum", "sqrt": "abs", "exp": "abs"}
 
@@ -69,7 +74,11 @@ class _Mutator(ast.NodeTransformer):
         return node
 
     def visit_Constant(self, node):
-        if isinstance(node.value, (int, float)) and not isinstance(node.value, bool) and self._hit():
+        if (
+            isinstance(node.value, (int, float))
+            and not isinstance(node.value, bool)
+            and self._hit()
+        ):
             new = 1.0 if node.value == 0 else node.value + 1
             self.description = f"constant {node.value!r} became {new!r}"
             return ast.copy_location(ast.Constant(new), node)
@@ -107,8 +116,17 @@ class _Mutator(ast.NodeTransformer):
 
 
 def _sym(op: ast.AST) -> str:
-    return {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.Gt: ">",
-            ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<="}[type(op)]
+    return {
+        ast.Add: "+",
+        ast.Sub: "-",
+        ast.Mult: "*",
+        ast.Div: "/",
+        ast.Pow: "**",
+        ast.Gt: ">",
+        ast.GtE: ">=",
+        ast.Lt: "<",
+        ast.LtE: "<=",
+    }[type(op)]
 
 
 def mutants(function: str) -> list[Variant]:
@@ -140,7 +158,9 @@ def battery(function: str) -> list[tuple]:
         cases._GENERATORS[function](np.random.default_rng([BATTERY_SEED, r]))
         for r in range(BATTERY_ROUNDS)
     ]
-    return [c.args for group in rounds for c in group] + [c.args for c in cases.hidden_cases(function)]
+    return [c.args for group in rounds for c in group] + [
+        c.args for c in cases.hidden_cases(function)
+    ]
 
 
 def differs_from_reference(variant: Variant) -> bool:
@@ -173,14 +193,6 @@ def _question_scores(results: dict) -> dict[str, float]:
     return {t["name"]: t["score"] for t in results["tests"][: len(spec.QUESTIONS)]}
 
 
-def _failing_labels(results: dict, function: str) -> list[str]:
-    for test in results["tests"]:
-        for line in test["output"].splitlines():
-            if line.startswith(f"{function}: ") and "first failure, " in line:
-                return [line.split("first failure, ", 1)[1].split(":", 1)[0]]
-    return []
-
-
 def problems_of(result: VariantResult) -> list[str]:
     """What is wrong with how one variant was graded."""
     scores = _question_scores(result.results)
@@ -210,18 +222,23 @@ def public_escapes(test_files: dict[str, str]) -> list[str]:
         question = spec.question_of(variant.function).name
         outcomes = [o for o in run_public_checks(env, test_files) if o.question == question]
         if all(o.passed for o in outcomes):
-            escapes.append(f"public checks of {question} all pass {variant.function}: {variant.name}")
+            escapes.append(
+                f"public checks of {question} all pass {variant.function}: {variant.name}"
+            )
     return escapes
 
 
 def run(
-    solution: dict, autograder_zip: bytes, test_files: dict[str, str],
+    solution: dict,
+    autograder_zip: bytes,
+    test_files: dict[str, str],
     log: Callable[[str], None] = print,
 ) -> tuple[list[str], str]:
     """Grade every mistake, mutant and alternative; return (problems, report in Markdown)."""
     from . import grader
 
     table = grader.expected_outputs()
+    known_mistakes = hints.Hints(table)
     all_mutants = [m for f in solutions.GRADED for m in mutants(f)]
     live = [m for m in all_mutants if differs_from_reference(m)]
     jobs = [(v, "mistake") for v in MISTAKES] + [(v, "mutant") for v in live]
@@ -229,8 +246,16 @@ def run(
 
     def grade(job: tuple[Variant, str]) -> VariantResult:
         variant, kind = job
-        results = gate.grade_in_tree(autograder_zip, gate.with_cells(solution, [variant.source]), table)
-        return VariantResult(variant, kind, results, _failing_labels(results, variant.function))
+        notebook = gate.with_cells(solution, [variant.source])
+        results, report = gate.grade_in_tree(autograder_zip, notebook, table, known_mistakes)
+        failing = [
+            c
+            for q in report.questions
+            for f in q.functions
+            if f.name == variant.function
+            for c in f.failing_cases
+        ]
+        return VariantResult(variant, kind, results, failing)
 
     with ThreadPoolExecutor() as pool:
         graded = list(pool.map(grade, jobs))
@@ -250,36 +275,57 @@ def run(
     return problems, report
 
 
+def _row(result: VariantResult, name: str) -> str:
+    caught = result.caught_by
+    shown = "; ".join(caught[:3]) + (f"; and {len(caught) - 3} more" if len(caught) > 3 else "")
+    cell = f"{len(caught)}: {shown}" if caught else "not caught"
+    cells = [result.variant.function, name, f"{result.results['score']:g}", cell]
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
 def _report(graded: list[VariantResult], all_mutants, live, escapes) -> str:
-    lines = ["# Mutation report", "", "## Score per function", "",
-             "| function | mistakes caught | live mutants caught | equivalent mutants | alternatives accepted |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = [
+        "# Mutation report",
+        "",
+        "## Score per function",
+        "",
+        "| function | mistakes caught | live mutants caught | equivalent mutants "
+        "| alternatives accepted |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+
+    def count(function: str, kind: str) -> str:
+        rows = [r for r in graded if r.kind == kind and r.variant.function == function]
+        return f"{sum(not problems_of(r) for r in rows)}/{len(rows)}"
+
     for function in solutions.GRADED:
-        def count(kind: str, ok: bool = True) -> str:
-            rows = [r for r in graded if r.kind == kind and r.variant.function == function]
-            return f"{sum((not problems_of(r)) == ok for r in rows)}/{len(rows)}"
-
-        equivalent = sum(m.function == function for m in all_mutants) - sum(m.function == function for m in live)
+        made = sum(m.function == function for m in all_mutants)
+        equivalent = made - sum(m.function == function for m in live)
+        counts = [count(function, k) for k in ("mistake", "mutant")]
         lines.append(
-            f"| {function} | {count('mistake')} | {count('mutant')} | {equivalent} | {count('alternative')} |"
+            f"| {function} | {counts[0]} | {counts[1]} | {equivalent} "
+            f"| {count(function, 'alternative')} |"
         )
-    lines += ["", "## Catalogued mistakes and the first case that caught each", "",
-              "| function | mistake | score | first failing case |", "| --- | --- | --- | --- |"]
-    for r in (r for r in graded if r.kind == "mistake"):
-        lines.append(
-            f"| {r.variant.function} | {r.variant.name} | {r.results['score']:g} | "
-            f"{', '.join(r.caught_by) or 'not caught'} |"
-        )
-    lines += ["", "## Live mutants", "", "| function | mutation | score | first failing case |",
-              "| --- | --- | --- | --- |"]
-    for r in (r for r in graded if r.kind == "mutant"):
-        lines.append(
-            f"| {r.variant.function} | {r.variant.name.removeprefix('mutant: ')} | "
-            f"{r.results['score']:g} | {', '.join(r.caught_by) or 'not caught'} |"
-        )
+    lines += [
+        "",
+        "## Catalogued mistakes and the cases that caught each",
+        "",
+        "| function | mistake | score | cases that caught it |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [_row(r, r.variant.name) for r in graded if r.kind == "mistake"]
+    lines += [
+        "",
+        "## Live mutants",
+        "",
+        "| function | mutation | score | cases that caught it |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [
+        _row(r, r.variant.name.removeprefix("mutant: ")) for r in graded if r.kind == "mutant"
+    ]
     lines += ["", "## Public checks", ""]
-    lines += [f"- {e}" for e in escapes] or ["Every catalogued mistake fails at least one public check."]
+    lines += [f"- {e}" for e in escapes] or [
+        "Every catalogued mistake fails at least one public check."
+    ]
     return "\n".join(lines) + "\n"
-
-
-

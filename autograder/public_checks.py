@@ -14,7 +14,8 @@ import numpy as np
 
 import solutions
 
-from . import compare, spec
+from . import compare, hints, spec
+from .variants import MISTAKES
 
 
 @dataclass(frozen=True)
@@ -124,44 +125,70 @@ CHECKS: dict[str, tuple[PublicCheck, ...]] = {
 }
 
 _RUNNER = '''
-def _check(function, name, args, expected, rtol, atol, no_warnings=False):
-    """Call a student function on copies of `args` and compare with `expected`."""
+def _check(function, name, args, expected, rtol, atol, strict=False, hints=()):
+    """Call a student function on copies of `args` and compare with `expected`.
+
+    On failure, a catalogued mistake with the same result on these inputs adds its hint.
+    """
     if not callable(function):
         raise AssertionError(f"{name} is not defined: run the cell that defines it")
     given = copy.deepcopy(args)
+    raised = None
     try:
-        with warnings.catch_warnings(), np.errstate(all="warn", under="ignore"):
-            warnings.simplefilter("error" if no_warnings else "ignore")
+        stable = {"over": "raise", "divide": "raise", "invalid": "raise"} if strict else {}
+        with warnings.catch_warnings(), np.errstate(**stable):
+            warnings.simplefilter("error" if strict else "ignore")
             result = function(*given)
     except NotImplementedError as missing:
         raise AssertionError(f"not attempted: {missing}") from None
-    except Warning as warning:
-        raise AssertionError(f"{name} warned: {type(warning).__name__}: {warning}") from None
     except Exception as error:
-        raise AssertionError(f"{name} raised {type(error).__name__}: {error}") from None
-    for before, after in zip(args, given):
-        if not np.array_equal(before, after):
-            raise AssertionError(f"{name} modified one of its arguments")
+        raised = error
     if callable(expected):
         try:
             expected = expected()
         except NotImplementedError as missing:
             raise AssertionError(f"this check of {name} needs {missing}") from None
-    actual, problem = as_float_array(result)
-    if problem is None:
-        problem = mismatch(actual, np.asarray(expected, dtype=float), rtol, atol)
+    if raised is not None:
+        problem = f"raised {type(raised).__name__}: {raised}"
+        failure = ("raised", type(raised).__name__)
+    else:
+        actual, problem = as_float_array(result)
+        failure = ("raised", "unconvertible")
+        if problem is None:
+            problem = mismatch(actual, np.asarray(expected, dtype=float), rtol, atol)
+            failure = ("value", actual)
+        if problem is None and not all(np.array_equal(a, b) for a, b in zip(args, given)):
+            problem = "modified one of its arguments (work on a copy instead)"
+            failure = ("modified", None)
     if problem is not None:
-        raise AssertionError(f"{name}: {problem}")
+        hint = next((h for kind, value, h in hints if same_failure(*failure, kind, value)), None)
+        raise AssertionError(f"{name}: {problem}" + (f"\\nHint: {hint}" if hint else ""))
 '''
 
 
 def _literal(value: object) -> str:
     """Python source that rebuilds `value` exactly (floats via repr round-trip)."""
     if isinstance(value, np.ndarray):
-        return f"np.array({value.tolist()!r})"
+        return f"np.array({value.tolist()!r})" if value.ndim else repr(float(value))
     if isinstance(value, float):
         return repr(value)
     raise TypeError(f"public check arguments must be floats or arrays, not {type(value).__name__}")
+
+
+def _hints_literal(check: PublicCheck) -> str:
+    """Source of the (kind, value, hint) triples of the mistakes that fail this check."""
+    expected = np.asarray(solutions.GRADED[check.function](*check.args), dtype=float)
+    triples = []
+    for variant in (m for m in MISTAKES if m.function == check.function):
+        result, error, modified = hints.run_variant(variant, check.args, check.no_warnings)
+        failure = hints.failure_of(
+            result, error, modified, expected, spec.TOLERANCES[check.function]
+        )
+        if failure is not None:
+            kind, value = failure
+            shown = _literal(value) if isinstance(value, np.ndarray) else repr(value)
+            triples.append(f"({kind!r}, {shown}, {variant.hint!r})")
+    return "[" + ", ".join(triples) + "]"
 
 
 def _compare_source() -> str:
@@ -208,6 +235,7 @@ def render_test_file(question: str) -> str:
         else:
             # A lambda inside the test sees the student's functions passed in as parameters.
             expected = f"lambda: {check.against}"
+        lines.append(f"_HINTS_{number} = {_hints_literal(check)}")
         used = _student_names(check.against or "")
         params = [check.function, *(n for n in used if n != check.function)]
         lines += [
@@ -216,7 +244,7 @@ def render_test_file(question: str) -> str:
             f"@test_case(name={f'{check.function}: {check.description}'!r})",
             f"def test_{number}({', '.join(params)}):",
             f"    _check({check.function}, {check.function!r}, _ARGS_{number}, {expected}, "
-            f"{tolerance.rtol!r}, {tolerance.atol!r}, {check.no_warnings!r})",
+            f"{tolerance.rtol!r}, {tolerance.atol!r}, {check.no_warnings!r}, _HINTS_{number})",
         ]
     return "\n".join(lines) + "\n"
 

@@ -61,263 +61,533 @@ z = np.exp(-np.abs(x))
 
 MISTAKES: tuple[Variant, ...] = (
     # ## sigmoid
-    mistake("sigmoid", "the textbook formula, which overflows for large negative x",
-            "np.exp(-x) overflows when x is very negative. Rewrite sigma(x) for x < 0 so that "
-            "exp only ever sees a number <= 0.",
-            "x = np.asarray(x, dtype=float)\nout = 1 / (1 + np.exp(-x))\n"
-            "return float(out) if out.ndim == 0 else out"),
-    mistake("sigmoid", "sign flipped in the exponent: sigma(-x)",
-            "Your values are sigma(-x): check the sign of the exponent.",
-            _STABLE + "out = np.where(x >= 0, z / (1 + z), 1 / (1 + z))\n"
-            "return float(out) if out.ndim == 0 else out"),
-    mistake("sigmoid", "one branch only: sigma(|x|)",
-            "Right for x >= 0, wrong for x < 0: the stable form needs a second branch.",
-            _STABLE + "out = 1 / (1 + z)\nreturn float(out) if out.ndim == 0 else out"),
-    mistake("sigmoid", "tanh instead of the logistic sigmoid",
-            "That is tanh(x). The logistic sigmoid maps 0 to 1/2 and stays in (0, 1).",
-            "return np.tanh(x)"),
-    mistake("sigmoid", "result rounded to four decimals",
-            "Your result is rounded; return the full floating-point value.",
-            _STABLE + "out = np.round(np.where(x >= 0, 1 / (1 + z), z / (1 + z)), 4)\n"
-            "return float(out) if out.ndim == 0 else out"),
-    mistake("sigmoid", "a scalar returned as an array of shape (1,)",
-            "For a scalar x, return a scalar (a float), not an array of shape (1,).",
-            "x = np.atleast_1d(np.asarray(x, dtype=float))\nz = np.exp(-np.abs(x))\n"
-            "return np.where(x >= 0, 1 / (1 + z), z / (1 + z))"),
-    mistake("sigmoid", "input clipped in place",
-            "Your function changes the array it was given; work on a copy.",
-            "x = np.asarray(x)\nif x.dtype == float:\n    np.clip(x, -700, 700, out=x)\n"
-            "out = 1 / (1 + np.exp(-np.asarray(x, dtype=float)))\n"
-            "return float(out) if out.ndim == 0 else out"),
+    mistake(
+        "sigmoid",
+        "the textbook formula, which overflows for large negative x",
+        "np.exp(-x) overflows when x is very negative. Rewrite sigma(x) for x < 0 so that "
+        "exp only ever sees a number <= 0.",
+        "x = np.asarray(x, dtype=float)\nout = 1 / (1 + np.exp(-x))\n"
+        "return float(out) if out.ndim == 0 else out",
+    ),
+    mistake(
+        "sigmoid",
+        "sign flipped in the exponent: sigma(-x)",
+        "Your values are sigma(-x): check the sign of the exponent.",
+        _STABLE + "out = np.where(x >= 0, z / (1 + z), 1 / (1 + z))\n"
+        "return float(out) if out.ndim == 0 else out",
+    ),
+    mistake(
+        "sigmoid",
+        "one branch only: sigma(|x|)",
+        "Right for x >= 0, wrong for x < 0: the stable form needs a second branch.",
+        _STABLE + "out = 1 / (1 + z)\nreturn float(out) if out.ndim == 0 else out",
+    ),
+    mistake(
+        "sigmoid",
+        "tanh instead of the logistic sigmoid",
+        "That is tanh(x). The logistic sigmoid maps 0 to 1/2 and stays in (0, 1).",
+        "return np.tanh(x)",
+    ),
+    mistake(
+        "sigmoid",
+        "result rounded to four decimals",
+        "Your result is rounded; return the full floating-point value.",
+        _STABLE + "out = np.round(np.where(x >= 0, 1 / (1 + z), z / (1 + z)), 4)\n"
+        "return float(out) if out.ndim == 0 else out",
+    ),
+    mistake(
+        "sigmoid",
+        "a scalar returned as an array of shape (1,)",
+        "For a scalar x, return a scalar (a float), not an array of shape (1,).",
+        "x = np.atleast_1d(np.asarray(x, dtype=float))\nz = np.exp(-np.abs(x))\n"
+        "return np.where(x >= 0, 1 / (1 + z), z / (1 + z))",
+    ),
+    mistake(
+        "sigmoid",
+        "input clipped in place",
+        "Your function changes the array it was given; work on a copy.",
+        "x = np.asarray(x)\nif x.dtype == float:\n    np.clip(x, -700, 700, out=x)\n"
+        "out = 1 / (1 + np.exp(-np.asarray(x, dtype=float)))\n"
+        "return float(out) if out.ndim == 0 else out",
+    ),
     # ## sigmoid_grad
-    mistake("sigmoid_grad", "sigma(x) instead of its derivative",
-            "Your values are sigma(x) itself, not its derivative.",
-            "return sigmoid(x)"),
-    mistake("sigmoid_grad", "sign slip: sigma(x)(1 + sigma(x))",
-            "Check the sign inside sigma(x) * (1 - sigma(x)).",
-            "s = np.asarray(sigmoid(x))\nout = s * (1 + s)\nreturn float(out) if out.ndim == 0 else out"),
-    mistake("sigmoid_grad", "the overflow-prone quotient e^-x / (1 + e^-x)^2",
-            "For large |x| this overflows: express sigma' through a stable sigma, or use e^-|x|.",
-            "x = np.asarray(x, dtype=float)\ne = np.exp(-x)\nout = e / (1 + e) ** 2\n"
-            "return float(out) if out.ndim == 0 else out"),
-    mistake("sigmoid_grad", "denominator not squared",
-            "Differentiate 1 / (1 + e^-x) once more: the denominator comes out squared.",
-            _STABLE + "out = z / (1 + z)\nreturn float(out) if out.ndim == 0 else out"),
-    mistake("sigmoid_grad", "the derivative of tanh",
-            "That is the derivative of tanh, 1 - tanh(x)^2, not of the logistic sigmoid.",
-            "out = 1 - np.tanh(np.asarray(x, dtype=float)) ** 2\n"
-            "return float(out) if out.ndim == 0 else out"),
-    mistake("sigmoid_grad", "result rounded to four decimals",
-            "Your result is rounded; return the full floating-point value.",
-            _STABLE + "out = np.round(z / (1 + z) ** 2, 4)\nreturn float(out) if out.ndim == 0 else out"),
+    mistake(
+        "sigmoid_grad",
+        "sigma(x) instead of its derivative",
+        "Your values are sigma(x) itself, not its derivative.",
+        "return sigmoid(x)",
+    ),
+    mistake(
+        "sigmoid_grad",
+        "sign slip: sigma(x)(1 + sigma(x))",
+        "Your result grows where sigma' should shrink: check a sign in your formula.",
+        "s = np.asarray(sigmoid(x))\nout = s * (1 + s)\nreturn float(out) if out.ndim == 0 else out",
+    ),
+    mistake(
+        "sigmoid_grad",
+        "the overflow-prone quotient e^-x / (1 + e^-x)^2",
+        "For large |x| this overflows: express sigma' through a stable sigma, or use e^-|x|.",
+        "x = np.asarray(x, dtype=float)\ne = np.exp(-x)\nout = e / (1 + e) ** 2\n"
+        "return float(out) if out.ndim == 0 else out",
+    ),
+    mistake(
+        "sigmoid_grad",
+        "denominator not squared",
+        "Differentiate 1 / (1 + e^-x) again with the chain rule and compare the denominators.",
+        _STABLE + "out = z / (1 + z)\nreturn float(out) if out.ndim == 0 else out",
+    ),
+    mistake(
+        "sigmoid_grad",
+        "the derivative of tanh",
+        "That is the derivative of tanh, 1 - tanh(x)^2, not of the logistic sigmoid.",
+        "out = 1 - np.tanh(np.asarray(x, dtype=float)) ** 2\n"
+        "return float(out) if out.ndim == 0 else out",
+    ),
+    mistake(
+        "sigmoid_grad",
+        "result rounded to four decimals",
+        "Your result is rounded; return the full floating-point value.",
+        _STABLE
+        + "out = np.round(z / (1 + z) ** 2, 4)\nreturn float(out) if out.ndim == 0 else out",
+    ),
     # ## max_sigmoid_grad
-    mistake("max_sigmoid_grad", "the maximum of sigma instead of sigma'",
-            "That is the largest value of sigma, not of its derivative.",
-            "return 1.0"),
-    mistake("max_sigmoid_grad", "sigma' evaluated at x = 0.5",
-            "sigma' is largest where sigma'' = 0, i.e. where sigma(x) = 1/2: solve for x.",
-            "return float(sigmoid_grad(0.5))"),
-    mistake("max_sigmoid_grad", "sigma(0) instead of sigma'(0)",
-            "You returned sigma at the maximiser; the question asks for sigma' there.",
-            "return float(sigmoid(0.0))"),
-    mistake("max_sigmoid_grad", "the maximiser instead of the maximum",
-            "You returned where sigma' is largest; return the largest value itself.",
-            "return 0.0"),
-    mistake("max_sigmoid_grad", "maximum over a coarse grid that misses the peak",
-            "A grid maximum is only approximate unless the grid hits the peak: find it exactly.",
-            "return float(np.max(sigmoid_grad(np.linspace(-5, 5, 100))))"),
-    mistake("max_sigmoid_grad", "arithmetic slip: (1/2 * 1/2)^2",
-            "sigma'(0) = sigma(0) (1 - sigma(0)): check the arithmetic.",
-            "return 1 / 16"),
+    mistake(
+        "max_sigmoid_grad",
+        "the maximum of sigma instead of sigma'",
+        "That is the largest value of sigma, not of its derivative.",
+        "return 1.0",
+    ),
+    mistake(
+        "max_sigmoid_grad",
+        "sigma' evaluated at x = 0.5",
+        "sigma' is largest where sigma'' = 0: where is that?",
+        "return float(sigmoid_grad(0.5))",
+    ),
+    mistake(
+        "max_sigmoid_grad",
+        "sigma(0) instead of sigma'(0)",
+        "You returned sigma at the maximiser; the question asks for sigma' there.",
+        "return float(sigmoid(0.0))",
+    ),
+    mistake(
+        "max_sigmoid_grad",
+        "the maximiser instead of the maximum",
+        "You returned where sigma' is largest; return the largest value itself.",
+        "return 0.0",
+    ),
+    mistake(
+        "max_sigmoid_grad",
+        "maximum over a coarse grid that misses the peak",
+        "A grid maximum is only approximate unless the grid hits the peak: find it exactly.",
+        "return float(np.max(sigmoid_grad(np.linspace(-5, 5, 100))))",
+    ),
+    mistake(
+        "max_sigmoid_grad",
+        "arithmetic slip: (1/2 * 1/2)^2",
+        "Recompute sigma' at its maximiser step by step.",
+        "return 1 / 16",
+    ),
     # ## residual_block
-    mistake("residual_block", "no ReLU after the addition",
-            "The block ends with a ReLU applied to the sum W2 h + x0.",
-            "return W2 @ np.maximum(W1 @ x0, 0) + x0"),
-    mistake("residual_block", "outer ReLU on the branch, before the addition",
-            "The outer ReLU acts on the sum W2 h + x0, not on the branch alone.",
-            "return np.maximum(W2 @ np.maximum(W1 @ x0, 0), 0) + x0"),
-    mistake("residual_block", "no ReLU between the two weight layers",
-            "There is a ReLU between W1 and W2.",
-            "return np.maximum(W2 @ (W1 @ x0) + x0, 0)"),
-    mistake("residual_block", "skip connection left out",
-            "Add x0 back (the skip connection) before the final ReLU.",
-            "return np.maximum(W2 @ np.maximum(W1 @ x0, 0), 0)"),
-    mistake("residual_block", "W2 applied before W1",
-            "W1 acts first, then the ReLU, then W2.",
-            "return np.maximum(W1 @ np.maximum(W2 @ x0, 0) + x0, 0)"),
-    mistake("residual_block", "weights transposed (x W instead of W x)",
-            "A layer computes W x: you multiplied on the wrong side (x W = W^T x).",
-            "return np.maximum(np.maximum(x0 @ W1, 0) @ W2 + x0, 0)"),
+    mistake(
+        "residual_block",
+        "no ReLU after the addition",
+        "The block ends with a ReLU applied to the sum W2 h + x0.",
+        "return W2 @ np.maximum(W1 @ x0, 0) + x0",
+    ),
+    mistake(
+        "residual_block",
+        "outer ReLU on the branch, before the addition",
+        "The outer ReLU acts on the sum W2 h + x0, not on the branch alone.",
+        "return np.maximum(W2 @ np.maximum(W1 @ x0, 0), 0) + x0",
+    ),
+    mistake(
+        "residual_block",
+        "no ReLU between the two weight layers",
+        "There is a ReLU between W1 and W2.",
+        "return np.maximum(W2 @ (W1 @ x0) + x0, 0)",
+    ),
+    mistake(
+        "residual_block",
+        "skip connection left out",
+        "Add x0 back (the skip connection) before the final ReLU.",
+        "return np.maximum(W2 @ np.maximum(W1 @ x0, 0), 0)",
+    ),
+    mistake(
+        "residual_block",
+        "W2 applied before W1",
+        "W1 acts first, then the ReLU, then W2.",
+        "return np.maximum(W1 @ np.maximum(W2 @ x0, 0) + x0, 0)",
+    ),
+    mistake(
+        "residual_block",
+        "weights transposed (x W instead of W x)",
+        "A layer computes W x: you multiplied on the wrong side (x W = W^T x).",
+        "return np.maximum(np.maximum(x0 @ W1, 0) @ W2 + x0, 0)",
+    ),
     # ## residual_jacobian
-    mistake("residual_jacobian", "without D2: the outer ReLU ignored",
-            "Multiply by the derivative of the outer ReLU (a 0/1 diagonal matrix) on the left.",
-            "d1 = (W1 @ x0 > 0).astype(float)\nreturn W2 @ (d1[:, None] * W1) + np.eye(len(x0))"),
-    mistake("residual_jacobian", "without the identity from the skip connection",
-            "The skip connection x0 contributes its own Jacobian, the identity.",
-            "a1 = W1 @ x0\nd1 = (a1 > 0).astype(float)\n"
-            "d2 = (W2 @ np.maximum(a1, 0) + x0 > 0).astype(float)\n"
-            "return d2[:, None] * (W2 @ (d1[:, None] * W1))"),
-    mistake("residual_jacobian", "transposed: denominator (gradient) layout",
-            "Entry (i, j) must be d x1_i / d x0_j (numerator layout); your matrix is transposed.",
-            "a1 = W1 @ x0\nd1 = (a1 > 0).astype(float)\n"
-            "d2 = (W2 @ np.maximum(a1, 0) + x0 > 0).astype(float)\n"
-            "return (d2[:, None] * (W2 @ (d1[:, None] * W1) + np.eye(len(x0)))).T"),
-    mistake("residual_jacobian", "ReLU'(0) = 1 at the kink",
-            "Where a pre-activation is exactly 0, use ReLU'(0) = 0.",
-            "a1 = W1 @ x0\nd1 = (a1 >= 0).astype(float)\n"
-            "d2 = (W2 @ np.maximum(a1, 0) + x0 >= 0).astype(float)\n"
-            "return d2[:, None] * (W2 @ (d1[:, None] * W1) + np.eye(len(x0)))"),
-    mistake("residual_jacobian", "without D1: the inner ReLU ignored",
-            "The derivative of the inner ReLU (a 0/1 diagonal matrix) sits between W2 and W1.",
-            "a1 = W1 @ x0\nd2 = (W2 @ np.maximum(a1, 0) + x0 > 0).astype(float)\n"
-            "return d2[:, None] * (W2 @ W1 + np.eye(len(x0)))"),
-    mistake("residual_jacobian", "D1 on the wrong side of W1",
-            "The inner ReLU's derivative belongs between W2 and W1: W2 D1 W1.",
-            "a1 = W1 @ x0\nd1 = (a1 > 0).astype(float)\n"
-            "d2 = (W2 @ np.maximum(a1, 0) + x0 > 0).astype(float)\n"
-            "return d2[:, None] * (W2 @ W1 * d1[None, :] + np.eye(len(x0)))"),
-    mistake("residual_jacobian", "D2 multiplied on the right",
-            "The outer ReLU's derivative scales rows: it multiplies on the left.",
-            "a1 = W1 @ x0\nd1 = (a1 > 0).astype(float)\n"
-            "d2 = (W2 @ np.maximum(a1, 0) + x0 > 0).astype(float)\n"
-            "return (W2 @ (d1[:, None] * W1) + np.eye(len(x0))) * d2[None, :]"),
+    mistake(
+        "residual_jacobian",
+        "without D2: the outer ReLU ignored",
+        "Multiply by the derivative of the outer ReLU (a 0/1 diagonal matrix) on the left.",
+        "d1 = (W1 @ x0 > 0).astype(float)\nreturn W2 @ (d1[:, None] * W1) + np.eye(len(x0))",
+    ),
+    mistake(
+        "residual_jacobian",
+        "without the identity from the skip connection",
+        "The skip connection x0 contributes its own Jacobian, the identity.",
+        "a1 = W1 @ x0\nd1 = (a1 > 0).astype(float)\n"
+        "d2 = (W2 @ np.maximum(a1, 0) + x0 > 0).astype(float)\n"
+        "return d2[:, None] * (W2 @ (d1[:, None] * W1))",
+    ),
+    mistake(
+        "residual_jacobian",
+        "transposed: denominator (gradient) layout",
+        "Entry (i, j) must be d x1_i / d x0_j (numerator layout); your matrix is transposed.",
+        "a1 = W1 @ x0\nd1 = (a1 > 0).astype(float)\n"
+        "d2 = (W2 @ np.maximum(a1, 0) + x0 > 0).astype(float)\n"
+        "return (d2[:, None] * (W2 @ (d1[:, None] * W1) + np.eye(len(x0)))).T",
+    ),
+    mistake(
+        "residual_jacobian",
+        "ReLU'(0) = 1 at the kink",
+        "Where a pre-activation is exactly 0, use ReLU'(0) = 0.",
+        "a1 = W1 @ x0\nd1 = (a1 >= 0).astype(float)\n"
+        "d2 = (W2 @ np.maximum(a1, 0) + x0 >= 0).astype(float)\n"
+        "return d2[:, None] * (W2 @ (d1[:, None] * W1) + np.eye(len(x0)))",
+    ),
+    mistake(
+        "residual_jacobian",
+        "without D1: the inner ReLU ignored",
+        "The derivative of the inner ReLU (a 0/1 diagonal matrix) sits between W2 and W1.",
+        "a1 = W1 @ x0\nd2 = (W2 @ np.maximum(a1, 0) + x0 > 0).astype(float)\n"
+        "return d2[:, None] * (W2 @ W1 + np.eye(len(x0)))",
+    ),
+    mistake(
+        "residual_jacobian",
+        "D1 on the wrong side of W1",
+        "The inner ReLU's derivative belongs between W2 and W1: W2 D1 W1.",
+        "a1 = W1 @ x0\nd1 = (a1 > 0).astype(float)\n"
+        "d2 = (W2 @ np.maximum(a1, 0) + x0 > 0).astype(float)\n"
+        "return d2[:, None] * (W2 @ W1 * d1[None, :] + np.eye(len(x0)))",
+    ),
+    mistake(
+        "residual_jacobian",
+        "D2 multiplied on the right",
+        "The outer ReLU's derivative scales rows: it multiplies on the left.",
+        "a1 = W1 @ x0\nd1 = (a1 > 0).astype(float)\n"
+        "d2 = (W2 @ np.maximum(a1, 0) + x0 > 0).astype(float)\n"
+        "return (W2 @ (d1[:, None] * W1) + np.eye(len(x0))) * d2[None, :]",
+    ),
     # ## dropout_loss
-    mistake("dropout_loss", "column norms not squared in the penalty",
-            "The penalty is sum_j ||x_j||^2 w_j^2: square the column norms.",
-            "r = y - p * X @ w_check\n"
-            "return float(r @ r + p * (1 - p) * np.sum(np.linalg.norm(X, axis=0) * w_check**2))"),
-    mistake("dropout_loss", "data term without the factor p",
-            "On average the kept inputs are p X: the data term is ||y - p X w||^2.",
-            "r = y - X @ w_check\n"
-            "return float(r @ r + p * (1 - p) * np.sum((np.linalg.norm(X, axis=0) * w_check) ** 2))"),
-    mistake("dropout_loss", "p^2 as the variance of the mask",
-            "A Bernoulli(p) mask has variance p (1 - p).",
-            "r = y - p * X @ w_check\n"
-            "return float(r @ r + p**2 * np.sum((np.linalg.norm(X, axis=0) * w_check) ** 2))"),
-    mistake("dropout_loss", "p read as the drop probability",
-            "Here p is the probability of keeping an entry, not of dropping it.",
-            "q = 1 - p\nr = y - q * X @ w_check\n"
-            "return float(r @ r + q * (1 - q) * np.sum((np.linalg.norm(X, axis=0) * w_check) ** 2))"),
-    mistake("dropout_loss", "the variance term left out",
-            "The expectation adds a variance term, p (1 - p) ||Gamma w||^2, to the data term.",
-            "r = y - p * X @ w_check\nreturn float(r @ r)"),
-    mistake("dropout_loss", "row norms instead of column norms",
-            "The penalty uses the norms of the columns of X (one per feature), not of its rows.",
-            "r = y - p * X @ w_check\n"
-            "return float(r @ r + p * (1 - p) * np.sum((np.linalg.norm(X, axis=1) * w_check) ** 2))"),
+    mistake(
+        "dropout_loss",
+        "column norms not squared in the penalty",
+        "The penalty is sum_j ||x_j||^2 w_j^2: square the column norms.",
+        "r = y - p * X @ w_check\n"
+        "return float(r @ r + p * (1 - p) * np.sum(np.linalg.norm(X, axis=0) * w_check**2))",
+    ),
+    mistake(
+        "dropout_loss",
+        "data term without the factor p",
+        "On average the kept inputs are p X: the data term is ||y - p X w||^2.",
+        "r = y - X @ w_check\n"
+        "return float(r @ r + p * (1 - p) * np.sum((np.linalg.norm(X, axis=0) * w_check) ** 2))",
+    ),
+    mistake(
+        "dropout_loss",
+        "p^2 as the variance of the mask",
+        "A Bernoulli(p) mask has variance p (1 - p).",
+        "r = y - p * X @ w_check\n"
+        "return float(r @ r + p**2 * np.sum((np.linalg.norm(X, axis=0) * w_check) ** 2))",
+    ),
+    mistake(
+        "dropout_loss",
+        "p read as the drop probability",
+        "Here p is the probability of keeping an entry, not of dropping it.",
+        "q = 1 - p\nr = y - q * X @ w_check\n"
+        "return float(r @ r + q * (1 - q) * np.sum((np.linalg.norm(X, axis=0) * w_check) ** 2))",
+    ),
+    mistake(
+        "dropout_loss",
+        "the variance term left out",
+        "The expectation adds a variance term, p (1 - p) ||Gamma w||^2, to the data term.",
+        "r = y - p * X @ w_check\nreturn float(r @ r)",
+    ),
+    mistake(
+        "dropout_loss",
+        "row norms instead of column norms",
+        "The penalty uses the norms of the columns of X (one per feature), not of its rows.",
+        "r = y - p * X @ w_check\n"
+        "return float(r @ r + p * (1 - p) * np.sum((np.linalg.norm(X, axis=1) * w_check) ** 2))",
+    ),
     # ## dropout_to_ridge_weights
-    mistake("dropout_to_ridge_weights", "divided by p instead of multiplied",
-            "Your result is off by a factor of 1/p^2: which way should the keep-probability "
-            "scaling go?",
-            "return np.asarray(w_check, dtype=float) / p"),
-    mistake("dropout_to_ridge_weights", "(1 - p) instead of p",
-            "p is the keep probability: match p X w_check with X w.",
-            "return (1 - p) * np.asarray(w_check, dtype=float)"),
-    mistake("dropout_to_ridge_weights", "w_check returned unchanged",
-            "Compare ||y - p X w_check||^2 with ||y - X w||^2: what must w be?",
-            "return np.asarray(w_check, dtype=float)"),
-    mistake("dropout_to_ridge_weights", "scaled by the square root of p",
-            "The data term needs X w = p X w_check exactly.",
-            "return np.sqrt(p) * np.asarray(w_check, dtype=float)"),
-    mistake("dropout_to_ridge_weights", "argument modified in place",
-            "Your function changes the array it was given; return a new array instead.",
-            "w_check = np.asarray(w_check)\nif w_check.dtype == float:\n    w_check *= p\n"
-            "    return w_check\nreturn p * np.asarray(w_check, dtype=float)"),
+    mistake(
+        "dropout_to_ridge_weights",
+        "divided by p instead of multiplied",
+        "Your result is off by a factor of 1/p^2: which way should the keep-probability "
+        "scaling go?",
+        "return np.asarray(w_check, dtype=float) / p",
+    ),
+    mistake(
+        "dropout_to_ridge_weights",
+        "(1 - p) instead of p",
+        "Which of p and 1 - p is the keep probability here?",
+        "return (1 - p) * np.asarray(w_check, dtype=float)",
+    ),
+    mistake(
+        "dropout_to_ridge_weights",
+        "w_check returned unchanged",
+        "Compare ||y - p X w_check||^2 with ||y - X w||^2: what must w be?",
+        "return np.asarray(w_check, dtype=float)",
+    ),
+    mistake(
+        "dropout_to_ridge_weights",
+        "scaled by the square root of p",
+        "Match the data terms of the two losses exactly: no square root is involved.",
+        "return np.sqrt(p) * np.asarray(w_check, dtype=float)",
+    ),
+    mistake(
+        "dropout_to_ridge_weights",
+        "argument modified in place",
+        "Your function changes the array it was given; return a new array instead.",
+        "w_check = np.asarray(w_check)\nif w_check.dtype == float:\n    w_check *= p\n"
+        "    return w_check\nreturn p * np.asarray(w_check, dtype=float)",
+    ),
     # ## dropout_gamma
-    mistake("dropout_gamma", "sqrt(p / (1 - p)) instead of sqrt((1 - p) / p)",
-            "Substituting w_check = w / p turns p (1 - p) into (1 - p) / p, not p / (1 - p).",
-            "return np.sqrt(p / (1 - p)) * np.diag(np.linalg.norm(X, axis=0))"),
-    mistake("dropout_gamma", "square root missing",
-            "||Gamma w||^2 squares Gamma: take the square root of the factor.",
-            "return (1 - p) / p * np.diag(np.linalg.norm(X, axis=0))"),
-    mistake("dropout_gamma", "row norms instead of column norms",
-            "Gamma holds one norm per feature: the norms of the columns of X.",
-            "return np.sqrt((1 - p) / p) * np.diag(np.linalg.norm(X, axis=1))"),
-    mistake("dropout_gamma", "squared column norms",
-            "The diagonal holds the column norms ||x_j||, not their squares.",
-            "return np.sqrt((1 - p) / p) * np.diag(np.sum(np.asarray(X) ** 2, axis=0))"),
-    mistake("dropout_gamma", "factor p (1 - p) kept after the change of variables",
-            "After w_check = w / p the factor is p (1 - p) / p^2 = (1 - p) / p.",
-            "return np.sqrt(p * (1 - p)) * np.diag(np.linalg.norm(X, axis=0))"),
-    mistake("dropout_gamma", "the diagonal returned as a vector",
-            "Return Gamma as a (d, d) matrix, not the vector of its diagonal.",
-            "return np.sqrt((1 - p) / p) * np.linalg.norm(X, axis=0)"),
+    mistake(
+        "dropout_gamma",
+        "sqrt(p / (1 - p)) instead of sqrt((1 - p) / p)",
+        "Substitute your w into the penalty and simplify the factor carefully: which of p and 1 - p ends up on top?",
+        "return np.sqrt(p / (1 - p)) * np.diag(np.linalg.norm(X, axis=0))",
+    ),
+    mistake(
+        "dropout_gamma",
+        "square root missing",
+        "||Gamma w||^2 squares Gamma, and with it the factor inside Gamma.",
+        "return (1 - p) / p * np.diag(np.linalg.norm(X, axis=0))",
+    ),
+    mistake(
+        "dropout_gamma",
+        "row norms instead of column norms",
+        "Gamma holds one norm per feature: the norms of the columns of X.",
+        "return np.sqrt((1 - p) / p) * np.diag(np.linalg.norm(X, axis=1))",
+    ),
+    mistake(
+        "dropout_gamma",
+        "squared column norms",
+        "The diagonal holds the column norms ||x_j||, not their squares.",
+        "return np.sqrt((1 - p) / p) * np.diag(np.sum(np.asarray(X) ** 2, axis=0))",
+    ),
+    mistake(
+        "dropout_gamma",
+        "factor p (1 - p) kept after the change of variables",
+        "The penalty's factor changes when you change variables from w_check to w: redo that substitution.",
+        "return np.sqrt(p * (1 - p)) * np.diag(np.linalg.norm(X, axis=0))",
+    ),
+    mistake(
+        "dropout_gamma",
+        "the diagonal returned as a vector",
+        "Return Gamma as a (d, d) matrix, not the vector of its diagonal.",
+        "return np.sqrt((1 - p) / p) * np.linalg.norm(X, axis=0)",
+    ),
     # ## effective_matrix
-    mistake("effective_matrix", "X Gamma instead of X Gamma^-1",
-            "X tilde = X Gamma^-1: multiply by the inverse of Gamma.",
-            "return np.asarray(X) @ np.asarray(Gamma)"),
-    mistake("effective_matrix", "inverse transposed: X Gamma^-T",
-            "With w = Gamma^-1 w_tilde, X w = (X Gamma^-1) w_tilde: no transpose.",
-            "return np.asarray(X) @ np.linalg.inv(Gamma).T"),
-    mistake("effective_matrix", "Gamma^-1 multiplied on the left",
-            "X tilde = X Gamma^-1, shape (N, d): Gamma^-1 goes on the right of X.",
-            "return np.linalg.inv(Gamma) @ np.asarray(X).T"),
-    mistake("effective_matrix", "divided by the diagonal of Gamma",
-            "Dividing by the diagonal inverts only a diagonal Gamma; Gamma may be any "
-            "invertible matrix here.",
-            "return np.asarray(X) / np.diag(Gamma)"),
-    mistake("effective_matrix", "X (Gamma^T Gamma)^-1",
-            "One factor of Gamma^-1 is enough: ||Gamma w||^2 = ||w_tilde||^2 with w_tilde = Gamma w.",
-            "G = np.asarray(Gamma)\nreturn np.asarray(X) @ np.linalg.inv(G.T @ G)"),
+    mistake(
+        "effective_matrix",
+        "X Gamma instead of X Gamma^-1",
+        "Write X w in terms of w_tilde: what matrix multiplies w_tilde?",
+        "return np.asarray(X) @ np.asarray(Gamma)",
+    ),
+    mistake(
+        "effective_matrix",
+        "inverse transposed: X Gamma^-T",
+        "Check whether your matrix should be transposed: write X w in terms of w_tilde.",
+        "return np.asarray(X) @ np.linalg.inv(Gamma).T",
+    ),
+    mistake(
+        "effective_matrix",
+        "Gamma^-1 multiplied on the left",
+        "X tilde has the shape of X, (N, d): on which side of X does the other matrix go?",
+        "return np.linalg.inv(Gamma) @ np.asarray(X).T",
+    ),
+    mistake(
+        "effective_matrix",
+        "divided by the diagonal of Gamma",
+        "Dividing by the diagonal inverts only a diagonal Gamma; Gamma may be any "
+        "invertible matrix here.",
+        "return np.asarray(X) / np.diag(Gamma)",
+    ),
+    mistake(
+        "effective_matrix",
+        "X (Gamma^T Gamma)^-1",
+        "A single change of variables is enough: count the factors of Gamma in your answer.",
+        "G = np.asarray(Gamma)\nreturn np.asarray(X) @ np.linalg.inv(G.T @ G)",
+    ),
     # ## ridge_to_tikhonov_weights
-    mistake("ridge_to_tikhonov_weights", "Gamma w_tilde instead of Gamma^-1 w_tilde",
-            "w_tilde = Gamma w, so going back needs the inverse of Gamma.",
-            "return np.asarray(Gamma) @ np.asarray(w_tilde)"),
-    mistake("ridge_to_tikhonov_weights", "solved with Gamma^T",
-            "Solve Gamma w = w_tilde, not Gamma^T w = w_tilde.",
-            "return np.linalg.solve(np.asarray(Gamma).T, w_tilde)"),
-    mistake("ridge_to_tikhonov_weights", "divided by the diagonal of Gamma",
-            "Dividing by the diagonal inverts only a diagonal Gamma.",
-            "return np.asarray(w_tilde) / np.diag(Gamma)"),
-    mistake("ridge_to_tikhonov_weights", "w_tilde returned unchanged",
-            "Undo the change of variables w_tilde = Gamma w.",
-            "return np.asarray(w_tilde, dtype=float)"),
-    mistake("ridge_to_tikhonov_weights", "Gamma^T w_tilde",
-            "Transposing Gamma does not invert it.",
-            "return np.asarray(Gamma).T @ np.asarray(w_tilde)"),
-    mistake("ridge_to_tikhonov_weights", "inverse applied twice",
-            "One inverse undoes w_tilde = Gamma w.",
-            "return np.linalg.solve(Gamma, np.linalg.solve(Gamma, w_tilde))"),
+    mistake(
+        "ridge_to_tikhonov_weights",
+        "Gamma w_tilde instead of Gamma^-1 w_tilde",
+        "Going from w_tilde back to w undoes the change of variables.",
+        "return np.asarray(Gamma) @ np.asarray(w_tilde)",
+    ),
+    mistake(
+        "ridge_to_tikhonov_weights",
+        "solved with Gamma^T",
+        "Check for a stray transpose in your linear solve.",
+        "return np.linalg.solve(np.asarray(Gamma).T, w_tilde)",
+    ),
+    mistake(
+        "ridge_to_tikhonov_weights",
+        "divided by the diagonal of Gamma",
+        "Dividing by the diagonal inverts only a diagonal Gamma.",
+        "return np.asarray(w_tilde) / np.diag(Gamma)",
+    ),
+    mistake(
+        "ridge_to_tikhonov_weights",
+        "w_tilde returned unchanged",
+        "w_tilde and w are different variables: undo the change of variables.",
+        "return np.asarray(w_tilde, dtype=float)",
+    ),
+    mistake(
+        "ridge_to_tikhonov_weights",
+        "Gamma^T w_tilde",
+        "Transposing Gamma does not invert it.",
+        "return np.asarray(Gamma).T @ np.asarray(w_tilde)",
+    ),
+    mistake(
+        "ridge_to_tikhonov_weights",
+        "inverse applied twice",
+        "Undo the change of variables once, not twice.",
+        "return np.linalg.solve(Gamma, np.linalg.solve(Gamma, w_tilde))",
+    ),
     # ## effective_column_norm
-    mistake("effective_column_norm", "sqrt((1 - p) / p), the factor of Gamma itself",
-            "Column j of X tilde is x_j divided by Gamma_jj: the factor is inverted.",
-            "return float(np.sqrt((1 - p) / p))"),
-    mistake("effective_column_norm", "square root missing",
-            "A norm of x_j / Gamma_jj: mind the square root in Gamma_jj.",
-            "return p / (1 - p)"),
-    mistake("effective_column_norm", "norm 1, as if fully normalised",
-            "Gamma_jj also carries the dropout factor, so the columns do not have norm 1.",
-            "return 1.0"),
-    mistake("effective_column_norm", "sqrt(p (1 - p))",
-            "The norm is ||x_j|| / Gamma_jj with Gamma_jj = sqrt((1 - p) / p) ||x_j||.",
-            "return float(np.sqrt(p * (1 - p)))"),
-    mistake("effective_column_norm", "sqrt(p)",
-            "Both p and 1 - p appear in Gamma_jj.",
-            "return float(np.sqrt(p))"),
+    mistake(
+        "effective_column_norm",
+        "sqrt((1 - p) / p), the factor of Gamma itself",
+        "Work out column j of X tilde from X and the diagonal Gamma: your factor is upside down.",
+        "return float(np.sqrt((1 - p) / p))",
+    ),
+    mistake(
+        "effective_column_norm",
+        "square root missing",
+        "Mind the square root in Gamma.",
+        "return p / (1 - p)",
+    ),
+    mistake(
+        "effective_column_norm",
+        "norm 1, as if fully normalised",
+        "Gamma_jj also carries the dropout factor, so the columns do not have norm 1.",
+        "return 1.0",
+    ),
+    mistake(
+        "effective_column_norm",
+        "sqrt(p (1 - p))",
+        "Compute the norm of one column of X tilde from your Gamma, step by step.",
+        "return float(np.sqrt(p * (1 - p)))",
+    ),
+    mistake(
+        "effective_column_norm",
+        "sqrt(p)",
+        "Both p and 1 - p appear in Gamma_jj.",
+        "return float(np.sqrt(p))",
+    ),
 )
 
 ALTERNATIVES: tuple[Variant, ...] = (
-    alternative("sigmoid", "scipy-free expit via tanh", "out = 0.5 * (1 + np.tanh(0.5 * np.asarray(x, dtype=float)))\nreturn float(out) if np.ndim(out) == 0 else out"),
-    alternative("sigmoid", "0-d array for a scalar, np.logaddexp for stability", "return np.exp(-np.logaddexp(0, -np.asarray(x, dtype=float)))"),
-    alternative("sigmoid", "a list for array input", "x = np.asarray(x, dtype=float)\nz = np.exp(-np.abs(x))\nout = np.where(x >= 0, 1 / (1 + z), z / (1 + z))\nreturn float(out) if out.ndim == 0 else out.tolist()"),
+    alternative(
+        "sigmoid",
+        "scipy-free expit via tanh",
+        "out = 0.5 * (1 + np.tanh(0.5 * np.asarray(x, dtype=float)))\nreturn float(out) if np.ndim(out) == 0 else out",
+    ),
+    alternative(
+        "sigmoid",
+        "0-d array for a scalar, np.logaddexp for stability",
+        "return np.exp(-np.logaddexp(0, -np.asarray(x, dtype=float)))",
+    ),
+    alternative(
+        "sigmoid",
+        "a list for array input",
+        "x = np.asarray(x, dtype=float)\nz = np.exp(-np.abs(x))\nout = np.where(x >= 0, 1 / (1 + z), z / (1 + z))\nreturn float(out) if out.ndim == 0 else out.tolist()",
+    ),
     alternative("sigmoid_grad", "sigma(x) (1 - sigma(x))", "s = sigmoid(x)\nreturn s * (1 - s)"),
-    alternative("sigmoid_grad", "sigma(x) sigma(-x), with a numpy float for a scalar", "x = np.asarray(x, dtype=float)\nreturn np.exp(-np.logaddexp(0, -x) - np.logaddexp(0, x))[()]"),
+    alternative(
+        "sigmoid_grad",
+        "sigma(x) sigma(-x), with a numpy float for a scalar",
+        "x = np.asarray(x, dtype=float)\nreturn np.exp(-np.logaddexp(0, -x) - np.logaddexp(0, x))[()]",
+    ),
     alternative("max_sigmoid_grad", "the exact fraction", "return 0.25"),
-    alternative("max_sigmoid_grad", "a 0-d array of sigma(0) (1 - sigma(0))", "s = np.asarray(sigmoid(0.0))\nreturn s * (1 - s)"),
-    alternative("residual_block", "ReLU with np.where", "W1, W2, x0 = np.asarray(W1), np.asarray(W2), np.asarray(x0)\nh = W1 @ x0\nh = np.where(h > 0, h, 0.0)\na = W2 @ h + x0\nreturn np.where(a > 0, a, 0.0)"),
-    alternative("residual_block", "einsum and a list", "h = np.clip(np.einsum('ij,j->i', W1, x0), 0, None)\nreturn np.clip(np.einsum('ij,j->i', W2, h) + x0, 0, None).tolist()"),
-    alternative("residual_jacobian", "explicit diagonal matrices", "W1, W2, x0 = np.asarray(W1), np.asarray(W2), np.asarray(x0)\nD1 = np.diag((W1 @ x0 > 0).astype(float))\nD2 = np.diag((W2 @ np.maximum(W1 @ x0, 0) + x0 > 0).astype(float))\nreturn D2 @ (W2 @ D1 @ W1 + np.eye(len(x0)))"),
-    alternative("residual_jacobian", "row by row with einsum", "W1, W2, x0 = np.asarray(W1), np.asarray(W2), np.asarray(x0)\nm1 = W1 @ x0 > 0\nm2 = W2 @ np.maximum(W1 @ x0, 0) + x0 > 0\nJ = np.einsum('ik,k,kj->ij', W2, m1.astype(float), W1) + np.eye(len(x0))\nJ[~m2] = 0.0\nreturn J"),
-    alternative("dropout_loss", "squared norms via einsum", "X, y, w = np.asarray(X), np.asarray(y), np.asarray(w_check)\nr = y - p * X @ w\nreturn float(np.dot(r, r) + p * (1 - p) * np.einsum('nd,nd,d->', X, X, w**2))"),
-    alternative("dropout_loss", "the penalty as a quadratic form, returned as a 0-d array", "X, y, w = np.asarray(X), np.asarray(y), np.asarray(w_check)\nG = np.diag(np.sqrt(np.sum(X**2, axis=0)))\nreturn np.asarray(np.sum((y - p * X @ w) ** 2) + p * (1 - p) * (G @ w) @ (G @ w))"),
-    alternative("dropout_to_ridge_weights", "a list", "return [p * v for v in np.asarray(w_check, dtype=float)]"),
+    alternative(
+        "max_sigmoid_grad",
+        "a 0-d array of sigma(0) (1 - sigma(0))",
+        "s = np.asarray(sigmoid(0.0))\nreturn s * (1 - s)",
+    ),
+    alternative(
+        "residual_block",
+        "ReLU with np.where",
+        "W1, W2, x0 = np.asarray(W1), np.asarray(W2), np.asarray(x0)\nh = W1 @ x0\nh = np.where(h > 0, h, 0.0)\na = W2 @ h + x0\nreturn np.where(a > 0, a, 0.0)",
+    ),
+    alternative(
+        "residual_block",
+        "einsum and a list",
+        "h = np.clip(np.einsum('ij,j->i', W1, x0), 0, None)\nreturn np.clip(np.einsum('ij,j->i', W2, h) + x0, 0, None).tolist()",
+    ),
+    alternative(
+        "residual_jacobian",
+        "explicit diagonal matrices",
+        "W1, W2, x0 = np.asarray(W1), np.asarray(W2), np.asarray(x0)\nD1 = np.diag((W1 @ x0 > 0).astype(float))\nD2 = np.diag((W2 @ np.maximum(W1 @ x0, 0) + x0 > 0).astype(float))\nreturn D2 @ (W2 @ D1 @ W1 + np.eye(len(x0)))",
+    ),
+    alternative(
+        "residual_jacobian",
+        "row by row with einsum",
+        "W1, W2, x0 = np.asarray(W1), np.asarray(W2), np.asarray(x0)\nm1 = W1 @ x0 > 0\nm2 = W2 @ np.maximum(W1 @ x0, 0) + x0 > 0\nJ = np.einsum('ik,k,kj->ij', W2, m1.astype(float), W1) + np.eye(len(x0))\nJ[~m2] = 0.0\nreturn J",
+    ),
+    alternative(
+        "dropout_loss",
+        "squared norms via einsum",
+        "X, y, w = np.asarray(X), np.asarray(y), np.asarray(w_check)\nr = y - p * X @ w\nreturn float(np.dot(r, r) + p * (1 - p) * np.einsum('nd,nd,d->', X, X, w**2))",
+    ),
+    alternative(
+        "dropout_loss",
+        "the penalty as a quadratic form, returned as a 0-d array",
+        "X, y, w = np.asarray(X), np.asarray(y), np.asarray(w_check)\nG = np.diag(np.sqrt(np.sum(X**2, axis=0)))\nreturn np.asarray(np.sum((y - p * X @ w) ** 2) + p * (1 - p) * (G @ w) @ (G @ w))",
+    ),
+    alternative(
+        "dropout_to_ridge_weights",
+        "a list",
+        "return [p * v for v in np.asarray(w_check, dtype=float)]",
+    ),
     alternative("dropout_to_ridge_weights", "np.multiply", "return np.multiply(w_check, p)"),
-    alternative("dropout_gamma", "broadcasting against the identity", "X = np.asarray(X, dtype=float)\nreturn np.eye(X.shape[1]) * np.sqrt((X**2).sum(axis=0) * (1 - p) / p)"),
-    alternative("dropout_gamma", "np.diag of sqrt of X^T X's diagonal", "X = np.asarray(X, dtype=float)\nreturn np.sqrt(1 / p - 1) * np.diag(np.sqrt(np.diag(X.T @ X)))"),
+    alternative(
+        "dropout_gamma",
+        "broadcasting against the identity",
+        "X = np.asarray(X, dtype=float)\nreturn np.eye(X.shape[1]) * np.sqrt((X**2).sum(axis=0) * (1 - p) / p)",
+    ),
+    alternative(
+        "dropout_gamma",
+        "np.diag of sqrt of X^T X's diagonal",
+        "X = np.asarray(X, dtype=float)\nreturn np.sqrt(1 / p - 1) * np.diag(np.sqrt(np.diag(X.T @ X)))",
+    ),
     alternative("effective_matrix", "np.linalg.inv", "return np.asarray(X) @ np.linalg.inv(Gamma)"),
-    alternative("effective_matrix", "lstsq on the transposed system", "return np.linalg.lstsq(np.asarray(Gamma).T, np.asarray(X).T, rcond=None)[0].T"),
-    alternative("ridge_to_tikhonov_weights", "np.linalg.inv", "return np.linalg.inv(Gamma) @ np.asarray(w_tilde)"),
-    alternative("ridge_to_tikhonov_weights", "lstsq, as a list", "return np.linalg.lstsq(Gamma, w_tilde, rcond=None)[0].tolist()"),
-    alternative("effective_column_norm", "1 / sqrt((1 - p) / p)", "return 1 / np.sqrt((1 - p) / p)"),
-    alternative("effective_column_norm", "sqrt(p) / sqrt(1 - p) as a Python float", "import math\nreturn math.sqrt(p) / math.sqrt(1 - p)"),
+    alternative(
+        "effective_matrix",
+        "lstsq on the transposed system",
+        "return np.linalg.lstsq(np.asarray(Gamma).T, np.asarray(X).T, rcond=None)[0].T",
+    ),
+    alternative(
+        "ridge_to_tikhonov_weights",
+        "np.linalg.inv",
+        "return np.linalg.inv(Gamma) @ np.asarray(w_tilde)",
+    ),
+    alternative(
+        "ridge_to_tikhonov_weights",
+        "lstsq, as a list",
+        "return np.linalg.lstsq(Gamma, w_tilde, rcond=None)[0].tolist()",
+    ),
+    alternative(
+        "effective_column_norm", "1 / sqrt((1 - p) / p)", "return 1 / np.sqrt((1 - p) / p)"
+    ),
+    alternative(
+        "effective_column_norm",
+        "sqrt(p) / sqrt(1 - p) as a Python float",
+        "import math\nreturn math.sqrt(p) / math.sqrt(1 - p)",
+    ),
 )

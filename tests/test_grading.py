@@ -230,7 +230,7 @@ def test_attack_gets_its_expected_score(
     wrong = gate.with_cells(student_json, [attacks.WRONG_ANSWERS])
     base = {"solution": solution_json, "stubs": student_json, "wrong": wrong}[attack.base]
     cells = attacks.attack_cells(attack, repo=REPO, source="/autograder/source")
-    results = gate.grade_in_tree(zip_bytes, gate.with_cells(base, cells), table)
+    results, _ = gate.grade_in_tree(zip_bytes, gate.with_cells(base, cells), table)
     if attack.base == "solution":
         expected = FULL - sum(gate.SHARE[f] for f in attack.broken)
         assert results["score"] == pytest.approx(expected)
@@ -242,7 +242,7 @@ def test_attack_gets_its_expected_score(
     elif attack.base == "stubs":
         assert results["score"] == 0
     else:
-        assert results["score"] <= gate.grade_in_tree(zip_bytes, wrong, table)["score"]
+        assert results["score"] <= gate.grade_in_tree(zip_bytes, wrong, table)[0]["score"]
     assert not gate.leaked_fragments(results, gate.secret_fragments())
 
 
