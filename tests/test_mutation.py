@@ -1,0 +1,147 @@
+"""The catalogue of mistakes and alternatives, the mutants, the hints, and the gate itself."""
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import solutions
+from autograder import build, cases, gate, gradescope, hints, mutation, spec, variants
+from autograder.cases import Case
+
+FUNCTIONS = list(solutions.GRADED)
+
+
+def test_catalogue_has_enough_mistakes_and_alternatives_for_every_function():
+    mistakes = Counter(m.function for m in variants.MISTAKES)
+    alternatives = Counter(a.function for a in variants.ALTERNATIVES)
+    assert all(mistakes[f] >= 5 for f in FUNCTIONS), mistakes
+    assert all(alternatives[f] >= 2 for f in FUNCTIONS), alternatives
+    assert len(variants.MISTAKES) >= 55
+    assert len({(m.function, m.name) for m in variants.MISTAKES}) == len(variants.MISTAKES)
+    assert all(m.hint for m in variants.MISTAKES) and not any(a.hint for a in variants.ALTERNATIVES)
+
+
+@pytest.mark.parametrize("variant", variants.MISTAKES, ids=lambda v: f"{v.function}: {v.name}")
+def test_every_mistake_is_really_wrong(variant):
+    assert mutation.differs_from_reference(variant)
+
+
+@pytest.mark.parametrize("variant", variants.ALTERNATIVES, ids=lambda v: f"{v.function}: {v.name}")
+def test_every_alternative_is_really_right(variant):
+    assert not mutation.differs_from_reference(variant)
+
+
+def test_mutants_are_single_changes_of_the_reference_that_compile():
+    made = {f: mutation.mutants(f) for f in FUNCTIONS}
+    assert sum(map(len, made.values())) >= 50
+    for function, mutants in made.items():
+        for mutant in mutants:
+            env = {"np": np, **solutions.GRADED}
+            exec(mutant.source, env)
+            assert callable(env[function]) and mutant.name.startswith("mutant: ")
+    names = [m.name for m in made["residual_jacobian"]]
+    assert "mutant: `a1 > 0`: > became >=" in names  # the ReLU'(0) slip, made mechanically
+
+
+def test_an_equivalent_rewrite_is_not_counted_as_a_mutant():
+    same = variants.Variant(
+        "effective_column_norm",
+        "same",
+        "def effective_column_norm(p):\n    return (p / (1 - p)) ** 0.5",
+    )
+    assert not mutation.differs_from_reference(same)
+
+
+@pytest.mark.parametrize("variant", variants.MISTAKES, ids=lambda v: f"{v.function}: {v.name}")
+def test_every_mistake_fails_a_public_check_with_its_own_hint(variant, test_files):
+    env = {"np": np, **solutions.GRADED}
+    exec(variant.source, env)
+    question = spec.question_of(variant.function).name
+    failed = [
+        o
+        for o in build.run_public_checks(env, test_files)
+        if o.question == question and not o.passed
+    ]
+    assert failed, "the public checks do not notice this mistake"
+    assert any(f"Hint: {variant.hint}" in o.message for o in failed)
+
+
+def test_hints_name_no_expected_value(table):
+    # A hint is generic text: it must not contain any number that the reference returns.
+    values = {
+        f"{v:.4g}"
+        for rows in table.values()
+        for e in rows
+        for v in np.ravel(e.value)
+        if abs(v) > 1e-3
+    }
+    for mistake in variants.MISTAKES:
+        shown = {token.strip(".,:;()") for token in mistake.hint.split()}
+        assert not (shown & values) - {"1", "0", "2"}, mistake.hint
+
+
+@pytest.mark.slow
+def test_hidden_feedback_names_each_mistake(solution_json, table, sandbox_runtime, tmp_path):
+    known = hints.Hints(table)
+    for variant in variants.MISTAKES:
+        notebook = tmp_path / "disc05.ipynb"
+        notebook.write_text(
+            __import__("json").dumps(gate.with_cells(solution_json, [variant.source]))
+        )
+        from autograder import grader
+
+        report = grader.grade(notebook, table, known_mistakes=known)
+        text = "\n".join(
+            f.feedback for q in report.questions for f in q.functions if f.name == variant.function
+        )
+        assert f"Hint: {variant.hint}" in text, variant.name
+
+
+def _gate_on(monkeypatch, mistakes, alternatives, solution_json, test_files):
+    monkeypatch.setattr(mutation, "MISTAKES", tuple(mistakes))
+    monkeypatch.setattr(mutation, "ALTERNATIVES", tuple(alternatives))
+    monkeypatch.setattr(mutation, "mutants", lambda function: [])
+    zip_bytes = gradescope.autograder_zip(test_files)
+    problems, report = mutation.run(solution_json, zip_bytes, test_files, log=lambda _: None)
+    return problems, report
+
+
+@pytest.mark.slow
+def test_gate_fails_naming_the_mistake_a_weakened_case_set_lets_through(
+    monkeypatch, solution_json, test_files, sandbox_runtime
+):
+    X = np.array([[1.0, 2.0], [0.5, -1.0], [2.0, 0.0]])
+    monkeypatch.setitem(
+        cases._GENERATORS, "dropout_gamma", lambda rng: [Case("edge: p = 0.5", (X, 0.5))]
+    )
+    mistake = next(m for m in variants.MISTAKES if m.name.startswith("sqrt(p / (1 - p))"))
+    problems, _ = _gate_on(monkeypatch, [mistake], [], solution_json, test_files)
+    assert problems == [
+        f"mistake dropout_gamma: {mistake.name} survived: no hidden case of q2a catches it"
+    ]
+
+
+@pytest.mark.slow
+def test_gate_fails_when_an_over_strict_tolerance_rejects_an_alternative(
+    monkeypatch, solution_json, test_files, sandbox_runtime
+):
+    monkeypatch.setitem(spec.TOLERANCES, "effective_matrix", spec.Tolerance(rtol=0.0, atol=0.0))
+    inverse = next(a for a in variants.ALTERNATIVES if a.name == "np.linalg.inv")
+    problems, _ = _gate_on(monkeypatch, [], [inverse], solution_json, test_files)
+    assert problems == [
+        "alternative effective_matrix: np.linalg.inv is correct but lost points on q2b"
+    ]
+
+
+@pytest.mark.slow
+def test_gate_passes_and_reports_on_a_sound_subset(
+    monkeypatch, solution_json, test_files, sandbox_runtime
+):
+    chosen = [m for m in variants.MISTAKES if m.function == "effective_column_norm"]
+    problems, report = _gate_on(
+        monkeypatch, chosen, variants.ALTERNATIVES[:2], solution_json, test_files
+    )
+    assert problems == []
+    assert "| effective_column_norm | 5/5 | 0/0 | 0 | 0/0 |" in report
+    assert "sqrt((1 - p) / p), the factor of Gamma itself" in report
