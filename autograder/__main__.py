@@ -22,6 +22,26 @@ def _existing(text: str) -> Path:
     return path
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
+    return value
+
+
 def _parser() -> _Parser:
     parser = _Parser(prog="python -m autograder", description="Build, check and grade disc05.")
     commands = parser.add_subparsers(
@@ -44,6 +64,16 @@ def _parser() -> _Parser:
     )
     gradescope.add_argument("root", type=Path, nargs="?", default=Path("/autograder"))
     gradescope.add_argument("--submission", type=_existing, help="grade this file instead")
+    batch = commands.add_parser(
+        "grade-all", help="grade a folder of submissions or a Gradescope export zip"
+    )
+    batch.add_argument("path", type=_existing, help="folder of submissions, or an export .zip")
+    batch.add_argument("-o", "--out", type=Path, help="output folder (default: PATH-graded)")
+    batch.add_argument("-j", "--jobs", type=_positive_int, help="parallel workers (default: cores)")
+    batch.add_argument("--force", action="store_true", help="regrade what is already graded")
+    batch.add_argument(
+        "--timeout", type=_positive_float, help="seconds allowed per submission (default: 60)"
+    )
     commands.add_parser(
         "install-sandbox", help="create the interpreter student code runs in, if root needs one"
     )
@@ -63,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"build failed: {error}", file=sys.stderr)
             return 1
     elif args.command == "grade":
-        from . import grader, sandbox
+        from . import sandbox
+
+        sandbox.prestart()  # the sandbox boots on another core while the grader imports
+        from . import grader
 
         try:
             report = grader.grade(args.submission)
@@ -72,9 +105,28 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(json.dumps(report.to_gradescope(), indent=2) if args.json else report.table())
     elif args.command == "run-gradescope":
+        from . import sandbox
+
+        sandbox.prestart()
         from . import gradescope
 
         gradescope.run(args.root, args.submission)
+    elif args.command == "grade-all":
+        from . import sandbox
+
+        sandbox.prestart()
+        from . import batch
+
+        out = args.out or args.path.with_name(args.path.stem + "-graded")
+        try:
+            summary = batch.grade_all(args.path, out, args.jobs, args.force, args.timeout)
+        except (batch.BatchError, sandbox.SandboxUnavailable) as error:
+            print(f"python -m autograder: {error}", file=sys.stderr)
+            return 1
+        print(
+            f"graded {summary.graded}, skipped {summary.skipped} already graded, "
+            f"{summary.errors} unreadable, in {summary.seconds:.1f} s: {summary.csv}"
+        )
     elif args.command == "install-sandbox":
         from . import sandbox
 

@@ -60,6 +60,7 @@ class GradeReport:
     notes: list[str] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    sandbox_peak_kb: int = 0  # largest resident size of the sandboxed process
 
     @property
     def score(self) -> float:
@@ -102,6 +103,7 @@ class GradeReport:
             "visibility": "visible",
             "stdout_visibility": "hidden",
             "tests": tests,
+            "extra_data": {"error": self.error},
         }
 
     def table(self) -> str:
@@ -246,7 +248,9 @@ def score(
     for index, error in sorted(report.cell_errors.items()):
         if any(f"def {n}(" in submission.cells[index] for n in graded):
             notes.append(f"Cell {index + 1} raised {error}")
-    return GradeReport(questions, origin=submission.origin, notes=notes)
+    return GradeReport(
+        questions, origin=submission.origin, notes=notes, sandbox_peak_kb=report.peak_kb
+    )
 
 
 def empty_report(error: str) -> GradeReport:

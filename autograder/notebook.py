@@ -158,6 +158,7 @@ def build_notebook(kind: Kind, test_files: dict[str, str]) -> nbformat.NotebookN
             new = nbformat.v4.new_markdown_cell(_inline_images(cell.source))
         else:
             new = nbformat.v4.new_code_cell(cell.source)
+            metadata = dict(cell.metadata)  # tags such as otter_ignore
         new.metadata.update(metadata)
         new.id = f"cell-{len(cells):02d}"
         cells.append(new)

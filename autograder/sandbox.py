@@ -9,11 +9,13 @@ function that caused it is recorded, and grading goes on with the rest. Everythi
 comes back is parsed as untrusted data.
 """
 
+from __future__ import annotations
+
 import atexit
 import base64
 import functools
-import inspect
 import json
+import math
 import os
 import pwd
 import re
@@ -27,12 +29,13 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from pathlib import Path
 
-import numpy as np
-
-from . import compare
 from .spec import LIMITS, Limits
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SANDBOX_USER = "nobody"
 SANDBOX_HOME = Path("/opt/disc05-sandbox")
@@ -46,13 +49,11 @@ class SandboxUnavailable(Exception):
 
 @dataclass(frozen=True)
 class Runtime:
-    """The interpreter student code runs in, and what the worker may read."""
+    """The interpreter student code runs in, and what a worker may read."""
 
     python: str
     user: str | None  # switched to when the grader runs as root
-    path: tuple[str, ...]  # the worker's sys.path: the standard library only
-    numpy_dirs: tuple[str, ...]  # numpy and its bundled libraries, linked into the scratch folder
-    readable: tuple[str, ...]
+    readable: tuple[str, ...]  # the standard library, numpy, system libraries
 
 
 @dataclass
@@ -89,6 +90,7 @@ class Report:
     skipped_cells: dict[int, str] = field(default_factory=dict)
     uid: int | None = None
     landlock: int = 0
+    peak_kb: int = 0
 
 
 @functools.cache
@@ -98,7 +100,7 @@ def _worker_source() -> str:
 
 @functools.cache
 def _compare_source() -> str:
-    return inspect.getsource(compare)
+    return Path(__file__).with_name("compare.py").read_text(encoding="utf-8")
 
 
 def _run_as(user: str | None) -> dict:
@@ -108,68 +110,72 @@ def _run_as(user: str | None) -> dict:
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
-_PROBE = (
-    "import json, os, sys, sysconfig\n"
-    "stdlib = list(sys.path)\n"  # run with -S: the standard library only
-    "import site\n"
-    "site.main()\n"
-    "import numpy\n"
-    "paths = sysconfig.get_paths()\n"
-    "print(json.dumps({'path': stdlib, 'numpy': os.path.dirname(numpy.__file__),"
-    " 'stdlib': sorted({paths['stdlib'], paths['platstdlib']})}))"
-)
+def _sandbox_user() -> str | None:
+    return SANDBOX_USER if os.geteuid() == 0 else None
 
 
-def _probe(python: str, user: str | None) -> dict | None:
-    """What `python` looks like when the sandbox user runs it, or None if it cannot."""
-    try:
-        done = subprocess.run(
-            [python, "-I", "-S", "-c", _PROBE],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd="/",
-            env={"PATH": "/usr/bin:/bin"},
-            **_run_as(user),
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if done.returncode != 0:
-        return None
-    return json.loads(done.stdout)
+def _candidates() -> list[str]:
+    chosen = os.environ.get("DISC05_SANDBOX_PYTHON")
+    return [chosen] if chosen else [sys.executable, str(SANDBOX_HOME / "bin" / "python")]
 
 
-@functools.cache
+_runtime_lock = threading.Lock()
+_runtime: Runtime | None = None
+_prestarted: list = []
+
+
+def prestart() -> None:
+    """Start the first candidate's fork server now and let it boot while the grader imports."""
+    with _runtime_lock:
+        if _runtime is None and not _prestarted:
+            try:
+                _prestarted.append(_Server(_candidates()[0], _sandbox_user()))
+            except ServerGone:
+                pass
+
+
 def runtime() -> Runtime:
-    """Find the sandbox interpreter: $DISC05_SANDBOX_PYTHON, this one, or the installed one.
+    """The sandbox interpreter: $DISC05_SANDBOX_PYTHON, else this one, else the installed one.
+
+    A candidate qualifies when the sandbox user can start a fork server with it (which also
+    tells what the workers may read); that first server is kept for this thread.
 
     Raises
     ------
     SandboxUnavailable
-        When running as root and no candidate is runnable by the sandbox user with numpy.
+        When no candidate works (as root: none that ``nobody`` can run with numpy).
     """
-    user = SANDBOX_USER if os.geteuid() == 0 else None
-    candidates = [os.environ.get("DISC05_SANDBOX_PYTHON"), sys.executable]
-    candidates.append(str(SANDBOX_HOME / "bin" / "python"))
-    for python in filter(None, candidates):
-        info = _probe(python, user)
-        if info is None:
-            continue
-        numpy_dir = info["numpy"]
-        libs = Path(numpy_dir).parent / "numpy.libs"
-        numpy_dirs = (numpy_dir, *([str(libs)] if libs.is_dir() else []))
-        system = ("/usr/lib", "/usr/lib64", "/lib", "/lib64", "/etc/ld.so.cache", "/dev/urandom")
-        return Runtime(
-            python=python,
-            user=user,
-            path=tuple(info["path"]),
-            numpy_dirs=numpy_dirs,
-            readable=(*info["path"], *info["stdlib"], *numpy_dirs, *system),
-        )
+    global _runtime
+    with _runtime_lock:
+        if _runtime is not None:
+            return _runtime
+        user = _sandbox_user()
+        for python in _candidates():
+            try:
+                started = [s for s in _prestarted if s.python == python]
+                server = started[0] if started else _Server(python, user)
+                _runtime = server.runtime
+            except ServerGone:
+                continue
+            finally:
+                _prestarted.clear()
+            _servers.server = server
+            return _runtime
     raise SandboxUnavailable(
-        f"no Python with numpy that the user {user!r} can run: create one with "
-        "`python -m autograder install-sandbox`, or set DISC05_SANDBOX_PYTHON"
+        f"no Python with numpy that the user {user or 'running the grader'!r} can run: create "
+        "one with `python -m autograder install-sandbox`, or set DISC05_SANDBOX_PYTHON"
     )
+
+
+def _usable(python: str, user: str | None) -> bool:
+    code = "import sys, numpy; sys.exit(sys.version_info < (3, 10))"
+    try:
+        done = subprocess.run(
+            [python, "-I", "-c", code], cwd="/", capture_output=True, timeout=60, **_run_as(user)
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
 
 
 def install(home: Path = SANDBOX_HOME) -> str:
@@ -178,35 +184,39 @@ def install(home: Path = SANDBOX_HOME) -> str:
     Only needed when grading as root with an interpreter that user cannot run (one under
     /root, say). Returns a one-line description of what was done.
     """
-    user = SANDBOX_USER if os.geteuid() == 0 else None
-    if user is None or _probe(sys.executable, user) is not None:
+    user = _sandbox_user()
+    if user is None or _usable(sys.executable, user):
         return f"not needed: student code will run under {sys.executable}"
-    bases = [p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if Path(p).exists()]
-    base = next((p for p in bases if _probe_version(p, user)), None)
+    bases = ("/usr/bin/python3", "/usr/local/bin/python3")
+    check = "import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 10))"
+    base = next(
+        (
+            p
+            for p in bases
+            if Path(p).exists()
+            and subprocess.run([p, "-I", "-c", check], cwd="/", **_run_as(user)).returncode == 0
+        ),
+        None,
+    )
     if base is None:
         raise SandboxUnavailable(
-            f"no Python 3.10+ that {user!r} can run in /usr/bin, /usr/local/bin"
+            f"no Python 3.10+ with venv that {user!r} can run in /usr/bin, /usr/local/bin"
         )
     subprocess.run([base, "-m", "venv", "--clear", str(home)], check=True)
+    import numpy as np
+
     pin = f"numpy=={np.__version__}"
     subprocess.run([str(home / "bin" / "pip"), "install", "--quiet", pin], check=True)
     home.chmod(0o755)
-    if _probe(str(home / "bin" / "python"), user) is None:
+    if not _usable(str(home / "bin" / "python"), user):
         raise SandboxUnavailable(f"{home} was created but {user!r} cannot run it")
-    runtime.cache_clear()
     return f"created {home} ({pin}) from {base}"
-
-
-def _probe_version(python: str, user: str) -> bool:
-    code = "import sys, venv; sys.exit(sys.version_info < (3, 10))"
-    try:
-        return subprocess.run([python, "-I", "-c", code], cwd="/", **_run_as(user)).returncode == 0
-    except OSError:
-        return False
 
 
 def encode_arg(value: object) -> dict:
     """Arguments travel as base64 float64 (arrays), JSON lists or JSON floats."""
+    import numpy as np
+
     if isinstance(value, np.ndarray):
         data = np.ascontiguousarray(value, dtype="<f8")
         return {"array": base64.b64encode(data.tobytes()).decode(), "shape": list(value.shape)}
@@ -217,6 +227,8 @@ def encode_arg(value: object) -> dict:
 
 def decode_array(value: object) -> np.ndarray | None:
     """A float64 array from the worker, or None if the message is not a well-formed one."""
+    import numpy as np
+
     if not isinstance(value, dict) or not isinstance(value.get("array"), str):
         return None
     shape = value.get("shape")
@@ -228,7 +240,7 @@ def decode_array(value: object) -> np.ndarray | None:
         data = base64.b64decode(value["array"], validate=True)
     except ValueError:
         return None
-    if len(data) != 8 * int(np.prod(shape, dtype=np.int64)):
+    if len(data) != 8 * math.prod(shape):
         return None
     return np.frombuffer(data, dtype="<f8").reshape(shape).copy()
 
@@ -240,13 +252,7 @@ class ServerGone(Exception):
 class _Server:
     """A fork server in the sandbox: numpy loaded once, one forked child per worker."""
 
-    def __init__(self, rt: Runtime):
-        # numpy is reached through links in a folder of its own, so that nothing else of the
-        # site-packages it lives in (this repository, if installed there) is on the path.
-        self.site = Path(tempfile.mkdtemp(prefix="disc05-site-"))
-        self.site.chmod(0o755)
-        for directory in rt.numpy_dirs:
-            (self.site / Path(directory).name).symlink_to(directory)
+    def __init__(self, python: str, user: str | None):
         ours, theirs = socket.socketpair()
         env = {
             "PATH": "/usr/bin:/bin",
@@ -255,47 +261,70 @@ class _Server:
             "MKL_NUM_THREADS": "1",
             "LANG": "C.UTF-8",
         }
-        self.process = subprocess.Popen(
-            [
-                rt.python,
-                "-I",
-                "-S",
-                "-B",
-                "-c",
-                _worker_source(),
-                str(theirs.fileno()),
-                json.dumps([*rt.path, str(self.site)]),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd="/",
-            env=env,
-            pass_fds=(theirs.fileno(),),
-            start_new_session=True,
-            **_run_as(rt.user),
-        )
-        theirs.close()
+        try:
+            self.process = subprocess.Popen(
+                [python, "-I", "-B", "-c", _worker_source(), str(theirs.fileno())],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd="/",
+                env=env,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,
+                **_run_as(user),
+            )
+        except OSError as error:
+            raise ServerGone(str(error)) from None
+        finally:
+            theirs.close()
         self.channel = ours
+        self.python, self.user = python, user
+        self._runtime: Runtime | None = None
+        _every_server.add(self)
 
-    def _ask(self, request: dict, fds: tuple[int, ...] = (), timeout: float = 30.0) -> dict:
+    @property
+    def runtime(self) -> Runtime:
+        """What the server reported once started (it is waited for on first use)."""
+        if self._runtime is None:
+            hello = self._receive(timeout=60.0)
+            system = (
+                "/usr/lib",
+                "/usr/lib64",
+                "/lib",
+                "/lib64",
+                "/etc/ld.so.cache",
+                "/dev/urandom",
+            )
+            self._runtime = Runtime(
+                self.python, self.user, (*hello["path"], *hello["numpy"], *system)
+            )
+        return self._runtime
+
+    def _receive(self, timeout: float) -> dict:
         try:
             self.channel.settimeout(timeout)
-            socket.send_fds(self.channel, [json.dumps(request).encode()], list(fds))
-            reply = self.channel.recv(4096)
+            reply = self.channel.recv(1 << 16)
         except OSError as error:
             raise ServerGone(str(error)) from None
         if not reply:
+            self.process.wait()
             raise ServerGone("the fork server exited")
         return json.loads(reply)
+
+    def _ask(self, request: dict, fds: tuple[int, ...] = (), timeout: float = 30.0) -> dict:
+        self.runtime  # noqa: B018 - the server's first message is its hello: read it first
+        try:
+            socket.send_fds(self.channel, [json.dumps(request).encode()], list(fds))
+        except OSError as error:
+            raise ServerGone(str(error)) from None
+        return self._receive(timeout)
 
     def spawn(self, job_read: int, events_write: int) -> int:
         return int(self._ask({"op": "spawn"}, (job_read, events_write))["pid"])
 
     def wait(self, pid: int, timeout: float) -> int | None:
-        return self._ask({"op": "wait", "pid": pid, "timeout": timeout}, timeout=timeout + 30)[
-            "status"
-        ]
+        reply = self._ask({"op": "wait", "pid": pid, "timeout": timeout}, timeout=timeout + 30)
+        return reply["status"]
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -307,19 +336,25 @@ class _Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        shutil.rmtree(self.site, ignore_errors=True)
 
 
 _servers = threading.local()
+_every_server: set = set()
 
 
 def _server(rt: Runtime) -> _Server:
     """This thread's fork server, started on first use (and again if it died)."""
     server = getattr(_servers, "server", None)
     if server is None or not server.alive():
-        server = _servers.server = _Server(rt)
-        atexit.register(server.close)
+        server = _servers.server = _Server(rt.python, rt.user)
     return server
+
+
+@atexit.register
+def _stop_servers() -> None:
+    """Close the control sockets, so that every fork server exits."""
+    for thread_server in list(_every_server):
+        thread_server.close()
 
 
 class _Worker:
@@ -532,6 +567,9 @@ def _run_worker(rt, job, scratch, calls, pending, report, limits, budget_end) ->
                 pending.remove(current)
                 phase = "between"
             elif kind == "done":
+                peak = event.get("peak_kb")
+                if isinstance(peak, int):
+                    report.peak_kb = max(report.peak_kb, peak)
                 for i in list(pending):  # announced but never called: protocol broken
                     report.outcomes[i] = Outcome(
                         "skipped", "was not run: the sandbox stopped early"

@@ -3,7 +3,8 @@ folder holding one of those (Gradescope's /autograder/submission).
 
 Nothing here executes anything. Zips are read in memory, member by member, with size caps,
 and never extracted. IPython magics (``%``, ``%%``) and shell lines (``!``) are replaced by
-``pass``, so they are skipped rather than run.
+``pass``, so they are skipped rather than run, and cells tagged ``otter_ignore`` (the demos and
+the export cell, as in Otter) are left out.
 """
 
 import ast
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from .spec import NOTEBOOK_NAME
 
+IGNORE_TAG = "otter_ignore"
 MAX_BYTES = 64 << 20  # a notebook with large plots stays well below this
 _IGNORED_PARTS = ("__MACOSX", ".ipynb_checkpoints")
 
@@ -83,6 +85,10 @@ def notebook_cells(data: bytes, name: str) -> list[str]:
     for cell in cells:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
+        metadata = cell.get("metadata")
+        tags = metadata.get("tags") if isinstance(metadata, dict) else None
+        if isinstance(tags, list) and IGNORE_TAG in tags:
+            continue  # demos and the export cell: Otter's tag for cells graders skip
         source = cell.get("source", "")
         if isinstance(source, list):
             source = "".join(str(part) for part in source)

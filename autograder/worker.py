@@ -265,7 +265,8 @@ def _work(job_fd, out):
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     _run_cells(job["cells"], set(job["skip"]), out, namespace)
     _run_calls(calls, namespace, out, np)
-    _send(out, {"event": "done"})
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _send(out, {"event": "done", "peak_kb": peak})
     os._exit(0)  # skip atexit handlers and finalizers registered by student code
 
 
@@ -313,9 +314,50 @@ def _serve(control):
             channel.sendall(_dumps({"status": status}).encode())
 
 
+def _strip_to_stdlib():
+    """Leave only the standard library importable (numpy is already imported).
+
+    The server starts with its site packages, to find numpy; afterwards nothing else there
+    (such as an installed copy of the grader) may be importable by student code.
+    """
+    import importlib
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    stdlib = tuple(os.path.realpath(paths[k]) for k in ("stdlib", "platstdlib"))
+    site = tuple(os.path.realpath(paths[k]) for k in ("purelib", "platlib"))
+
+    def standard(path):
+        real = os.path.realpath(path) if path else ""
+        return real.startswith(stdlib) and not real.startswith(site)
+
+    sys.path[:] = [p for p in sys.path if standard(p)]
+    standard_modules = ("_frozen_importlib", "_frozen_importlib_external", "zipimport")
+    sys.meta_path[:] = [
+        f for f in sys.meta_path if getattr(f, "__module__", "") in standard_modules
+    ]
+    sys.path_hooks[:] = [
+        h for h in sys.path_hooks if getattr(h, "__module__", "") in standard_modules
+    ]
+    sys.path_importer_cache.clear()
+    for name, module in list(sys.modules.items()):
+        where = getattr(module, "__file__", None) or ""
+        if where.startswith(site) and not (name == "numpy" or name.startswith("numpy.")):
+            del sys.modules[name]
+    importlib.invalidate_caches()
+    return list(sys.path)
+
+
 def main():
-    sys.path[:] = json.loads(sys.argv[2])
-    _serve(int(sys.argv[1]))
+    import numpy
+
+    control = int(sys.argv[1])
+    numpy_dir = os.path.dirname(os.path.realpath(numpy.__file__))
+    libs = os.path.join(os.path.dirname(numpy_dir), "numpy.libs")
+    path = _strip_to_stdlib()
+    hello = {"path": path, "numpy": [numpy_dir] + ([libs] if os.path.isdir(libs) else [])}
+    os.write(control, _dumps(hello).encode())
+    _serve(control)
 
 
 main()
