@@ -159,7 +159,8 @@ class Progress:
         rate = self.done / elapsed if elapsed else 0.0
         eta = (self.total - self.done) / rate if rate else 0.0
         filled = int(30 * self.done / max(self.total, 1))
-        line = f"[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}  {rate:.1f}/s  eta {eta:.0f}s"
+        bar = "#" * filled + "." * (30 - filled)
+        line = f"[{bar}] {self.done}/{self.total}  {rate:.1f}/s  eta {eta:.0f}s"
         if self.live:
             self.stream.write("\r" + line + ("\n" if self.done == self.total else ""))
             self.stream.flush()

@@ -20,7 +20,6 @@ import os
 import pwd
 import re
 import select
-import shutil
 import signal
 import socket
 import subprocess
@@ -29,8 +28,8 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .spec import LIMITS, Limits
 
