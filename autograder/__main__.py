@@ -74,6 +74,14 @@ def _parser() -> _Parser:
     batch.add_argument(
         "--timeout", type=_positive_float, help="seconds allowed per submission (default: 60)"
     )
+    bench = commands.add_parser("bench", help="measure grading speed and memory against baselines")
+    bench.add_argument("--n", type=_positive_int, default=700, help="submissions (default: 700)")
+    bench.add_argument("-j", "--jobs", type=_positive_int, default=2, help="workers (default: 2)")
+    bench.add_argument("--samples", type=_positive_int, default=10, help="single-run samples")
+    bench.add_argument(
+        "--otter-samples", type=int, default=3, help="otter run samples (0: skip Otter)"
+    )
+    bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     commands.add_parser(
         "install-sandbox", help="create the interpreter student code runs in, if root needs one"
     )
@@ -127,6 +135,11 @@ def main(argv: list[str] | None = None) -> int:
             f"graded {summary.graded}, skipped {summary.skipped} already graded, "
             f"{summary.errors} unreadable, in {summary.seconds:.1f} s: {summary.csv}"
         )
+    elif args.command == "bench":
+        from . import bench
+
+        figures = bench.run(args.n, args.jobs, args.samples, args.otter_samples)
+        print(json.dumps(figures, indent=2) if args.json else bench.report(figures))
     elif args.command == "install-sandbox":
         from . import sandbox
 

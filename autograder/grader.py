@@ -143,16 +143,6 @@ def _copy(args: tuple) -> tuple:
     return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
 
 
-def _modified(args: tuple, after: list) -> bool:
-    if len(after) != len(args):
-        return True
-    for before, now in zip(args, after, strict=True):
-        original = np.asarray(before, dtype=float)
-        if now is None or now.shape != original.shape or not np.array_equal(now, original):
-            return True
-    return False
-
-
 def judge(outcome: sandbox.Outcome, expected: Expected, tolerance: spec.Tolerance) -> str | None:
     """Why one call failed, in one line, or None if it passed."""
     if outcome.status == "not_attempted":
@@ -166,7 +156,7 @@ def judge(outcome: sandbox.Outcome, expected: Expected, tolerance: spec.Toleranc
     )
     if problem:
         return problem
-    if _modified(expected.case.args, outcome.after):
+    if outcome.modified:
         return "modified one of its arguments (work on a copy instead)"
     return None
 
@@ -179,8 +169,7 @@ def failure_signature(outcome: sandbox.Outcome, expected: Expected, tolerance) -
         return ("raised", "unconvertible")
     if outcome.status != "ok":
         return None
-    modified = _modified(expected.case.args, outcome.after)
-    return hints.failure_of(outcome.value, None, modified, expected.value, tolerance)
+    return hints.failure_of(outcome.value, None, outcome.modified, expected.value, tolerance)
 
 
 def _function_feedback(name: str, failures: list[tuple[str, str]], total: int) -> str:

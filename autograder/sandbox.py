@@ -68,7 +68,7 @@ class Call:
 class Outcome:
     """What one call produced.
 
-    `status` is ``ok`` (then `value` and `after`, the arguments after the call, are set),
+    `status` is ``ok`` (then `value`, and `modified` if an argument was changed in place),
     ``not_defined``, ``not_attempted``, ``error``, ``unconvertible``, ``timeout``,
     ``crashed`` or ``skipped``; `message` explains any status but ``ok``.
     """
@@ -76,7 +76,7 @@ class Outcome:
     status: str
     message: str = ""
     value: np.ndarray | None = None
-    after: list[np.ndarray | None] | None = None
+    modified: bool = False
     error_type: str | None = None
 
 
@@ -446,10 +446,9 @@ def _outcome(event: dict) -> Outcome:
     status = event.get("status")
     if status == "ok":
         value = decode_array(event.get("value"))
-        after = event.get("after")
-        if value is None or not isinstance(after, list):
+        if value is None:
             return Outcome("error", "returned a value the grader could not read")
-        return Outcome("ok", value=value, after=[decode_array(a) for a in after])
+        return Outcome("ok", value=value, modified=event.get("modified") is not False)
     if status == "not_defined":
         return Outcome(status, "is not defined in the submission")
     if status in ("not_attempted", "error"):
@@ -498,7 +497,10 @@ def run(cells: list[str], calls: list[Call], limits: Limits = LIMITS) -> Report:
                 "readable": list(rt.readable),
                 "writable": [str(scratch), "/dev/null"],
             }
-            if _run_worker(rt, job, scratch, calls, pending, report, limits, budget_end):
+            if (
+                _run_worker(rt, job, scratch, calls, pending, report, limits, budget_end)
+                or not pending
+            ):
                 break
             if time.monotonic() >= budget_end:
                 for i in pending:
@@ -559,12 +561,12 @@ def _run_worker(rt, job, scratch, calls, pending, report, limits, budget_end) ->
                 report.cell_errors[current] = (
                     f"{event.get('type')}: {redact(str(event.get('message')))}"
                 )
-            elif kind == "call" and event.get("id") in pending:
-                phase, current = "call", event["id"]
+            elif kind == "calls":
+                phase, current = "call", (pending[0] if pending else None)
             elif kind == "result" and phase == "call" and event.get("id") == current:
                 report.outcomes[current] = _outcome(event)
                 pending.remove(current)
-                phase = "between"
+                current = pending[0] if pending else None
             elif kind == "done":
                 peak = event.get("peak_kb")
                 if isinstance(peak, int):

@@ -178,71 +178,56 @@ def _run_cells(cells, skip, out, namespace):
 
 
 def _call(function, args, strict, np):
-    given = copy.deepcopy(args)
+    given = [a.copy() if isinstance(a, np.ndarray) else copy.deepcopy(a) for a in args]
     with warnings.catch_warnings():
         warnings.simplefilter("error" if strict else "ignore")
-        with np.errstate(
-            **(
-                {"over": "raise", "divide": "raise", "invalid": "raise"}
-                if strict
-                else {"all": "ignore"}
-            )
-        ):
+        stable = (
+            {"over": "raise", "divide": "raise", "invalid": "raise"}
+            if strict
+            else {"all": "ignore"}
+        )
+        with np.errstate(**stable):
             result = function(*given)
     return result, given
 
 
+def _changed(before, after, np):
+    """Whether the student's function changed an argument in place."""
+    try:
+        if isinstance(before, np.ndarray):
+            return not (
+                isinstance(after, np.ndarray)
+                and after.shape == before.shape
+                and after.tobytes() == before.tobytes()
+            )
+        return after != before
+    except BaseException:  # noqa: BLE001 - an argument mangled beyond comparison counts as changed
+        return True
+
+
 def _run_calls(calls, namespace, out, np):
+    """Call the graded functions; one ``result`` line per call, in the order given."""
+    _send(out, {"event": "calls"})
     for call in calls:
-        _send(out, {"event": "call", "id": call["id"]})
+        head = {"event": "result", "id": call["id"]}
         function = namespace.get(call["function"])
         if not callable(function):
-            _send(out, {"event": "result", "id": call["id"], "status": "not_defined"})
+            _send(out, {**head, "status": "not_defined"})
             continue
         try:
             result, given = _call(function, call["args"], call["strict"], np)
-            array, problem = as_float_array(result)  # noqa: F821 - prepended from compare
+            array, problem = as_float_array(result)  # noqa: F821 - from autograder.compare
+            modified = any(_changed(b, a, np) for b, a in zip(call["args"], given, strict=True))
         except NotImplementedError as error:
-            _send(
-                out,
-                {
-                    "event": "result",
-                    "id": call["id"],
-                    "status": "not_attempted",
-                    **_describe(error),
-                },
-            )
+            _send(out, {**head, "status": "not_attempted", **_describe(error)})
             continue
         except BaseException as error:  # noqa: BLE001
-            _send(out, {"event": "result", "id": call["id"], "status": "error", **_describe(error)})
+            _send(out, {**head, "status": "error", **_describe(error)})
             continue
         if problem is not None:
-            _send(
-                out,
-                {
-                    "event": "result",
-                    "id": call["id"],
-                    "status": "unconvertible",
-                    "message": problem,
-                },
-            )
+            _send(out, {**head, "status": "unconvertible", "message": problem})
             continue
-        after = []
-        for value in given:
-            try:
-                after.append(_encode(np.array(value, dtype=float)))
-            except BaseException:  # noqa: BLE001 - a mangled argument counts as modified
-                after.append(None)
-        _send(
-            out,
-            {
-                "event": "result",
-                "id": call["id"],
-                "status": "ok",
-                "value": _encode(array),
-                "after": after,
-            },
-        )
+        _send(out, {**head, "status": "ok", "value": _encode(array), "modified": bool(modified)})
 
 
 def _work(job_fd, out):

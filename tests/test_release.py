@@ -251,6 +251,7 @@ def test_build_command_writes_a_verified_release(tmp_path):
 def test_build_refuses_a_solution_that_breaks_a_public_check(monkeypatch, tmp_path):
     broken = tmp_path / "broken_reference.py"
     broken.write_text(
+        "from solutions import sigmoid_grad\n\n\n"
         'def max_sigmoid_grad() -> float:\n    """Off the peak."""\n    return sigmoid_grad(0.5)\n'
     )
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -24,11 +24,13 @@ def test_magics_and_shell_lines_become_pass_and_cell_magics_vanish():
     assert without_magics("%%bash\nrm -rf /") == ""
 
 
-def test_notebook_code_cells_are_read_in_order(tmp_path, student_json):
+def test_notebook_code_cells_are_read_in_order_without_ignored_ones(tmp_path, student_json):
     submission = load(write_notebook(tmp_path, student_json))
     code = [c for c in student_json["cells"] if c["cell_type"] == "code"]
-    assert len(submission.cells) == len(code)
-    assert submission.cells[-1].startswith("try:\n    grader.export(")
+    ignored = [c for c in code if "otter_ignore" in c["metadata"].get("tags", [])]
+    assert len(ignored) == 3  # the two demos and the export cell
+    assert len(submission.cells) == len(code) - len(ignored)
+    assert submission.cells[-1] == 'grader.check("q2c")'
     assert submission.origin == "disc05.ipynb"
 
 
@@ -48,7 +50,7 @@ def test_export_zip_is_read_in_memory(tmp_path, student_json):
     (tmp_path / "disc05_2026.zip").write_bytes(data)
     submission = load(tmp_path / "disc05_2026.zip")
     assert submission.origin == "disc05.ipynb in disc05_2026.zip"
-    assert len(submission.cells) == sum(c["cell_type"] == "code" for c in student_json["cells"])
+    assert submission.cells == load(write_notebook(tmp_path, student_json)).cells
 
 
 def test_gradescope_folder_with_a_zip_or_a_notebook(tmp_path, student_json):
