@@ -11,14 +11,18 @@ hidden inputs or expected values.
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 import solutions
 
-from . import compare, hints, sandbox, spec
+from . import compare, sandbox, spec
 from .cases import Case, all_hidden_cases
 from .submission import Submission, SubmissionError, load
+
+if TYPE_CHECKING:
+    from . import hints
 
 
 @dataclass
@@ -163,13 +167,15 @@ def judge(outcome: sandbox.Outcome, expected: Expected, tolerance: spec.Toleranc
 
 def failure_signature(outcome: sandbox.Outcome, expected: Expected, tolerance) -> tuple | None:
     """How a student's call failed, in the terms catalogued mistakes are matched on."""
+    from .hints import failure_of
+
     if outcome.status == "error":
         return ("raised", outcome.error_type)
     if outcome.status == "unconvertible":
         return ("raised", "unconvertible")
     if outcome.status != "ok":
         return None
-    return hints.failure_of(outcome.value, None, outcome.modified, expected.value, tolerance)
+    return failure_of(outcome.value, None, outcome.modified, expected.value, tolerance)
 
 
 def _function_feedback(name: str, failures: list[tuple[str, str]], total: int) -> str:
@@ -190,11 +196,10 @@ def score(
     submission: Submission,
     table: dict[str, list[Expected]] | None = None,
     limits=spec.LIMITS,
-    known_mistakes: hints.Hints | None = None,
+    known_mistakes: "hints.Hints | None" = None,
 ) -> GradeReport:
     """Grade loaded code against the hidden cases."""
     table = table or expected_outputs()
-    known_mistakes = known_mistakes or hints.Hints(table)
     calls, owners = [], []
     for question in spec.QUESTIONS:
         for name in question.functions:
@@ -221,7 +226,13 @@ def score(
             total = len(table[name])
             failed = failures.get(name, [])
             text = _function_feedback(name, failed, total)
-            hint = known_mistakes.hint(name, signatures.get(name, [])[:8])
+            hint = None
+            if signatures.get(name):
+                if known_mistakes is None:
+                    from . import hints  # the catalogue is loaded only when something fails
+
+                    known_mistakes = hints.Hints(table)
+                hint = known_mistakes.hint(name, signatures[name][:8])
             if hint:
                 text += f"\n    Hint: {hint}"
             functions.append(
@@ -261,7 +272,7 @@ def grade(
     path: Path,
     table: dict[str, list[Expected]] | None = None,
     limits=spec.LIMITS,
-    known_mistakes: hints.Hints | None = None,
+    known_mistakes: "hints.Hints | None" = None,
 ) -> GradeReport:
     """Load and grade the submission at `path`; a broken submission gets a report, not an error."""
     start = time.monotonic()
