@@ -235,7 +235,7 @@ def test_attack_gets_its_expected_score(
         expected = FULL - sum(gate.SHARE[f] for f in attack.broken)
         assert results["score"] == pytest.approx(expected)
         for test in results["tests"][: len(spec.QUESTIONS)]:
-            for line in test["output"].splitlines():
+            for line in (x for x in test["output"].splitlines() if not x.startswith(" ")):
                 passed = re.match(r"(\w+): (\d+)/(\d+) cases passed", line)
                 full_marks = passed is not None and passed.group(2) == passed.group(3)
                 assert full_marks != (line.split(":")[0] in attack.broken), line
