@@ -23,24 +23,23 @@ def _existing(text: str) -> Path:
     return path
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
-    return value
+def _positive(kind: type, what: str):
+    """An argparse type: a number of `kind` greater than zero."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = 0
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"expected {what} greater than 0, not {text!r}")
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
-    return value
+_positive_int = _positive(int, "a whole number")
+_positive_float = _positive(float, "a number of seconds")
 
 
 def _parser() -> _Parser:
@@ -83,6 +82,9 @@ def _parser() -> _Parser:
         "--otter-samples", type=int, default=3, help="otter run samples (0: skip Otter)"
     )
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
+    bench.add_argument(
+        "--python", type=_existing, help="interpreter to time (default: this one; needs numpy)"
+    )
     commands.add_parser(
         "install-sandbox", help="create the interpreter student code runs in, if root needs one"
     )
@@ -139,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "bench":
         from . import bench
 
-        figures = bench.run(args.n, args.jobs, args.samples, args.otter_samples)
+        python = str(args.python) if args.python else None
+        figures = bench.run(args.n, args.jobs, args.samples, args.otter_samples, python)
         print(json.dumps(figures, indent=2) if args.json else bench.report(figures))
     elif args.command == "install-sandbox":
         from . import sandbox
