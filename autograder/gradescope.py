@@ -47,11 +47,12 @@ RUN_AUTOGRADER = f"""#!/usr/bin/env bash
 set -u
 ROOT="${{DISC05_AUTOGRADER_ROOT:-/autograder}}"
 PYTHON="${{DISC05_PYTHON:-{VENV}/bin/python}}"
+RESULTS="$ROOT/results/results.json"
 cd "$ROOT/source"
-PYTHONPATH="$ROOT/source" "$PYTHON" -m autograder run-gradescope "$ROOT" || [ -s "$ROOT/results/results.json" ] || {{
+PYTHONPATH="$ROOT/source" "$PYTHON" -m autograder run-gradescope "$ROOT" || [ -s "$RESULTS" ] || {{
     # The grader could not even start: still leave a results file that says so.
-    echo '{{"score": 0, "output": "The autograder failed to start; please tell the course staff.", "tests": []}}' \\
-        > "$ROOT/results/results.json"
+    MESSAGE="The autograder failed to start; please tell the course staff."
+    echo "{{\\"score\\": 0, \\"output\\": \\"$MESSAGE\\", \\"tests\\": []}}" > "$RESULTS"
 }}
 """
 

@@ -11,10 +11,11 @@ beside the results it writes. This plugin keeps every line of student code out o
   exactly that results.json.
 
 Otter loads plugins by import name, so ``autograder`` must be importable where ``otter run``
-runs (``pip install -e .`` in this repository); the grading itself uses the zip's code.
+runs (``pip install -e .`` in this repository); the grading itself uses the zip's code only.
 """
 
 import copy
+import importlib.util
 import json
 import os
 import subprocess
@@ -49,10 +50,14 @@ class Disc05Grading(AbstractOtterPlugin):
     def after_grading(self, results):
         submission = Path(self.submission_path)
         root = submission.parent.parent
-        env = {**os.environ, "PYTHONPATH": str(root / "source")}
+        # Only the zip's code and numpy, as on Gradescope: -S keeps this environment's site
+        # packages (and any installed copy of the grader) off the path.
+        numpy_site = Path(importlib.util.find_spec("numpy").origin).parent.parent
+        env = {**os.environ, "PYTHONPATH": f"{root / 'source'}{os.pathsep}{numpy_site}"}
         subprocess.run(
             [
                 sys.executable,
+                "-S",
                 "-m",
                 "autograder",
                 "run-gradescope",

@@ -12,6 +12,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import write_notebook
 
@@ -91,13 +92,55 @@ def autograder_tree(root: Path, autograder_zip: Path, submission: Path) -> Path:
     return tree
 
 
+def bare_python(folder: Path) -> Path:
+    """An interpreter with numpy and nothing else of this environment, like Gradescope's venv.
+
+    It runs with -S, so no installed copy of this repository can fill in for a module that
+    the autograder zip lacks.
+    """
+    numpy_site = Path(np.__file__).resolve().parent.parent
+    wrapper = folder / "bare-python"
+    wrapper.write_text(
+        f'#!/bin/sh\nPYTHONPATH="$PYTHONPATH:{numpy_site}" exec {sys.executable} -S "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    return wrapper
+
+
 def run_autograder(tree: Path) -> dict:
     """Gradescope's step: run source/run_autograder (setup.sh is not re-run here)."""
-    env = {**os.environ, "DISC05_AUTOGRADER_ROOT": str(tree), "DISC05_PYTHON": sys.executable}
+    python = bare_python(tree.parent)
+    env = {**os.environ, "DISC05_AUTOGRADER_ROOT": str(tree), "DISC05_PYTHON": str(python)}
     subprocess.run(
         ["bash", str(tree / "source" / "run_autograder")], env=env, check=True, timeout=300
     )
     return json.loads((tree / "results" / "results.json").read_text())
+
+
+def test_autograder_zip_runs_on_its_own_code(
+    tmp_path, autograder_zip, student_json, sandbox_runtime
+):
+    """Every module the grader loads comes from the zip, none from this checkout."""
+    tree = autograder_tree(tmp_path, autograder_zip, write_notebook(tmp_path, student_json))
+    code = (
+        "import json, sys\n"
+        "from autograder.__main__ import main\n"
+        f"main(['run-gradescope', {str(tree)!r}])\n"
+        "mods = [m for m in list(sys.modules) if m.split('.')[0] in ('autograder', 'solutions')]\n"
+        "print(json.dumps({m: sys.modules[m].__file__ for m in mods}))\n"
+    )
+    done = subprocess.run(
+        [str(bare_python(tmp_path)), "-c", code],
+        env={**os.environ, "PYTHONPATH": str(tree / "source")},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = json.loads(done.stdout.splitlines()[-1])
+    assert "autograder.hints" in loaded and "solutions.residual" in loaded
+    assert all(f.startswith(str(tree / "source")) for f in loaded.values()), loaded
+    assert json.loads((tree / "results" / "results.json").read_text())["score"] == 0
 
 
 def test_autograder_zip_has_otters_layout_and_no_stray_files(autograder_zip):
