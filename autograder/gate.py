@@ -62,6 +62,43 @@ def grade_in_tree(
     return results, report
 
 
+GRADING_MODULES = ("gradescope", "grader", "hints", "sandbox", "submission", "cases", "compare")
+
+
+def missing_from_zip(autograder_zip: bytes) -> list[str]:
+    """Grading modules that the unpacked zip cannot import from its own files (with numpy only)."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    numpy_site = Path(importlib.util.find_spec("numpy").origin).parent.parent
+    with tempfile.TemporaryDirectory(prefix="disc05-zip-") as folder:
+        with zipfile.ZipFile(io.BytesIO(autograder_zip)) as archive:
+            archive.extractall(folder)
+        code = (
+            "import importlib, json, sys\n"
+            f"sys.path[:0] = [{folder!r}, {str(numpy_site)!r}]\n"
+            "found = {}\n"
+            f"for name in {GRADING_MODULES!r}:\n"
+            "    try:\n"
+            "        found[name] = importlib.import_module('autograder.' + name).__file__\n"
+            "    except ImportError as error:\n"
+            "        found[name] = str(error)\n"
+            "print(json.dumps(found))\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-S", "-c", code], cwd=folder, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            return [f"the autograder zip does not import: {done.stderr.strip()[-300:]}"]
+        found = json.loads(done.stdout)
+        return [
+            f"the autograder zip cannot import autograder.{name} on its own ({where})"
+            for name, where in found.items()
+            if not str(where).startswith(folder)
+        ]
+
+
 def leaked_fragments(results: dict, fragments: list[str]) -> list[str]:
     text = " ".join(json.dumps(results).replace("\\n", " ").split())
     return [f for f in fragments if f in text]
@@ -107,7 +144,8 @@ def run_gate(
         for (name, _, expected, exact), r in zip(jobs, results, strict=True)
     ]
 
-    problems = [
+    problems = missing_from_zip(autograder_zip)
+    problems += [
         f"{g.name}: scored {g.results['score']:g}, "
         f"expected {'' if g.exact else 'at most '}{g.expected:g}"
         for g in graded
