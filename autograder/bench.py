@@ -18,7 +18,6 @@ Times are medians over the samples; ratios are against the floor and Otter of th
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -149,7 +148,7 @@ def run(
         feedback = " ".join(f.feedback for q in report.questions for f in q.functions)
         figures["gigabyte_stopped_by_cap"] = "MemoryError" in feedback
 
-        otter = shutil.which("otter") or str(Path(python).with_name("otter"))
+        otter = str(Path(sys.executable).with_name("otter"))
         if otter_samples and Path(otter).exists():
             zip_path = root / "disc05-autograder.zip"
             zip_path.write_bytes(gradescope.autograder_zip(public_checks.render_all()))
