@@ -241,7 +241,10 @@ def _work(job_fd, out):
         calls = [{**call, "args": [_decode(a, np) for a in call["args"]]} for call in job["calls"]]
         os.chdir(job["writable"][0])
         _confine(job["limits"])
-        abi = _landlock(job["readable"], job["writable"]) if job["landlock"] else 0
+        try:
+            abi = _landlock(job["readable"], job["writable"]) if job["landlock"] else 0
+        except OSError:
+            abi = 0  # a kernel or container that refuses Landlock: the user switch still holds
     except BaseException as error:  # noqa: BLE001
         _send(out, {"event": "fatal", "message": "".join(traceback.format_exception(error))})
         os._exit(3)
