@@ -64,6 +64,14 @@ def test_student_notebook_has_one_stub_per_function_and_a_check_per_question(stu
     assert "grader.export(" in sources[-1]
 
 
+def test_otter_is_pinned_to_one_version_everywhere():
+    import tomllib
+
+    pyproject = tomllib.loads((notebook.ROOT / "pyproject.toml").read_text())
+    assert f"otter-grader=={spec.OTTER_VERSION}" in pyproject["project"]["dependencies"]
+    assert f"otter-grader=={spec.OTTER_VERSION}" in notebook.SOURCE.read_text()
+
+
 def test_written_answer_boxes_are_empty_for_students_and_filled_for_staff(student, solution):
     answers = notebook.written_answers()
     assert sorted(answers) == sorted(spec.WRITTEN_QUESTIONS)
