@@ -362,9 +362,14 @@ class _Worker:
     def __init__(self, rt: Runtime, job: dict):
         job_read, job_write = os.pipe()
         self.events, events_write = os.pipe()
-        self.server = _server(rt)
         try:
-            self.pid = self.server.spawn(job_read, events_write)
+            try:
+                self.server = _server(rt)
+                self.pid = self.server.spawn(job_read, events_write)
+            except ServerGone:  # a previous submission took the server down: start another
+                _servers.server = None
+                self.server = _server(rt)
+                self.pid = self.server.spawn(job_read, events_write)
         finally:
             os.close(job_read)
             os.close(events_write)
@@ -409,13 +414,19 @@ class _Worker:
         an exit or a crash is reported as such; then its whole session is killed.
         """
         if self.status is None:
-            code = self.server.wait(self.pid, 1.0) if self.closed else None
+            try:
+                code = self.server.wait(self.pid, 1.0) if self.closed else None
+            except ServerGone:
+                code = None
             if code is None:
                 try:
                     os.killpg(self.pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
-                code = self.server.wait(self.pid, 10.0)
+                try:
+                    code = self.server.wait(self.pid, 10.0)
+                except ServerGone:  # the server died (killed by this worker?): it cannot tell
+                    code = None
             os.close(self.events)
             if code is None:
                 self.status = "an unknown end"

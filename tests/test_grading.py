@@ -248,3 +248,23 @@ def test_attack_gets_its_expected_score(
 
 def test_every_graded_function_and_question_appears_in_the_hidden_cases():
     assert set(cases.all_hidden_cases()) == set(gate.SHARE)
+
+
+def test_a_worker_that_kills_its_fork_server_costs_only_itself(
+    grade, solution_json, monkeypatch, sandbox_runtime
+):
+    # Landlock forbids the signal; without it (older kernels) the worker may kill its parent,
+    # the fork server, which is then replaced.
+    original = sandbox._Worker.__init__
+    monkeypatch.setattr(
+        sandbox._Worker,
+        "__init__",
+        lambda self, rt, job: original(self, rt, {**job, "landlock": False}),
+    )
+    killer = (
+        "def sigmoid(x):\n    import os, signal\n"
+        "    os.kill(os.getppid(), signal.SIGKILL)\n    return 0.0"
+    )
+    report = grade(solution_json, killer)
+    assert report.score == pytest.approx(FULL - 1 + 1 / 24)  # sigmoid(-750) = 0.0 is right
+    assert grade(solution_json).score == pytest.approx(FULL)
