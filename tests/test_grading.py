@@ -261,9 +261,11 @@ def test_a_worker_that_kills_its_fork_server_costs_only_itself(
         "__init__",
         lambda self, rt, job: original(self, rt, {**job, "landlock": False}),
     )
+    # Once the server is dead the worker's parent is another process, which it may not signal.
     killer = (
-        "def sigmoid(x):\n    import os, signal\n"
-        "    os.kill(os.getppid(), signal.SIGKILL)\n    return 0.0"
+        "def sigmoid(x):\n    import os, signal\n    try:\n"
+        "        os.kill(os.getppid(), signal.SIGKILL)\n    except OSError:\n        pass\n"
+        "    return 0.0"
     )
     report = grade(solution_json, killer)
     assert report.score == pytest.approx(FULL - 1 + 1 / 24)  # sigmoid(-750) = 0.0 is right
