@@ -1,12 +1,45 @@
 """Compare a returned value with the expected one, in the vocabulary of numpy.testing.
 
-This module imports nothing but numpy, because the build copies its source into the
-public test files that students run in their own notebook. The hidden grader uses the
-same functions, so public and hidden feedback read alike. No message quotes an expected
-value, only shapes, counts and error sizes.
+This module imports nothing but the standard library and numpy, because its source is also
+copied into the public test files that students run in their notebook and run by the
+sandboxed worker. All three call functions and judge results with the same code, so public
+and hidden feedback read alike. No message quotes an expected value, only shapes, counts and
+error sizes.
 """
 
+import copy
+import warnings
+
 import numpy as np
+
+# For functions that must be numerically stable: an overflow warning is an error.
+STRICT_ERRSTATE = {"over": "raise", "divide": "raise", "invalid": "raise"}
+
+
+def call_on_copies(function, args, strict: bool) -> tuple[object, list]:
+    """Call `function` on copies of `args`; return its result and the copies afterwards.
+
+    With `strict`, numpy warnings (overflow, say) are raised as errors; otherwise ignored.
+    """
+    given = [a.copy() if isinstance(a, np.ndarray) else copy.deepcopy(a) for a in args]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error" if strict else "ignore")
+        with np.errstate(**(STRICT_ERRSTATE if strict else {"all": "ignore"})):
+            return function(*given), given
+
+
+def changed(before: object, after: object) -> bool:
+    """Whether an argument was changed in place by the call (bytes compared for arrays)."""
+    try:
+        if isinstance(before, np.ndarray):
+            return not (
+                isinstance(after, np.ndarray)
+                and after.shape == before.shape
+                and after.tobytes() == before.tobytes()
+            )
+        return bool(after != before)
+    except Exception:  # noqa: BLE001 - an argument mangled beyond comparison counts as changed
+        return True
 
 
 def as_float_array(value: object) -> tuple[np.ndarray | None, str | None]:

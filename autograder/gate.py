@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import attacks, grader, gradescope, hints, spec
 
-SHARE = {name: q.points / len(q.functions) for q in spec.QUESTIONS for name in q.functions}
+SHARE = {name: q.share for q in spec.QUESTIONS for name in q.functions}
 TOLERANCE = 1e-6
 
 

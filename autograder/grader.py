@@ -126,10 +126,12 @@ class GradeReport:
 
 @dataclass(frozen=True)
 class Expected:
-    """A hidden case and the reference output for it (computed once, reused per batch)."""
+    """A hidden case, the reference output for it, and the call that asks a student's function
+    for it: all computed once, and reused for every submission of a batch."""
 
     case: Case
     value: np.ndarray
+    call: sandbox.Call
 
 
 def expected_outputs() -> dict[str, list[Expected]]:
@@ -137,14 +139,16 @@ def expected_outputs() -> dict[str, list[Expected]]:
     table = {}
     for name, cases in all_hidden_cases().items():
         reference = solutions.GRADED[name]
+        strict = name in spec.STRICT_WARNINGS
         table[name] = [
-            Expected(case, np.asarray(reference(*_copy(case.args)), dtype=float)) for case in cases
+            Expected(
+                case,
+                np.asarray(compare.call_on_copies(reference, case.args, False)[0], dtype=float),
+                sandbox.Call(name, case.args, strict),
+            )
+            for case in cases
         ]
     return table
-
-
-def _copy(args: tuple) -> tuple:
-    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
 
 
 def judge(outcome: sandbox.Outcome, expected: Expected, tolerance: spec.Tolerance) -> str | None:
@@ -204,8 +208,7 @@ def score(
     for question in spec.QUESTIONS:
         for name in question.functions:
             for index, expected in enumerate(table[name]):
-                strict = name in spec.STRICT_WARNINGS
-                calls.append(sandbox.Call(name, expected.case.args, strict))
+                calls.append(expected.call)
                 owners.append((name, index))
     report = sandbox.run(submission.cells, calls, limits)
     failures: dict[str, list[tuple[str, str]]] = {}
@@ -220,7 +223,6 @@ def score(
                 signatures.setdefault(name, []).append((index, signature))
     questions = []
     for question in spec.QUESTIONS:
-        share = question.points / len(question.functions)
         functions = []
         for name in question.functions:
             total = len(table[name])
@@ -237,7 +239,7 @@ def score(
                 text += f"\n    Hint: {hint}"
             functions.append(
                 FunctionResult(
-                    name, total - len(failed), total, share, text, [c for c, _ in failed]
+                    name, total - len(failed), total, question.share, text, [c for c, _ in failed]
                 )
             )
         questions.append(QuestionResult(question.name, functions))
@@ -258,10 +260,7 @@ def empty_report(error: str) -> GradeReport:
     questions = [
         QuestionResult(
             q.name,
-            [
-                FunctionResult(n, 0, 1, q.points / len(q.functions), f"{n}: not graded")
-                for n in q.functions
-            ],
+            [FunctionResult(n, 0, 1, q.share, f"{n}: not graded") for n in q.functions],
         )
         for q in spec.QUESTIONS
     ]

@@ -6,8 +6,7 @@ with numpy warnings as errors where the question asks for stability. Results are
 as in `compare.same_failure`.
 """
 
-import copy
-import warnings
+import functools
 
 import numpy as np
 
@@ -15,18 +14,6 @@ import solutions
 
 from . import compare, spec
 from .variants import MISTAKES, Variant
-
-STRICT = {"over": "raise", "divide": "raise", "invalid": "raise"}
-
-
-def _modified(before: tuple, after: tuple) -> bool:
-    for a, b in zip(before, after, strict=True):
-        try:
-            if not np.array_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float)):
-                return True
-        except (TypeError, ValueError):
-            return True
-    return False
 
 
 def failure_of(
@@ -46,21 +33,24 @@ def failure_of(
     return ("modified", None) if modified else None
 
 
+@functools.cache
+def _implementation(variant: Variant):
+    env = {"np": np, **solutions.GRADED}
+    exec(variant.source, env)  # noqa: S102 - the catalogue is the project's own code
+    return env[variant.function]
+
+
 def run_variant(
     variant: Variant, args: tuple, strict: bool
 ) -> tuple[np.ndarray | None, str | None, bool]:
     """(result as float array or None, exception type name or None, arguments modified)."""
-    env = {"np": np, **solutions.GRADED}
-    exec(variant.source, env)  # noqa: S102 - the catalogue is the project's own code
-    given = copy.deepcopy(args)
     try:
-        with warnings.catch_warnings(), np.errstate(**(STRICT if strict else {"all": "ignore"})):
-            warnings.simplefilter("error" if strict else "ignore")
-            result = env[variant.function](*given)
+        result, given = compare.call_on_copies(_implementation(variant), args, strict)
     except Exception as error:  # noqa: BLE001 - a mistake may raise anything
         return None, type(error).__name__, False
     array, problem = compare.as_float_array(result)
-    return array, ("unconvertible" if problem else None), _modified(args, given)
+    modified = any(compare.changed(b, a) for b, a in zip(args, given, strict=True))
+    return array, ("unconvertible" if problem else None), modified
 
 
 class Hints:

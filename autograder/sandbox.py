@@ -63,6 +63,12 @@ class Call:
     args: tuple
     strict: bool = False
 
+    @functools.cached_property
+    def wire(self) -> dict:
+        """The call as the worker receives it, encoded once however often it is sent."""
+        args = [encode_arg(a) for a in self.args]
+        return {"function": self.function, "strict": self.strict, "args": args}
+
 
 @dataclass
 class Outcome:
@@ -490,15 +496,7 @@ def run(cells: list[str], calls: list[Call], limits: Limits = LIMITS) -> Report:
                 "compare": _compare_source(),
                 "cells": cells,
                 "skip": sorted(report.skipped_cells),
-                "calls": [
-                    {
-                        "id": i,
-                        "function": calls[i].function,
-                        "strict": calls[i].strict,
-                        "args": [encode_arg(a) for a in calls[i].args],
-                    }
-                    for i in pending
-                ],
+                "calls": [{"id": i, **calls[i].wire} for i in pending],
                 "limits": {
                     "memory_mb": limits.memory_mb,
                     "file_mb": limits.file_mb,
@@ -508,10 +506,7 @@ def run(cells: list[str], calls: list[Call], limits: Limits = LIMITS) -> Report:
                 "readable": list(rt.readable),
                 "writable": [str(scratch), "/dev/null"],
             }
-            if (
-                _run_worker(rt, job, scratch, calls, pending, report, limits, budget_end)
-                or not pending
-            ):
+            if _run_worker(rt, job, calls, pending, report, limits, budget_end) or not pending:
                 break
             if time.monotonic() >= budget_end:
                 for i in pending:
@@ -523,7 +518,7 @@ def run(cells: list[str], calls: list[Call], limits: Limits = LIMITS) -> Report:
     return report
 
 
-def _run_worker(rt, job, scratch, calls, pending, report, limits, budget_end) -> bool:
+def _run_worker(rt, job, calls, pending, report, limits, budget_end) -> bool:
     """Run one worker until done (True) or until it must be replaced (False)."""
     worker = _Worker(rt, job)
     phase, current = "start", None

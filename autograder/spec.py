@@ -71,6 +71,11 @@ class Question:
     points: float
     written: bool = False
 
+    @property
+    def share(self) -> float:
+        """Points each of the question's functions is worth."""
+        return self.points / len(self.functions)
+
 
 QUESTIONS: tuple[Question, ...] = (
     Question("q1a", ("sigmoid", "sigmoid_grad", "max_sigmoid_grad"), points=3, written=True),

@@ -17,7 +17,6 @@ Python, not the one that built the release.
 
 import base64
 import builtins
-import copy
 import ctypes
 import json
 import os
@@ -25,7 +24,6 @@ import resource
 import sys
 import traceback
 import types
-import warnings
 
 _dumps, _write, _b64encode = json.dumps, os.write, base64.b64encode
 _MESSAGE_CHARS = 300
@@ -177,34 +175,6 @@ def _run_cells(cells, skip, out, namespace):
             _send(out, {"event": "cell_error", "index": index, **_describe(error)})
 
 
-def _call(function, args, strict, np):
-    given = [a.copy() if isinstance(a, np.ndarray) else copy.deepcopy(a) for a in args]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error" if strict else "ignore")
-        stable = (
-            {"over": "raise", "divide": "raise", "invalid": "raise"}
-            if strict
-            else {"all": "ignore"}
-        )
-        with np.errstate(**stable):
-            result = function(*given)
-    return result, given
-
-
-def _changed(before, after, np):
-    """Whether the student's function changed an argument in place."""
-    try:
-        if isinstance(before, np.ndarray):
-            return not (
-                isinstance(after, np.ndarray)
-                and after.shape == before.shape
-                and after.tobytes() == before.tobytes()
-            )
-        return after != before
-    except BaseException:  # noqa: BLE001 - an argument mangled beyond comparison counts as changed
-        return True
-
-
 def _run_calls(calls, namespace, out, np):
     """Call the graded functions; one ``result`` line per call, in the order given."""
     _send(out, {"event": "calls"})
@@ -215,9 +185,10 @@ def _run_calls(calls, namespace, out, np):
             _send(out, {**head, "status": "not_defined"})
             continue
         try:
-            result, given = _call(function, call["args"], call["strict"], np)
-            array, problem = as_float_array(result)  # noqa: F821 - from autograder.compare
-            modified = any(_changed(b, a, np) for b, a in zip(call["args"], given, strict=True))
+            # call_on_copies, as_float_array and changed come from autograder.compare.
+            result, given = call_on_copies(function, call["args"], call["strict"])  # noqa: F821
+            array, problem = as_float_array(result)  # noqa: F821
+            modified = any(changed(b, a) for b, a in zip(call["args"], given, strict=True))  # noqa: F821
         except NotImplementedError as error:
             _send(out, {**head, "status": "not_attempted", **_describe(error)})
             continue
@@ -236,7 +207,7 @@ def _work(job_fd, out):
         job = _read_job(job_fd)
         import numpy as np
 
-        exec(job["compare"], globals())  # as_float_array, shared with the grader's feedback
+        exec(job["compare"], globals())  # the calling and judging code shared with the grader
 
         calls = [{**call, "args": [_decode(a, np) for a in call["args"]]} for call in job["calls"]]
         os.chdir(job["writable"][0])
