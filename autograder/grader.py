@@ -65,6 +65,7 @@ class GradeReport:
     error: str | None = None
     seconds: float = 0.0
     sandbox_peak_kb: int = 0  # largest resident size of the sandboxed process
+    confinement: str = ""  # the isolation layers student code ran under
 
     @property
     def score(self) -> float:
@@ -107,7 +108,7 @@ class GradeReport:
             "visibility": "visible",
             "stdout_visibility": "hidden",
             "tests": tests,
-            "extra_data": {"error": self.error},
+            "extra_data": {"error": self.error, "confinement": self.confinement},
         }
 
     def table(self) -> str:
@@ -251,7 +252,11 @@ def score(
         if any(f"def {n}(" in submission.cells[index] for n in graded):
             notes.append(f"Cell {index + 1} raised {error}")
     return GradeReport(
-        questions, origin=submission.origin, notes=notes, sandbox_peak_kb=report.peak_kb
+        questions,
+        origin=submission.origin,
+        notes=notes,
+        sandbox_peak_kb=report.peak_kb,
+        confinement=report.confinement,
     )
 
 
