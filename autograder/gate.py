@@ -7,8 +7,10 @@ of `autograder.attacks` its expected score, and no results.json may quote the an
 or the hidden cases.
 """
 
+import functools
 import io
 import json
+import re
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -100,17 +102,59 @@ def missing_from_zip(autograder_zip: bytes) -> list[str]:
 
 
 def leaked_fragments(results: dict, fragments: list[str]) -> list[str]:
+    """The fragments that `results` quotes (numbers are looked up by their leading digits)."""
     text = " ".join(json.dumps(results).replace("\\n", " ").split())
-    return [f for f in fragments if f in text]
+    numbers, others = _numbers_apart(tuple(fragments))
+    quoted = _specific_numbers(float(n) for n in _DECIMAL.findall(text)) & numbers
+    return sorted(quoted) + [f for f in others if f in text]
 
 
-def secret_fragments() -> list[str]:
-    """Lines of the hidden cases and of the reference code, long enough to be specific."""
+@functools.lru_cache(maxsize=4)
+def _numbers_apart(fragments: tuple[str, ...]) -> tuple[frozenset[str], list[str]]:
+    numbers = frozenset(f for f in fragments if _DECIMAL.fullmatch(f))
+    return numbers, [f for f in fragments if f not in numbers]
+
+
+_DECIMAL = re.compile(r"\d+\.\d+")
+
+
+def _specific_numbers(values) -> set[str]:
+    """Each value's leading six significant digits as printed (``0.482131`` of 0.4821316...),
+    for values with that many: a result quoting one of them quotes a hidden number."""
+    found = set()
+    for value in values:
+        text = repr(abs(float(value)))
+        if "e" in text or "inf" in text or "nan" in text:
+            continue
+        digits = 0
+        for end, char in enumerate(text):
+            digits += char.isdigit() and (digits > 0 or char != "0")
+            if digits == 6:
+                found.add(text[: end + 1])
+                break
+    return found
+
+
+def hidden_numbers(table: dict) -> set[str]:
+    """The hidden inputs and the expected values, as `_specific_numbers`."""
+    import numpy as np
+
+    values = []
+    for expected in (e for entries in table.values() for e in entries):
+        values += np.ravel(expected.value).tolist()
+        for arg in expected.case.args:
+            values += np.ravel(np.asarray(arg, dtype=float)).tolist()
+    return _specific_numbers(values)
+
+
+def secret_fragments(table: dict | None = None) -> list[str]:
+    """Lines of the hidden cases and of the reference code, long enough to be specific, and
+    (given the reference outputs) every specific hidden input and expected value."""
     from .build import answer_key_fragments
 
     cases = (Path(__file__).with_name("cases.py")).read_text(encoding="utf-8")
     lines = [" ".join(line.split()) for line in cases.splitlines() if len(line.strip()) >= 25]
-    return answer_key_fragments() + lines
+    return answer_key_fragments() + lines + sorted(hidden_numbers(table or {}))
 
 
 def run_gate(
@@ -151,7 +195,7 @@ def run_gate(
         for g in graded
         if not g.ok
     ]
-    fragments = secret_fragments()
+    fragments = secret_fragments(table)
     for g in graded:
         problems += [
             f"{g.name}: results.json quotes {leak!r}"

@@ -114,7 +114,10 @@ def frames(value: object) -> list[str] | None:
     first three (None if `value` is not a list)."""
     if not isinstance(value, list):
         return None
-    return [v for v in value[:MAX_FRAMES] if isinstance(v, str) and _FRAME.fullmatch(v[:101])]
+    well_formed = (
+        v for v in value[:MAX_FRAMES] if isinstance(v, str) and _FRAME.fullmatch(v[:101])
+    )
+    return [_NUMBER.sub(_hide_number, v) for v in well_formed]
 
 
 # --- events ---------------------------------------------------------------------------------

@@ -243,7 +243,8 @@ def test_attack_gets_its_expected_score(
         assert results["score"] == 0
     else:
         assert results["score"] <= gate.grade_in_tree(zip_bytes, wrong, table)[0]["score"]
-    assert not gate.leaked_fragments(results, gate.secret_fragments())
+    assert not gate.leaked_fragments(results, gate.secret_fragments(table))
+    assert len(json.dumps(results)) < 256_000
 
 
 def test_every_graded_function_and_question_appears_in_the_hidden_cases():
