@@ -56,16 +56,27 @@ def _parser() -> _Parser:
         action="store_true",
         help="skip running the notebooks top to bottom (faster, for drafting only)",
     )
-    grade = commands.add_parser("grade", help="grade one submission and print a table")
+    weak = argparse.ArgumentParser(add_help=False)
+    weak.add_argument(
+        "--allow-weak-isolation",
+        action="store_true",
+        help="where bubblewrap cannot isolate student code, run it with the remaining layers "
+        "(see README: isolation) instead of refusing",
+    )
+    grade = commands.add_parser(
+        "grade", help="grade one submission and print a table", parents=[weak]
+    )
     grade.add_argument("submission", type=_existing, help=".ipynb, export .zip, .py or a folder")
     grade.add_argument("--json", action="store_true", help="print the results.json instead")
     gradescope = commands.add_parser(
-        "run-gradescope", help="grade ROOT/submission into ROOT/results/results.json"
+        "run-gradescope",
+        help="grade ROOT/submission into ROOT/results/results.json",
+        parents=[weak],
     )
     gradescope.add_argument("root", type=Path, nargs="?", default=Path("/autograder"))
     gradescope.add_argument("--submission", type=_existing, help="grade this file instead")
     batch = commands.add_parser(
-        "grade-all", help="grade a folder of submissions or a Gradescope export zip"
+        "grade-all", help="grade a folder of submissions or a Gradescope export zip", parents=[weak]
     )
     batch.add_argument("path", type=_existing, help="folder of submissions, or an export .zip")
     batch.add_argument("-o", "--out", type=Path, help="output folder (default: PATH-graded)")
@@ -94,6 +105,8 @@ def _parser() -> _Parser:
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the command; return the exit status."""
     args = _parser().parse_args(argv)
+    if getattr(args, "allow_weak_isolation", False):
+        os.environ["DISC05_ALLOW_WEAK_ISOLATION"] = "1"
     # Imports are per command: grading must not pay for (or need) the build's dependencies.
     if args.command == "build":
         from . import build

@@ -36,12 +36,16 @@ class Attack:
     broken : tuple of str
         Functions the attack is expected to cost (solution base only); everything else
         keeps its full marks.
+    needs_namespaces : bool
+        Whether only namespaces stop it (so it is not graded where staff allowed weak
+        isolation): connections that no other layer refuses, such as UDP.
     """
 
     name: str
     base: str
     cells: tuple[str, ...]
     broken: tuple[str, ...] = ()
+    needs_namespaces: bool = False
 
 
 ATTACKS: tuple[Attack, ...] = (
@@ -306,7 +310,7 @@ BREACH_ATTACKS: tuple[Attack, ...] = (
         broken=("effective_column_norm",),
     ),
     Attack(
-        "sockets: TCP, UDP, abstract and pathname UNIX sockets",
+        "sockets (TCP, UDP, abstract and pathname UNIX) and new user namespaces",
         "solution",
         (
             _BREACH + "import glob\n"
@@ -319,11 +323,14 @@ BREACH_ATTACKS: tuple[Attack, ...] = (
             "    s.settimeout(0.2)\n"
             "    s.connect(path)\n"
             "attempt('tcp', tcp)\n"
+            "libc = __import__('ctypes').CDLL(None)\n"
+            "attempt('user namespace', lambda: 1 / (libc.unshare(0x10000000) == 0))\n"
             "attempt('udp', udp)\n"
             "attempt('abstract', lambda: unix('\\0/tmp/.X11-unix/X0'))\n"
             "for path in glob.glob('/tmp/**', recursive=True) + glob.glob('/run/**', recursive=True):\n"
             "    attempt(path, lambda: unix(path))\n" + _BROKEN_IF_BREACHED,
         ),
+        needs_namespaces=True,
     ),
     Attack(
         "files written, many files, deep folders",
@@ -342,7 +349,7 @@ BREACH_ATTACKS: tuple[Attack, ...] = (
         ),
     ),
     Attack(
-        "privileges, namespaces and tracing",
+        "privileges and tracing",
         "solution",
         (
             _BREACH + "import ctypes\n"
@@ -351,7 +358,6 @@ BREACH_ATTACKS: tuple[Attack, ...] = (
             "    if result != 0:\n"
             "        raise OSError(ctypes.get_errno(), 'refused')\n"
             "attempt('setuid', lambda: os.setuid(0))\n"
-            "attempt('user namespace', lambda: check(libc.unshare(0x10000000)))\n"
             "attempt('trace parent', lambda: check(libc.ptrace(16, os.getppid(), 0, 0)))\n"
             "attempt('read parent', lambda: open(f'/proc/{{os.getppid()}}/environ').read())\n"
             + _BROKEN_IF_BREACHED,

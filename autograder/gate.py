@@ -7,21 +7,25 @@ of `autograder.attacks` its expected score, and no results.json may quote the an
 or the hidden cases.
 """
 
+import contextlib
 import functools
 import io
 import json
+import os
 import re
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import attacks, grader, gradescope, hints, spec
+from . import attacks, grader, gradescope, hints, sandbox, spec
 
 SHARE = {name: q.share for q in spec.QUESTIONS for name in q.functions}
 TOLERANCE = 1e-6
+RESULTS_BYTES = 256_000  # the most a results.json may hold, whatever the submission does
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class Graded:
     results: dict
     expected: float
     exact: bool  # False: at most `expected` (an attack may lose more than its base)
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -157,22 +162,49 @@ def secret_fragments(table: dict | None = None) -> list[str]:
     return answer_key_fragments() + lines + sorted(hidden_numbers(table or {}))
 
 
-def run_gate(
-    student: dict, solution: dict, autograder_zip: bytes, log: Callable[[str], None] = print
-) -> list[str]:
-    """Grade the solution, the stubs and every attack; return the problems found (none: ship)."""
-    table = grader.expected_outputs()
-    known_mistakes = hints.Hints(table)
+# The platforms the gate grades the attack suite on: this machine as it is, and the fallback a
+# Gradescope container gets when it refuses namespaces (see `autograder.confine`).
+PLATFORMS = (("", ""), ("namespaces=off", "without namespaces"))
+
+
+@contextlib.contextmanager
+def emulated(platform: str):
+    """Grade as on `platform` (a `DISC05_PLATFORM` value; "" for this machine) for a while;
+    weaker platforms with weak isolation allowed, as staff would have to."""
+    saved = {k: os.environ.get(k) for k in ("DISC05_PLATFORM", "DISC05_ALLOW_WEAK_ISOLATION")}
+    if platform:
+        os.environ.update(DISC05_PLATFORM=platform, DISC05_ALLOW_WEAK_ISOLATION="1")
+    sandbox.reset()
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        sandbox.reset()
+
+
+def grade_known(
+    student: dict, solution: dict, autograder_zip: bytes, table: dict, known_mistakes, weak: bool
+) -> list[Graded]:
+    """Grade the solution, the stubs and every attack (those that need namespaces only where
+    isolation is not `weak`), in parallel, each in a fresh simulated /autograder tree."""
     repo = str(Path(__file__).resolve().parent.parent)
     full = sum(q.points for q in spec.QUESTIONS)
     wrong = with_cells(student, [attacks.WRONG_ANSWERS])
 
-    def grade(notebook: dict) -> dict:
-        return grade_in_tree(autograder_zip, notebook, table, known_mistakes)[0]
+    def grade(notebook: dict) -> tuple[dict, float]:
+        start = time.monotonic()
+        results = grade_in_tree(autograder_zip, notebook, table, known_mistakes)[0]
+        return results, time.monotonic() - start
 
-    wrong_score = grade(wrong)["score"]
+    wrong_score = grade(wrong)[0]["score"]
     jobs = [("solution", solution, full, True), ("stubs", student, 0.0, True)]
     for attack in attacks.ATTACKS:
+        if weak and attack.needs_namespaces:
+            continue
         cells = attacks.attack_cells(attack, repo=repo, source="/autograder/source")
         base = {"solution": solution, "stubs": student, "wrong": wrong}[attack.base]
         if attack.base == "solution":
@@ -180,20 +212,31 @@ def run_gate(
         else:
             expected, exact = (0.0 if attack.base == "stubs" else wrong_score), False
         jobs.append((f"attack: {attack.name}", with_cells(base, cells), expected, exact))
-
     with ThreadPoolExecutor() as pool:
         results = list(pool.map(lambda job: grade(job[1]), jobs))
-    graded = [
-        Graded(name, r, expected, exact)
-        for (name, _, expected, exact), r in zip(jobs, results, strict=True)
+    return [
+        Graded(name, r, expected, exact, seconds)
+        for (name, _, expected, exact), (r, seconds) in zip(jobs, results, strict=True)
     ]
 
-    problems = missing_from_zip(autograder_zip)
-    problems += [
+
+def problems_of(graded: list[Graded], table: dict) -> list[str]:
+    """What is wrong with graded submissions: a score off, a results file too large or too
+    late, or one that quotes the answer key, the hidden cases or a hidden number."""
+    problems = [
         f"{g.name}: scored {g.results['score']:g}, "
         f"expected {'' if g.exact else 'at most '}{g.expected:g}"
         for g in graded
         if not g.ok
+    ]
+    limit = spec.LIMITS.budget_seconds + 15
+    problems += [
+        f"{g.name}: took {g.seconds:.0f} s (> {limit:g} s)" for g in graded if g.seconds > limit
+    ]
+    problems += [
+        f"{g.name}: results.json has {size} bytes (> {RESULTS_BYTES})"
+        for g in graded
+        if (size := len(json.dumps(g.results))) > RESULTS_BYTES
     ]
     fragments = secret_fragments(table)
     for g in graded:
@@ -201,10 +244,31 @@ def run_gate(
             f"{g.name}: results.json quotes {leak!r}"
             for leak in leaked_fragments(g.results, fragments)
         ]
-    if not problems:
-        log(
-            f"gate: solution {graded[0].results['score']:g}/{full:g}, "
-            f"stubs {graded[1].results['score']:g}, {len(attacks.ATTACKS)} attacks graded "
-            "as expected, no results.json quotes the answer key or the hidden cases"
-        )
+    return problems
+
+
+def run_gate(
+    student: dict, solution: dict, autograder_zip: bytes, log: Callable[[str], None] = print
+) -> list[str]:
+    """Grade the solution, the stubs and every attack on each of `PLATFORMS`; return the
+    problems found (none: ship)."""
+    table = grader.expected_outputs()
+    known_mistakes = hints.Hints(table)
+    problems = missing_from_zip(autograder_zip)
+    for platform, label in PLATFORMS:
+        with emulated(platform):
+            graded = grade_known(
+                student, solution, autograder_zip, table, known_mistakes, weak=bool(platform)
+            )
+        found = problems_of(graded, table)
+        problems += [f"{p} ({label})" if label else p for p in found]
+        if not found:
+            full = sum(q.points for q in spec.QUESTIONS)
+            confinement = graded[0].results["extra_data"]["confinement"]
+            log(
+                f"gate{' ' + label if label else ''}: solution {graded[0].results['score']:g}/"
+                f"{full:g}, stubs {graded[1].results['score']:g}, {len(graded) - 2} attacks "
+                "graded as expected, every results.json small, prompt and free of the answer "
+                f"key, the hidden cases and hidden numbers ({confinement})"
+            )
     return problems
