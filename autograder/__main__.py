@@ -97,7 +97,9 @@ def _parser() -> _Parser:
         "--python", type=_existing, help="interpreter to time (default: this one; needs numpy)"
     )
     commands.add_parser(
-        "install-sandbox", help="create the interpreter student code runs in, if root needs one"
+        "install-sandbox",
+        help="install bubblewrap where possible, and create the interpreter student code runs "
+        "in if root needs one",
     )
     return parser
 
@@ -158,8 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         figures = bench.run(args.n, args.jobs, args.samples, args.otter_samples, python)
         print(json.dumps(figures, indent=2) if args.json else bench.report(figures))
     elif args.command == "install-sandbox":
-        from . import sandbox
+        from . import confine, sandbox
 
+        print(confine.provide_bubblewrap())
         try:
             print(sandbox.install())
         except sandbox.SandboxUnavailable as error:
