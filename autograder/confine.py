@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import importlib.util
 import json
 import os
 import pwd
@@ -140,9 +141,9 @@ class Interpreter:
 
 
 _PROBE = """
-import json, os, sys, sysconfig, numpy
+import json, os, sys, sysconfig, importlib.util
 paths = sysconfig.get_paths()
-numpy_dir = os.path.dirname(os.path.realpath(numpy.__file__))
+numpy_dir = os.path.dirname(os.path.realpath(importlib.util.find_spec("numpy").origin))
 libs = os.path.join(os.path.dirname(numpy_dir), "numpy.libs")
 print(json.dumps({
     "executable": os.path.realpath(sys.executable),
@@ -179,12 +180,11 @@ def interpreter(python: str, user: int | None) -> Interpreter | None:
 
 def this_interpreter() -> Interpreter | None:
     """The grader's own interpreter, described without starting another process."""
-    try:
-        import numpy
-    except ImportError:
+    spec = importlib.util.find_spec("numpy")
+    if spec is None or spec.origin is None:
         return None
     paths = sysconfig.get_paths()
-    numpy_dir = os.path.dirname(os.path.realpath(numpy.__file__))
+    numpy_dir = os.path.dirname(os.path.realpath(spec.origin))
     libs = os.path.join(os.path.dirname(numpy_dir), "numpy.libs")
     return Interpreter(
         python=sys.executable,

@@ -120,6 +120,8 @@ class GradeReport:
             rows += [f"{'':<26}{line}" for line in feedback[1:]]
         rows.append(f"{'total':<10}{self.score:>8.2f}{self.max_score:>6g}")
         head = [f"Graded {self.origin}" if self.origin else "", *self.notes]
+        if self.confinement:
+            head.append(f"Student code ran under: {self.confinement}.")
         if self.error:
             head.append(f"Could not grade: {self.error}")
         return "\n".join([*(h for h in head if h), *rows])
