@@ -247,13 +247,15 @@ ATTACKS: tuple[Attack, ...] = (
         broken=("sigmoid_grad", "max_sigmoid_grad"),  # the reference max calls sigmoid_grad
     ),
     Attack(
-        "megabytes of printing",
+        "megabytes of printing, to stdout and stderr",
         "solution",
         (
             "print('spam ' * 10_000_000)",
-            "import numpy as np\n"
+            "import sys, warnings\nprint('ham ' * 1_000_000, file=sys.stderr)\nwarnings.warn('x')",
+            "import numpy as np, sys\n"
             "def effective_column_norm(p):\n"
             "    print('eggs ' * 1_000_000)\n"
+            "    print('bacon ' * 100_000, file=sys.stderr)\n"
             "    return float(np.sqrt(p / (1 - p)))",
         ),
     ),

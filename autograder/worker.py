@@ -292,6 +292,12 @@ def main():
     protocol = _module("disc05_protocol", protocol_source)
     compare = _module("disc05_compare", compare_source)
     ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: workers cannot trace the server
+    # Started: the grader stops reading stderr, where start-up errors went; from now on
+    # whatever the server or a worker prints goes nowhere.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
     os.write(int(control), b'{"hello": 1}')
     _serve(int(control), np, protocol, compare)
 
