@@ -63,9 +63,10 @@ class SandboxUnavailable(Exception):
 class Platform:
     """What this machine offers, possibly weakened by `DISC05_PLATFORM`."""
 
-    namespaces: bool
+    bwrap: str | None  # bubblewrap's path; None: no namespaces
     landlock: int  # highest Landlock ABI to use (0: none)
     root: bool
+    refused: str = ""  # why bubblewrap, though installed, could not start a sandbox here
 
     @property
     def emulated(self) -> bool:
@@ -91,7 +92,7 @@ def platform() -> Platform:
         If the switch is malformed.
     """
     found = Platform(
-        namespaces=shutil.which("bwrap") is not None,
+        bwrap=shutil.which("bwrap"),
         landlock=kernel_landlock_abi(),
         root=os.geteuid() == 0,
     )
@@ -99,11 +100,11 @@ def platform() -> Platform:
     for item in filter(None, (part.strip() for part in switch.split(","))):
         key, _, value = item.partition("=")
         if key == "namespaces" and value == "off":
-            found = Platform(False, found.landlock, found.root)
+            found = Platform(None, found.landlock, found.root)
         elif key == "root" and value == "off":
-            found = Platform(found.namespaces, found.landlock, False)
+            found = Platform(found.bwrap, found.landlock, False)
         elif key == "landlock" and value.isdigit():
-            found = Platform(found.namespaces, min(found.landlock, int(value)), found.root)
+            found = Platform(found.bwrap, min(found.landlock, int(value)), found.root)
         else:
             raise SandboxUnavailable(
                 f"DISC05_PLATFORM: cannot read {item!r} (expected namespaces=off, "
@@ -218,10 +219,10 @@ def slot_uid(platform: Platform, slot: int) -> int | None:
     return SLOT_UID_BASE + (os.getpid() % 100_000) * 64 + slot % 64
 
 
-def bwrap_argv(interp: Interpreter) -> list[str]:
+def bwrap_argv(bwrap: str, interp: Interpreter) -> list[str]:
     """bubblewrap's command line: new namespaces, and a read-only root that holds only the
     interpreter, numpy and system libraries (site-packages folders are empty but for numpy)."""
-    argv = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns"]
+    argv = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns"]
     # No --die-with-parent: it is tied to the thread that started bubblewrap, not the process.
     # The server exits when its control socket closes, and its PID namespace goes with it.
     argv += ["--new-session", "--cap-drop", "ALL", "--hostname", "sandbox"]
@@ -280,16 +281,17 @@ def plan(found: Platform, slot: int, weak_ok: bool) -> Plan:
         who = "a uid of its own per slot"
     else:
         who = f"one uid ({SHARED_USER}) shared by every slot"
-    if found.namespaces:
-        return Plan(("bwrap",), uid, found.landlock, f"bubblewrap namespaces, {who}")
+    if found.bwrap and not found.refused:
+        return Plan((found.bwrap,), uid, found.landlock, f"bubblewrap namespaces, {who}")
+    if found.refused:
+        why = f"bubblewrap could not start a sandbox ({found.refused})"
+    elif shutil.which("bwrap") is None:
+        why = "bubblewrap is not installed"
+    else:
+        why = "bubblewrap is switched off (DISC05_PLATFORM)"
     if not weak_ok:
-        why = (
-            "bubblewrap is not installed"
-            if shutil.which("bwrap") is None
-            else "bubblewrap is switched off (DISC05_PLATFORM)"
-        )
         raise SandboxUnavailable(refusal(why, found))
-    return Plan((), uid, found.landlock, f"no namespaces (weak isolation allowed), {who}")
+    return Plan((), uid, found.landlock, f"no namespaces ({why}; weak isolation allowed), {who}")
 
 
 def refusal(why: str, found: Platform) -> str:

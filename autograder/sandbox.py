@@ -12,6 +12,7 @@ believes nothing it has not checked; every verdict is drawn here, on the grader'
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import functools
 import itertools
 import json
@@ -197,8 +198,7 @@ def prestart() -> None:
 
     def start() -> None:
         try:
-            server = _Server(runtime(), next(_slots))
-            server.ready()
+            server = _Server(runtime(), next(_slots)).ready()
         except (SandboxUnavailable, ServerGone):
             return  # the same failure is met, and reported, when grading starts
         _prestarted.append(server)
@@ -236,7 +236,7 @@ class _Server:
         self.slot = slot
         self.plan = confine.plan(rt.platform, slot, rt.weak_ok)
         interp = rt.interpreter
-        prefix = confine.bwrap_argv(interp) if self.plan.prefix else []
+        prefix = confine.bwrap_argv(self.plan.prefix[0], interp) if self.plan.prefix else []
         ours, theirs = socket.socketpair()
         source = Path(__file__).with_name
         command = [
@@ -254,6 +254,10 @@ class _Server:
         ]
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
         env |= {f"{lib}_NUM_THREADS": "1" for lib in ("OPENBLAS", "OMP", "MKL")}
+        self.channel = ours
+        self.runtime = rt
+        self.namespaced = bool(prefix)
+        self._ready = False
         try:
             self.process = subprocess.Popen(
                 command,
@@ -267,36 +271,43 @@ class _Server:
                 **confine.run_as(self.plan.uid),
             )
         except OSError as error:
-            raise ServerGone(str(error)) from None
+            self.process = None
+            self.start_error = str(error)
         finally:
             theirs.close()
-        self.channel = ours
-        self.runtime = rt
-        self.namespaced = bool(prefix)
-        self._ready = False
         _every_server.add(self)
 
-    def ready(self) -> None:
-        """Wait for the server's first message (once); explain a server that fails to start."""
+    def ready(self) -> _Server:
+        """Wait for the server's first message (once) and return the server that answered.
+
+        Where bubblewrap is installed but cannot start a sandbox (a container that refuses
+        user namespaces, say) and staff allowed weak isolation, the runtime is changed to use
+        none, and a server without namespaces is returned instead; otherwise that is refused.
+        """
         if self._ready:
-            return
+            return self
         try:
+            if self.process is None:
+                raise ServerGone(self.start_error)
             self._receive(timeout=60.0)
-        except ServerGone:
+        except ServerGone as error:
             self.destroy()
-            reason = " ".join(self.process.stderr.read(4000).decode(errors="replace").split())
-            if self.namespaced:
+            if self.process is None:
+                reason = str(error)
+            else:
+                reason = " ".join(self.process.stderr.read(4000).decode(errors="replace").split())
+            if not self.namespaced:
                 raise SandboxUnavailable(
-                    confine.refusal(
-                        f"bubblewrap could not start a sandbox ({reason or 'no reason given'})",
-                        self.runtime.platform,
-                    )
+                    f"sandbox unavailable: the sandbox's Python did not start ({reason})"
                 ) from None
-            raise SandboxUnavailable(
-                f"sandbox unavailable: the sandbox's Python did not start ({reason or 'no output'})"
-            ) from None
+            self.runtime = _refuse_namespaces(self.runtime, reason or "no reason given")
+            if not self.runtime.weak_ok:
+                why = f"bubblewrap could not start a sandbox ({reason or 'no reason given'})"
+                raise SandboxUnavailable(confine.refusal(why, self.runtime.platform)) from None
+            return _Server(self.runtime, self.slot).ready()
         self.process.stderr.close()
         self._ready = True
+        return self
 
     def _receive(self, timeout: float) -> dict:
         try:
@@ -315,7 +326,6 @@ class _Server:
         return answer
 
     def _ask(self, request: dict, fds: tuple[int, ...] = (), timeout: float = 30.0) -> dict:
-        self.ready()
         try:
             socket.send_fds(self.channel, [json.dumps(request).encode()], list(fds))
         except OSError as error:
@@ -337,30 +347,32 @@ class _Server:
         self._ask({"op": "kill", "pid": pid})
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self.process is not None and self.process.poll() is None
 
     def destroy(self) -> None:
         """End the server and, with namespaces, every process in its sandbox."""
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except OSError:
-            pass
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except OSError:
+                pass
         self.close()
 
     def close(self) -> None:
         self.channel.close()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         _every_server.discard(self)
 
 
 _every_server: set[_Server] = set()
 
 
-def _server(rt: Runtime) -> _Server:
+def _server() -> _Server:
     """This thread's fork server, started on first use (and again if it died)."""
     server = getattr(_local, "server", None)
     if server is not None and server.alive():
@@ -369,11 +381,11 @@ def _server(rt: Runtime) -> _Server:
         _prestarting.pop().join()
     with _runtime_lock:
         adopted = _prestarted.pop() if _prestarted and not hasattr(_local, "slot") else None
-    if adopted is not None and adopted.runtime == rt:
+    if adopted is not None:
         _local.slot = adopted.slot
         server = adopted
     else:
-        server = _Server(rt, _slot())
+        server = _Server(runtime(), _slot()).ready()
     _local.server = server
     return server
 
@@ -383,6 +395,15 @@ def _stop_servers() -> None:
     """Close the control sockets, so that every fork server exits."""
     for server in list(_every_server):
         server.close()
+
+
+def _refuse_namespaces(rt: Runtime, reason: str) -> Runtime:
+    """Remember that bubblewrap cannot start here: every later server goes without it."""
+    global _runtime
+    refused = dataclasses.replace(rt.platform, refused=reason)
+    with _runtime_lock:
+        _runtime = dataclasses.replace(rt, platform=refused)
+        return _runtime
 
 
 def reset() -> None:
@@ -404,16 +425,16 @@ def reset() -> None:
 class _Worker:
     """One forked worker and the reading end of its event pipe."""
 
-    def __init__(self, rt: Runtime, job: dict, max_events: int):
+    def __init__(self, job: dict, max_events: int):
         job_read, job_write = os.pipe()
         events, events_write = os.pipe()
         try:
             try:
-                self.server = _server(rt)
+                self.server = _server()
                 self.pid = self.server.spawn(job_read, events_write)
             except ServerGone:  # a previous submission took the server down: start another
                 _local.server = None
-                self.server = _server(rt)
+                self.server = _server()
                 self.pid = self.server.spawn(job_read, events_write)
         except ServerGone as error:
             os.close(events)
@@ -525,7 +546,7 @@ class _Session:
                 "memory_mb": self.limits.memory_mb,
                 "cpu_seconds": int(self.limits.budget_seconds) + 2,
             },
-            "landlock": self.rt.platform.landlock,
+            "landlock": self.rt.platform.landlock,  # the same whether namespaces are used or not
             "readable": list(self.rt.interpreter.readable),
         }
 
@@ -553,7 +574,7 @@ class _Session:
         """Run one worker until done (True) or until it must be replaced (False)."""
         self.phase, self.current = "start", None
         max_events = 2 * len(self.cells) + len(self.pending) + 4
-        worker = _Worker(self.rt, self.job(), max_events)
+        worker = _Worker(self.job(), max_events)
         self.report.confinement = worker.server.plan.describe(self.landlock)
         try:
             while True:

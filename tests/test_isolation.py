@@ -160,7 +160,7 @@ def test_the_grader_decides_whether_an_argument_was_modified(sandbox_runtime):
 def test_platform_switch_reads_each_setting(monkeypatch):
     monkeypatch.setenv("DISC05_PLATFORM", "namespaces=off, landlock=3,root=off")
     found = confine.platform()
-    assert not found.namespaces and not found.root
+    assert found.bwrap is None and not found.root
     assert found.landlock == min(3, confine.kernel_landlock_abi())
     monkeypatch.setenv("DISC05_PLATFORM", "landlock=many")
     with pytest.raises(confine.SandboxUnavailable, match="cannot read 'landlock=many'"):
@@ -182,7 +182,34 @@ def test_without_namespaces_grading_is_refused_in_one_line_unless_staff_opt_in(
     )  # fmt: skip
     results = json.loads(allowed.stdout)
     assert results["score"] == pytest.approx(FULL)
-    assert results["extra_data"]["confinement"].startswith("no namespaces (weak isolation")
+    assert results["extra_data"]["confinement"].startswith("no namespaces (bubblewrap is switched")
+
+
+@pytest.fixture
+def refusing_bwrap(monkeypatch):
+    """A `bwrap` first on PATH that fails as bubblewrap does where user namespaces are refused."""
+    folder = Path(tempfile.mkdtemp(prefix="disc05-test-", dir="/tmp"))
+    folder.chmod(0o755)  # the sandbox's uid starts it
+    fake = folder / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}:{os.environ['PATH']}")
+    yield
+    fake.unlink()
+    folder.rmdir()
+
+
+def test_bubblewrap_that_cannot_start_is_refused_or_replaced_as_staff_chose(
+    refusing_bwrap, emulate, sandbox_runtime
+):
+    emulate("")
+    with pytest.raises(sandbox.SandboxUnavailable) as refused:
+        sandbox.run(["def f(): return 1.0"], [sandbox.Call("f", ())], FAST)
+    assert "No permissions to create new namespace" in str(refused.value)
+    emulate("", weak=True)
+    report = sandbox.run(["def f(): return 1.0"], [sandbox.Call("f", ())], FAST)
+    assert report.outcomes[0].status == "ok"
+    assert report.confinement.startswith("no namespaces (bubblewrap could not start a sandbox")
 
 
 def test_every_report_records_its_confinement(tmp_path, solution_json, sandbox_runtime):
