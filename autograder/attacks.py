@@ -393,6 +393,11 @@ CHANNEL_ATTACKS: tuple[Attack, ...] = (
         ),
     ),
     Attack(
+        "two thousand cells that raise long errors",
+        "solution",
+        tuple("# def sigmoid(\nraise ValueError('x' * 10_000)" for _ in range(2000)),
+    ),
+    Attack(
         "forged and malformed messages on every descriptor",
         "wrong",
         tuple(

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from . import hints
 
 
+MAX_CELL_NOTES = 12  # notes about failing cells, in a results file
+
+
 @dataclass
 class FunctionResult:
     """How one graded function did on its hidden cases."""
@@ -246,13 +249,18 @@ def score(
                 )
             )
         questions.append(QuestionResult(question.name, functions))
-    notes = list(submission.notes)
-    for index, why in sorted(report.skipped_cells.items()):
-        notes.append(f"Cell {index + 1} was skipped: it {why}.")
     graded = {n for q in spec.QUESTIONS for n in q.functions}
-    for index, error in sorted(report.cell_errors.items()):
-        if any(f"def {n}(" in submission.cells[index] for n in graded):
-            notes.append(f"Cell {index + 1} raised {error}")
+    cell_notes = [f"Cell {i + 1} was skipped: it {why}." for i, why in report.skipped_cells.items()]
+    cell_notes += [
+        f"Cell {index + 1} raised {error}"
+        for index, error in report.cell_errors.items()
+        if any(f"def {n}(" in submission.cells[index] for n in graded)
+    ]
+    cell_notes.sort(key=lambda note: int(note.split()[1]))
+    if len(cell_notes) > MAX_CELL_NOTES:  # a submission may have thousands of failing cells
+        more = len(cell_notes) - MAX_CELL_NOTES
+        cell_notes = cell_notes[:MAX_CELL_NOTES] + [f"… and {more} more cells like these."]
+    notes = list(submission.notes) + cell_notes
     return GradeReport(
         questions,
         origin=submission.origin,
