@@ -436,8 +436,11 @@ class _Worker:
                 _local.server = None
                 self.server = _server()
                 self.pid = self.server.spawn(job_read, events_write)
-        except ServerGone as error:
+        except (ServerGone, SandboxUnavailable) as error:
             os.close(events)
+            os.close(job_write)
+            if isinstance(error, SandboxUnavailable):
+                raise
             raise SandboxUnavailable(f"sandbox unavailable: {error}") from None
         finally:
             os.close(job_read)
