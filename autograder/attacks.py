@@ -393,6 +393,26 @@ CHANNEL_ATTACKS: tuple[Attack, ...] = (
         ),
     ),
     Attack(
+        "a real-time signal to itself",
+        "solution",
+        ("def sigmoid(x):\n    import os\n    os.kill(os.getpid(), 40)",),
+        broken=("sigmoid",),
+    ),
+    Attack(
+        "cell numbers forged",
+        "solution",
+        (
+            "import os\n"
+            'payload = (b\'{{"event": "cell", "index": 99999}}\\n\'\n'
+            '    b\'{{"event": "cell_error", "index": 99999, "type": "E", "message": "m", "where": []}}\\n\')\n'
+            "for fd in range(3, 64):\n"
+            "    try:\n"
+            "        os.write(fd, payload)\n"
+            "    except OSError:\n"
+            "        pass",
+        ),
+    ),
+    Attack(
         "two thousand cells that raise long errors",
         "solution",
         tuple("# def sigmoid(\nraise ValueError('x' * 10_000)" for _ in range(2000)),

@@ -235,9 +235,10 @@ def bwrap_argv(bwrap: str, interp: Interpreter) -> list[str]:
         else:
             argv += ["--ro-bind", path, path]
             seen.append(path)
+    installed = [f"{d}/{n}" for d in interp.stdlib for n in ("site-packages", "dist-packages")]
     hidden = [
         site
-        for site in (*interp.site, "/usr/lib/python3/dist-packages")
+        for site in dict.fromkeys((*interp.site, *installed, "/usr/lib/python3/dist-packages"))
         if os.path.isdir(site) and any(site.startswith(s + "/") for s in seen)
     ]
     for site in hidden:  # an empty folder over it: nothing installed there but numpy is seen

@@ -103,9 +103,10 @@ def student_text(value: object, limit: int = TEXT_CHARS) -> str | None:
 
 
 def type_name(value: object) -> str | None:
-    """An exception's type name, if it looks like one (a dotted identifier, short)."""
-    if isinstance(value, str) and _NAME.fullmatch(value):
-        return value
+    """An exception's type name, if it looks like one (a dotted identifier, short), with long
+    numbers in it hidden."""
+    if isinstance(value, str) and _NAME.fullmatch(value[: NAME_CHARS + 1]):
+        return _NUMBER.sub(_hide_number, value)
     return None
 
 

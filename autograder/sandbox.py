@@ -284,6 +284,7 @@ class _Server:
         user namespaces, say) and staff allowed weak isolation, the runtime is changed to use
         none, and a server without namespaces is returned instead; otherwise that is refused.
         """
+        global _namespaces_worked
         if self._ready:
             return self
         try:
@@ -300,6 +301,10 @@ class _Server:
                 raise SandboxUnavailable(
                     f"sandbox unavailable: the sandbox's Python did not start ({reason})"
                 ) from None
+            if _namespaces_worked:  # they did before: this is a failure, not the platform
+                raise SandboxUnavailable(
+                    f"sandbox unavailable: bubblewrap failed ({reason})"
+                ) from None
             self.runtime = _refuse_namespaces(self.runtime, reason or "no reason given")
             if not self.runtime.weak_ok:
                 why = f"bubblewrap could not start a sandbox ({reason or 'no reason given'})"
@@ -307,6 +312,8 @@ class _Server:
             return _Server(self.runtime, self.slot).ready()
         self.process.stderr.close()
         self._ready = True
+        if self.namespaced:
+            _namespaces_worked = True
         return self
 
     def _receive(self, timeout: float) -> dict:
@@ -370,6 +377,7 @@ class _Server:
 
 
 _every_server: set[_Server] = set()
+_namespaces_worked = False  # a sandbox with namespaces has started in this process
 
 
 def _server() -> _Server:
@@ -409,10 +417,11 @@ def _refuse_namespaces(rt: Runtime, reason: str) -> Runtime:
 def reset() -> None:
     """Forget the runtime and stop every fork server, so that the next grading looks at the
     platform afresh (after a change of `DISC05_PLATFORM`, say)."""
-    global _runtime
+    global _runtime, _namespaces_worked
     while _prestarting:
         _prestarting.pop().join()
     _stop_servers()
+    _namespaces_worked = False
     with _runtime_lock:
         _runtime = None
         _prestarted.clear()
@@ -474,14 +483,21 @@ class _Worker:
                     os.killpg(self.pid, signal.SIGKILL)
                 except OSError:
                     pass
-        os.close(self.reader.fd)
         if code is None:
             self.status = "an unknown end"
         elif code < 0:
-            self.status = f"signal {signal.Signals(-code).name}"
+            self.status = f"signal {_signal_name(-code)}"
         else:
             self.status = f"exit status {code}"
+        os.close(self.reader.fd)
         return self.status
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # a real-time signal, say
+        return str(number)
 
 
 def _crash_message(how: str) -> str:
@@ -610,7 +626,7 @@ class _Session:
             self.report.uid, self.landlock = fields["uid"], fields["landlock"]
             self.report.confinement = worker.server.plan.describe(self.landlock)
             self.phase = "ready"
-        elif kind == "cell" and self.phase in ("ready", "cell"):
+        elif kind == "cell" and self.phase in ("ready", "cell") and self.next_cell(fields["index"]):
             self.phase, self.current = "cell", fields["index"]
         elif kind == "cell_error" and self.phase == "cell" and fields["index"] == self.current:
             error = f"{fields['type']}: {fields['message']}".rstrip(": ")
@@ -629,6 +645,11 @@ class _Session:
             self.fail("sent an unexpected message")
             return False
         return True
+
+    def next_cell(self, index: int) -> bool:
+        """Whether `index` is a cell this worker may run next (in order, not skipped)."""
+        after = -1 if self.phase == "ready" else self.current
+        return after < index < len(self.cells) and index not in self.report.skipped_cells
 
     def fail(self, message: str, timeout: bool = False) -> bool:
         """Charge what the worker was doing, so that it is not run again; return False."""

@@ -154,6 +154,18 @@ def test_the_grader_decides_whether_an_argument_was_modified(sandbox_runtime):
     assert [o.modified for o in report.outcomes] == [True, False]
 
 
+def test_bubblewrap_shows_numpy_but_no_installed_package(sandbox_runtime):
+    interp = sandbox_runtime.interpreter
+    argv = confine.bwrap_argv("bwrap", interp)
+    hidden = {argv[i + 1] for i, arg in enumerate(argv) if arg == "--tmpfs"}
+    for folder in (*interp.site, *(f"{d}/site-packages" for d in interp.stdlib)):
+        bound_above = any(
+            folder.startswith(argv[i + 1] + "/") for i, a in enumerate(argv) if a == "--ro-bind"
+        )
+        assert not (bound_above and Path(folder).is_dir()) or folder in hidden, folder
+    assert ["--ro-bind", interp.numpy, interp.numpy] == argv[argv.index(interp.numpy) - 1 :][:3]
+
+
 # ## Platforms: the switch, the refusal, the record
 
 
