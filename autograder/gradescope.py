@@ -11,12 +11,10 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import grader, hints
+from . import grader, hints, spec
 from .archive import zip_bytes
 
-# Pinned for Gradescope's images: numpy 2.2 is the newest line that still supports the
-# Python 3.10 of Ubuntu 22.04 (and it supports 3.12, Ubuntu 24.04's).
-REQUIREMENTS = "numpy==2.2.6\n"
+REQUIREMENTS = f"numpy=={spec.NUMPY_VERSION}\n"
 VENV = "/opt/disc05/venv"
 # Build-only modules stay out of the zip; everything else of the package goes in, so that a
 # module added to the grading path can never be forgotten.
@@ -27,7 +25,10 @@ SETUP_SH = f"""#!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder image (Ubuntu 22.04 or 24.04).
 # It installs the pinned requirements with pip into a virtual environment that the
 # unprivileged sandbox user can run. Nothing else is downloaded.
+# DISC05_VENV and DISC05_SOURCE move it elsewhere (`python -m autograder gradescope-venv`).
 set -euo pipefail
+VENV="${{DISC05_VENV:-{VENV}}}"
+SOURCE="${{DISC05_SOURCE:-/autograder/source}}"
 if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     apt-get update
     apt-get install -y --no-install-recommends python3 python3-venv
@@ -36,9 +37,10 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' || {{
     echo "disc05 needs Python 3.10 or newer; this image has $(python3 --version)" >&2
     exit 1
 }}
-python3 -m venv {VENV}
-{VENV}/bin/pip install --no-cache-dir --requirement /autograder/source/requirements.txt
-chmod -R a+rX /opt/disc05
+python3 -m venv "$VENV"
+"$VENV/bin/pip" install --no-cache-dir --requirement "$SOURCE/requirements.txt"
+chmod a+rx "$(dirname "$VENV")"
+chmod -R a+rX "$VENV"
 """
 
 RUN_AUTOGRADER = f"""#!/usr/bin/env bash

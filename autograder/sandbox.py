@@ -31,13 +31,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .install import SANDBOX_HOME
 from .spec import LIMITS, Limits
 
 if TYPE_CHECKING:
     import numpy as np
 
 SANDBOX_USER = "nobody"
-SANDBOX_HOME = Path("/opt/disc05-sandbox")
 _MAX_LINE = 64 << 20  # bytes of one protocol line (a 64x64 float64 result is ~44 kB)
 _MAX_ELEMENTS = 1 << 22
 
@@ -170,52 +170,6 @@ def runtime() -> Runtime:
         f"no Python with numpy that the user {user or 'running the grader'!r} can run: create "
         "one with `python -m autograder install-sandbox`, or set DISC05_SANDBOX_PYTHON"
     )
-
-
-def _usable(python: str, user: str | None) -> bool:
-    code = "import sys, numpy; sys.exit(sys.version_info < (3, 10))"
-    try:
-        done = subprocess.run(
-            [python, "-I", "-c", code], cwd="/", capture_output=True, timeout=60, **_run_as(user)
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0
-
-
-def install(home: Path = SANDBOX_HOME) -> str:
-    """Create the sandbox interpreter (a venv with numpy) where the sandbox user can run it.
-
-    Only needed when grading as root with an interpreter that user cannot run (one under
-    /root, say). Returns a one-line description of what was done.
-    """
-    user = _sandbox_user()
-    if user is None or _usable(sys.executable, user):
-        return f"not needed: student code will run under {sys.executable}"
-    bases = ("/usr/bin/python3", "/usr/local/bin/python3")
-    check = "import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 10))"
-    base = next(
-        (
-            p
-            for p in bases
-            if Path(p).exists()
-            and subprocess.run([p, "-I", "-c", check], cwd="/", **_run_as(user)).returncode == 0
-        ),
-        None,
-    )
-    if base is None:
-        raise SandboxUnavailable(
-            f"no Python 3.10+ with venv that {user!r} can run in /usr/bin, /usr/local/bin"
-        )
-    subprocess.run([base, "-m", "venv", "--clear", str(home)], check=True)
-    import numpy as np
-
-    pin = f"numpy=={np.__version__}"
-    subprocess.run([str(home / "bin" / "pip"), "install", "--quiet", pin], check=True)
-    home.chmod(0o755)
-    if not _usable(str(home / "bin" / "python"), user):
-        raise SandboxUnavailable(f"{home} was created but {user!r} cannot run it")
-    return f"created {home} ({pin}) from {base}"
 
 
 def encode_arg(value: object) -> dict:
