@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .archive import swap_folders
 from .spec import NUMPY_VERSION
 
 SANDBOX_HOME = Path(f"/opt/disc05-sandbox-numpy-{NUMPY_VERSION}")
@@ -89,29 +90,12 @@ def install(home: Path = SANDBOX_HOME) -> str:
             raise SandboxUnavailable(f"a new venv with {pin} does not work for {user!r}")
         if home.exists() or home.is_symlink():
             # Not usable (checked above): a broken or older one, swapped out, then removed.
-            _exchange(staging, home)
+            swap_folders(staging, home)
         else:
             staging.rename(home)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return f"created {home} ({pin}) from {base}"
-
-
-def _exchange(a: Path, b: Path) -> None:
-    """Swap two folders in one step (renameat2 with RENAME_EXCHANGE) where Linux offers it."""
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
-    at_fdcwd, rename_exchange = -100, 2
-    if renameat2 is not None:
-        if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
-            return
-    # No atomic exchange here: two renames, with the old folder kept until the new one is in.
-    aside = a.with_name(a.name + ".old")
-    b.rename(aside)
-    a.rename(b)
-    aside.rename(a)
 
 
 def gradescope_venv(venv: Path) -> str:
