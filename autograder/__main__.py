@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "bench":
         from . import bench
 
-        python = str(args.python.resolve()) if args.python else None
+        python = str(args.python.absolute()) if args.python else None
         figures = bench.run(args.n, args.jobs, args.samples, args.otter_samples, python)
         _say(json.dumps(figures, indent=2) if args.json else bench.report(figures))
     elif args.command == "install-sandbox":
