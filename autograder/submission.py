@@ -134,28 +134,40 @@ def _statements(text: str) -> list[str]:
     ]
 
 
+def _code_only(text: str) -> bool:
+    return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
+
+
 def script_cells(text: str) -> list[str]:
     """A .py file as cells.
 
-    Where the file has cell markers (``# %%``, ``# In[ ]:``, ``# +``), each marked part is a
-    cell, as in the notebook it came from; a marker tagged ``otter_ignore`` leaves its cell
-    out, and so does a part that is only comments (Markdown, in these formats). Without
-    markers, each top-level statement is a cell. Either way one failing cell
-    costs only itself, as in a notebook.
+    A cell marker (``# %%``, ``# In[ ]:``) starts a cell that runs to the next marker, as in
+    the notebook the file came from; ``# +`` starts one that ends at ``# -``. A marker tagged
+    ``otter_ignore`` leaves its cell out, and so does a part that is only comments (Markdown,
+    in these formats). Code outside marked cells (all of a file without markers) runs one
+    top-level statement per cell. Either way one failing cell costs only itself, as in a
+    notebook.
     """
     text = without_magics(text)
-    lines = text.splitlines()
-    if not any(_MARKER.match(line) for line in lines):
-        return _statements(text)
-    cells, current, ignored = [], [], False
-    for line in [*lines, "# %%"]:
+    cells: list[str] = []
+    current: list[str] = []
+    marked, ignored = False, False
+
+    def close() -> None:
+        part = "\n".join(current)
+        if ignored or not _code_only(part):
+            return
+        cells.extend([part.strip("\n")] if marked else _statements(part))
+
+    for line in text.splitlines():
         if _MARKER.match(line):
-            if not ignored and any(c.strip() and not c.lstrip().startswith("#") for c in current):
-                cells.append("\n".join(current).strip("\n"))
+            close()
             current, ignored = [], IGNORE_TAG in line
+            marked = line.strip() != "# -"  # the end of a light-format cell
         else:
             current.append(line)
-    return cells
+    close()
+    return [cell for cell in cells if _code_only(cell)]
 
 
 def _pick_notebook(names: list[str], where: str) -> tuple[str, list[str]]:
