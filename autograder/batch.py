@@ -176,19 +176,23 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def autograder_identity(limits: spec.Limits) -> str:
-    """A hash of what decides a score: the grading code and answer key that the autograder
-    zip ships, numpy's version, and the limits in force."""
-    import numpy as np
-
+def identity_files() -> list[Path]:
+    """The grading code and answer key: the Python files the autograder zip ships."""
     from . import gradescope
 
     root = Path(__file__).resolve().parent.parent
     files = [p for p in sorted((root / "autograder").glob("*.py"))]
     files = [p for p in files if p.name not in gradescope.BUILD_ONLY]
-    files += [root / "solutions" / name for name in gradescope.SOLUTION_MODULES]
+    return files + [root / "solutions" / name for name in gradescope.SOLUTION_MODULES]
+
+
+def autograder_identity(limits: spec.Limits) -> str:
+    """A hash of what decides a score: the grading code and answer key that the autograder
+    zip ships, numpy's version, and the limits in force."""
+    import numpy as np
+
     digest = hashlib.sha256()
-    for path in files:
+    for path in identity_files():
         digest.update(f"{path.parent.name}/{path.name}\0".encode() + path.read_bytes())
     digest.update(f"numpy {np.__version__}; {limits!r}".encode())
     return digest.hexdigest()
@@ -387,6 +391,11 @@ def grade_all(
         hide = [(str(Path(scratch).resolve()), path.name), (scratch, path.name)]
 
         def grade_one(entry: Entry) -> grader.GradeReport | NotGraded:
+            outcome = attempt_grading(entry)
+            breaker.record(outcome)
+            return outcome
+
+        def attempt_grading(entry: Entry) -> grader.GradeReport | NotGraded:
             if not entry.path.exists():
                 return NotGraded(f"{path.name} has no {entry.id}, which {METADATA} lists")
             reason = ""
@@ -411,7 +420,6 @@ def grade_all(
             futures = {pool.submit(grade_one, e): e for e in todo}
             for future in as_completed(futures):
                 entry, outcome = futures[future], future.result()
-                breaker.record(outcome)
                 stored = [
                     out / "results" / f"{entry.id}.json",
                     out / "feedback" / f"{entry.id}.txt",
