@@ -79,18 +79,21 @@ GRADING_MODULES = (
 
 
 def reference_problems() -> list[str]:
-    """What is wrong with the reference itself on the hidden cases and the public inputs.
+    """What is wrong with the reference itself, each problem naming the function.
 
     Each function of `solutions.GRADED` must return finite numbers on every hidden case and
-    every public check's inputs, without raising and without changing its arguments. Checked
-    before anything else, so that a broken reference is named as such rather than showing
-    up later as wrong scores.
+    every public check's inputs, without raising and without changing its arguments; and on
+    no hidden case may it disagree with every catalogued alternative answer
+    (`autograder.variants`), which are independent implementations of the same function.
+    Checked before anything else, so that a broken reference is named as such rather than
+    showing up later as wrong scores of the solution or of the attacks.
     """
     import numpy as np
 
     import solutions
 
     from . import cases, compare, public_checks
+    from .variants import ALTERNATIVES
 
     inputs = {
         name: [(f"hidden case {c.label!r}", c.args) for c in cases.hidden_cases(name)]
@@ -104,6 +107,8 @@ def reference_problems() -> list[str]:
     problems = []
     for name, calls in inputs.items():
         reference = solutions.GRADED[name]
+        tolerance = spec.TOLERANCES[name]
+        alternatives = [a for a in ALTERNATIVES if a.function == name]
         for where, args in calls:
             try:
                 value, given = compare.call_on_copies(reference, args, False)
@@ -118,6 +123,21 @@ def reference_problems() -> list[str]:
                 break
             if any(compare.changed(b, a) for b, a in zip(args, given, strict=True)):
                 problems.append(f"solutions.{name} changes its arguments on {where}")
+                break
+            if not where.startswith("hidden") or not alternatives:
+                continue
+            results = [hints.run_variant(a, args, False) for a in alternatives]
+            if all(hints.failure_of(*r, array, tolerance) is not None for r in results):
+                result, error, _ = results[0]
+                how = (
+                    f"raises {error}"
+                    if result is None
+                    else compare.mismatch(result, array, tolerance.rtol, tolerance.atol, digits=1)
+                )
+                problems.append(
+                    f"solutions.{name} disagrees with every catalogued alternative answer on "
+                    f"{where} (alternative {alternatives[0].name!r} against it: {how})"
+                )
                 break
     return problems
 
