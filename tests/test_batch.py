@@ -1,5 +1,5 @@
-"""grade-all: a folder and a Gradescope export, same scores as `grade`, resumable, robust;
-and the benchmark, at a small N so that it cannot rot."""
+"""grade-all: a folder and a Gradescope export, same scores as `grade`, resumable, robust,
+and honest when grading itself fails (the benchmark is tested in test_install.py)."""
 
 import csv
 import json
@@ -159,17 +159,6 @@ def test_bad_arguments_get_one_line(tmp_path):
     ):
         done = cli(*args)
         assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
-
-
-@pytest.mark.slow
-def test_benchmark_runs_at_small_n(sandbox_runtime):
-    done = cli("bench", "--n", "12", "--samples", "2", "--otter-samples", "1", "--json")
-    assert done.returncode == 0, done.stderr
-    figures = json.loads(done.stdout)
-    assert figures["batch_graded"] == 12
-    assert figures["gigabyte_stopped_by_cap"] is True
-    assert 0 < figures["floor_seconds"] < figures["core_seconds"] < figures["otter_seconds"]
-    assert figures["sandbox_peak_mb"] < 300
 
 
 # ## Failures that are not the submission's doing
