@@ -57,19 +57,113 @@ def with_cells(notebook: dict, cells: list[str]) -> dict:
 def grade_in_tree(
     autograder_zip: bytes, notebook: dict, table: dict, known_mistakes=None
 ) -> tuple[dict, grader.GradeReport]:
-    """Grade `notebook` in a fresh simulated /autograder tree: (results.json, the report)."""
+    """Grade `notebook` in a fresh simulated /autograder tree: (results.json, the report).
+
+    A failure of the grading machinery (`sandbox.SandboxUnavailable`, say) is raised, not
+    turned into a score: the gate must not mistake it for a verdict on the submission.
+    """
     with tempfile.TemporaryDirectory(prefix="disc05-gate-") as folder:
         root = Path(folder) / "autograder"
         with zipfile.ZipFile(io.BytesIO(autograder_zip)) as archive:
             archive.extractall(root / "source")
         (root / "submission").mkdir()
         (root / "submission" / spec.NOTEBOOK_NAME).write_text(json.dumps(notebook))
-        report = gradescope.run(root, table=table, known_mistakes=known_mistakes)
+        report = gradescope.run(root, table=table, known_mistakes=known_mistakes, reraise=True)
         results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
     return results, report
 
 
-GRADING_MODULES = ("gradescope", "grader", "hints", "sandbox", "submission", "cases", "compare")
+GRADING_MODULES = (
+    "gradescope",
+    "grader",
+    "hints",
+    "sandbox",
+    "install",
+    "submission",
+    "cases",
+    "compare",
+)
+
+
+def reference_problems() -> list[str]:
+    """What is wrong with the reference itself, each problem naming the function.
+
+    Each function of `solutions.GRADED` must return finite numbers on every hidden case and
+    every public check's inputs, without raising and without changing its arguments; and on
+    no hidden case may it disagree with every catalogued alternative answer
+    (`autograder.variants`), which are independent implementations of the same function.
+    Checked before anything else, so that a broken reference is named as such rather than
+    showing up later as wrong scores of the solution or of the attacks.
+    """
+    import numpy as np
+
+    import solutions
+
+    from . import cases, compare, public_checks
+    from .variants import ALTERNATIVES
+
+    inputs = {
+        name: [(f"hidden case {c.label!r}", c.args) for c in cases.hidden_cases(name)]
+        for name in solutions.GRADED
+    }
+    for question, checks in public_checks.CHECKS.items():
+        for check in checks:
+            if check.args or check.against is None:
+                where = f"public check {question} / {check.description!r}"
+                inputs.setdefault(check.function, []).append((where, check.args))
+    problems = []
+    for name, calls in inputs.items():
+        reference = solutions.GRADED[name]
+        tolerance = spec.TOLERANCES[name]
+        alternatives = [a for a in ALTERNATIVES if a.function == name]
+        for where, args in calls:
+            try:
+                value, given = compare.call_on_copies(reference, args, False)
+                array = np.asarray(value, dtype=float)
+            except Exception as error:  # noqa: BLE001 - any failure of the reference is reported
+                problems.append(
+                    f"solutions.{name} raises {type(error).__name__} on {where}: {error}"
+                )
+                break
+            if not np.all(np.isfinite(array)):
+                problems.append(f"solutions.{name} returns a value that is not finite on {where}")
+                break
+            if any(compare.changed(b, a) for b, a in zip(args, given, strict=True)):
+                problems.append(f"solutions.{name} changes its arguments on {where}")
+                break
+            if not where.startswith("hidden") or not alternatives:
+                continue
+            results = [hints.run_variant(a, args, False) for a in alternatives]
+            if all(hints.failure_of(*r, array, tolerance) is not None for r in results):
+                result, error, _ = results[0]
+                how = (
+                    f"raises {error}"
+                    if result is None
+                    else compare.mismatch(result, array, tolerance.rtol, tolerance.atol, digits=1)
+                )
+                problems.append(
+                    f"solutions.{name} disagrees with every catalogued alternative answer on "
+                    f"{where} (alternative {alternatives[0].name!r} against it: {how})"
+                )
+                break
+    return problems
+
+
+def reference_disagreements(test_files: dict[str, str]) -> list[str]:
+    """Public checks that the reference functions themselves fail, naming the function."""
+    import numpy as np
+
+    import solutions
+
+    from .build import run_public_checks
+
+    env = {"np": np, **solutions.GRADED}
+    return [
+        f"solutions.{o.case.split(':')[0]} disagrees with the public check {o.question} / "
+        f"{o.case}: {' '.join(o.message.split())}"
+        for o in run_public_checks(env, test_files)
+        if not o.passed
+    ]
 
 
 def missing_from_zip(autograder_zip: bytes) -> list[str]:

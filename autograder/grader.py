@@ -69,6 +69,7 @@ class GradeReport:
     seconds: float = 0.0
     sandbox_peak_kb: int = 0  # largest resident size of the sandboxed process
     confinement: str = ""  # the isolation layers student code ran under
+    timeouts: list[str] = field(default_factory=list)  # what ran out of time, if anything
 
     @property
     def score(self) -> float:
@@ -121,6 +122,10 @@ class GradeReport:
             feedback = [line for f in q.functions for line in f.feedback.splitlines()]
             rows.append(f"{q.name:<10}{q.score:>8.2f}{q.max_score:>6g}  {feedback[0]}")
             rows += [f"{'':<26}{line}" for line in feedback[1:]]
+        rows += [
+            f"{name:<10}{'':>8}{'':>6}  written answer: graded by hand"
+            for name in spec.WRITTEN_QUESTIONS
+        ]
         rows.append(f"{'total':<10}{self.score:>8.2f}{self.max_score:>6g}")
         head = [f"Graded {self.origin}" if self.origin else "", *self.notes]
         if self.confinement:
@@ -216,7 +221,18 @@ def score(
             for index, expected in enumerate(table[name]):
                 calls.append(expected.call)
                 owners.append((name, index))
+    start = time.monotonic()
     report = sandbox.run(submission.cells, calls, limits)
+    timeouts = []
+    if time.monotonic() - start >= limits.budget_seconds:
+        timeouts.append(f"the whole submission ({limits.budget_seconds:g} s)")
+    timeouts += sorted(
+        {
+            name
+            for (name, _), o in zip(owners, report.outcomes, strict=True)
+            if o.status == "timeout"
+        }
+    )
     failures: dict[str, list[tuple[str, str]]] = {}
     signatures: dict[str, list[tuple[int, tuple]]] = {}
     for (name, index), outcome in zip(owners, report.outcomes, strict=True):
@@ -267,6 +283,7 @@ def score(
         notes=notes,
         sandbox_peak_kb=report.peak_kb,
         confinement=report.confinement,
+        timeouts=timeouts,
     )
 
 
@@ -275,7 +292,7 @@ def empty_report(error: str) -> GradeReport:
     questions = [
         QuestionResult(
             q.name,
-            [FunctionResult(n, 0, 1, q.share, f"{n}: not graded") for n in q.functions],
+            [FunctionResult(n, 0, 1, q.share, f"{n}: not run") for n in q.functions],
         )
         for q in spec.QUESTIONS
     ]

@@ -30,14 +30,13 @@ from typing import TYPE_CHECKING
 
 from . import confine, protocol
 from .confine import SandboxUnavailable
+from .install import SANDBOX_HOME
 from .spec import LIMITS, Limits
 
 if TYPE_CHECKING:
     import numpy as np
 
 __all__ = ["Call", "Outcome", "Report", "SandboxUnavailable", "run", "prestart", "runtime"]
-
-SANDBOX_HOME = Path("/opt/disc05-sandbox")
 
 
 @dataclass(frozen=True)
@@ -684,7 +683,7 @@ def run(cells: list[str], calls: list[Call], limits: Limits = LIMITS) -> Report:
     return _Session(runtime(), cells, calls, limits).run()
 
 
-# --- the sandbox interpreter for a root grader ------------------------------------------------
+# --- users, for `autograder.install` --------------------------------------------------------------
 
 
 def _run_as(user: str | None) -> dict:
@@ -698,49 +697,3 @@ def _run_as(user: str | None) -> dict:
 
 def _sandbox_user() -> str | None:
     return confine.SHARED_USER if os.geteuid() == 0 else None
-
-
-def _usable(python: str, user: str | None) -> bool:
-    code = "import sys, numpy; sys.exit(sys.version_info < (3, 10))"
-    try:
-        done = subprocess.run(
-            [python, "-I", "-c", code], cwd="/", capture_output=True, timeout=60, **_run_as(user)
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0
-
-
-def install(home: Path = SANDBOX_HOME) -> str:
-    """Create the sandbox interpreter (a venv with numpy) where the sandbox user can run it.
-
-    Only needed when grading as root with an interpreter that user cannot run (one under
-    /root, say). Returns a one-line description of what was done.
-    """
-    user = _sandbox_user()
-    if user is None or _usable(sys.executable, user):
-        return f"not needed: student code will run under {sys.executable}"
-    bases = ("/usr/bin/python3", "/usr/local/bin/python3")
-    check = "import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 10))"
-    base = next(
-        (
-            p
-            for p in bases
-            if Path(p).exists()
-            and subprocess.run([p, "-I", "-c", check], cwd="/", **_run_as(user)).returncode == 0
-        ),
-        None,
-    )
-    if base is None:
-        raise SandboxUnavailable(
-            f"no Python 3.10+ with venv that {user!r} can run in /usr/bin, /usr/local/bin"
-        )
-    subprocess.run([base, "-m", "venv", "--clear", str(home)], check=True)
-    import numpy as np
-
-    pin = f"numpy=={np.__version__}"
-    subprocess.run([str(home / "bin" / "pip"), "install", "--quiet", pin], check=True)
-    home.chmod(0o755)
-    if not _usable(str(home / "bin" / "python"), user):
-        raise SandboxUnavailable(f"{home} was created but {user!r} cannot run it")
-    return f"created {home} ({pin}) from {base}"

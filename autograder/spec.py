@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 NOTEBOOK_NAME = "disc05.ipynb"
 OTTER_VERSION = "7.0.0"
+# numpy for grading, everywhere: the autograder zip, the sandbox and this repository's install.
+# 2.2 is the newest line that still supports the Python 3.10 of Ubuntu 22.04 (and it
+# supports 3.12, Ubuntu 24.04's).
+NUMPY_VERSION = "2.2.6"
 
 
 @dataclass(frozen=True)
