@@ -37,7 +37,8 @@ class CriterionResult:
 
     @property
     def passed(self) -> bool:
-        return not self.failures
+        """Every case passed (a criterion without cases never passes: it tests nothing)."""
+        return self.total > 0 and not self.failures
 
     @property
     def points(self) -> float:
