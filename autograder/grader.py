@@ -227,7 +227,8 @@ def criterion_results(
     return list(results.values())
 
 
-def _points(value: float) -> str:
+def points_text(value: float) -> str:
+    """``0.5 points``, ``1 point``."""
     return f"{value:.3g} point" + ("" if value == 1 else "s")
 
 
@@ -242,14 +243,14 @@ def _function_feedback(name: str, criteria: list[CriterionResult], max_points: f
         if reason.startswith("not attempted") or reason.startswith("is not defined"):
             return f"{name}: {reason}"
     earned = sum(c.points for c in criteria)
-    lines = [f"{name}: {earned:.3g} of {_points(max_points)}"]
+    lines = [f"{name}: {earned:.3g} of {points_text(max_points)}"]
     for c in criteria:
         if c.passed:
-            lines.append(f"    passed: {c.name} ({_points(c.max_points)})")
+            lines.append(f"    passed: {c.name} ({points_text(c.max_points)})")
             continue
         label, reason = c.failures[0]
         lines.append(
-            f"    FAILED: {c.name} ({_points(c.max_points)}): {len(c.failures)} of {c.total} "
+            f"    FAILED: {c.name} ({points_text(c.max_points)}): {len(c.failures)} of {c.total} "
             f"cases failed; first failure, {label}: {reason}"
         )
     return "\n".join(lines)
