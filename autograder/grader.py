@@ -248,6 +248,9 @@ def _function_feedback(name: str, criteria: list[CriterionResult], max_points: f
         if c.passed:
             lines.append(f"    passed: {c.name} ({points_text(c.max_points)})")
             continue
+        if not c.failures:  # the build refuses this; never award what nothing tested
+            lines.append(f"    FAILED: {c.name} ({points_text(c.max_points)}): no case tests it")
+            continue
         label, reason = c.failures[0]
         lines.append(
             f"    FAILED: {c.name} ({points_text(c.max_points)}): {len(c.failures)} of {c.total} "

@@ -82,6 +82,10 @@ def test_credit_within_a_criterion_is_all_or_nothing():
 def test_a_criterion_without_cases_earns_nothing():
     (criterion,) = grader.criterion_results("max_sigmoid_grad", [], {})
     assert not criterion.passed and criterion.points == 0
+    assert grader._function_feedback("max_sigmoid_grad", [criterion], 1.0).splitlines() == [
+        "max_sigmoid_grad: 0 of 1 point",
+        "    FAILED: the largest value of sigma' (1 point): no case tests it",
+    ]
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
