@@ -412,7 +412,7 @@ def _lost(result: VariantResult) -> str:
     if not result.max_points:
         return "-"
     text = f"{result.lost:.3g} of {result.max_points:g} ({result.lost / result.max_points:.0%})"
-    return text + (f": {', '.join(result.failed_criteria)}" if result.failed_criteria else "")
+    return text + (f": {'; '.join(result.failed_criteria)}" if result.failed_criteria else "")
 
 
 def _row(result: VariantResult, name: str) -> str:

@@ -236,8 +236,8 @@ def test_attack_gets_its_expected_score(
         assert results["score"] == pytest.approx(expected)
         for test in results["tests"][: len(spec.QUESTIONS)]:
             for line in (x for x in test["output"].splitlines() if not x.startswith(" ")):
-                passed = re.match(r"(\w+): (\d+)/(\d+) cases passed", line)
-                full_marks = passed is not None and passed.group(2) == passed.group(3)
+                earned = re.match(r"(\w+): ([\d.]+) of ([\d.]+) points?$", line)
+                full_marks = earned is not None and earned.group(2) == earned.group(3)
                 assert full_marks != (line.split(":")[0] in attack.broken), line
     elif attack.base == "stubs":
         assert results["score"] == 0

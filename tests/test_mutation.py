@@ -146,7 +146,7 @@ def test_gate_passes_and_reports_on_a_sound_subset(
     assert "| effective_column_norm | 5/5 | 0/0 | 0 | 0/0 |" in report
     assert (
         "| effective_column_norm | sqrt((1 - p) / p), the factor of Gamma itself | 1 of 1 (100%): "
-        "values for random p, p near 0, at 1/2 and near 1 |"
+        "values for random p; p near 0, at 1/2 and near 1 |"
     ) in report
     assert "| zeros of the right shape | 11 | 0 |" in report
     assert "| the first argument returned | 10 | 0 |" in report  # max_sigmoid_grad takes none
