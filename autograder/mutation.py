@@ -1,17 +1,21 @@
 """Mutation analysis: do the hidden tests catch real mistakes, and accept every right answer?
 
-Three kinds of variant are graded through the real grading path (a fresh simulated
+Four kinds of variant are graded through the real grading path (a fresh simulated
 ``/autograder`` per submission, exactly as Gradescope grades):
 
 * the catalogued mistakes of `autograder.variants`: each must lose points on its own
-  question and nowhere else;
+  question and nowhere else, and at least `MIN_LOSS` of its function's points;
 * systematic mutants, made mechanically from the reference (one operator, comparison,
   constant, axis, transpose or function swapped): those that differ from the reference on a
   large random battery must be caught like the mistakes; the rest are equivalent and set aside;
-* the alternative correct answers: each must get full marks.
+* the alternative correct answers: each must get full marks;
+* trivial answers (None, a constant, zeros or ones of the right shape, an argument returned),
+  each kind given for every function at once: none may earn a point.
 
-It also checks that no catalogued mistake passes all the public checks of its question.
-`run` returns the problems (none: the release may ship) and writes a report.
+It also checks that every hidden case belongs to exactly one criterion of `spec.CRITERIA` and
+that no catalogued mistake passes all the public checks of its question. `run` returns the
+problems (none: the release may ship) and writes a report with the points each mistake and
+mutant loses.
 """
 
 import ast
