@@ -188,3 +188,21 @@ def test_gate_refuses_a_case_set_on_which_a_trivial_answer_earns_points(
         "trivial answer earns points: effective_column_norm, ones of the right shape, earns 1"
     ]
     assert "| ones of the right shape | 11 | effective_column_norm 1 |" in report
+
+
+@pytest.mark.slow
+def test_points_in_process_agree_with_the_grader(solution_json, table, sandbox_runtime, tmp_path):
+    # tests/test_criteria.py measures mistakes in-process; the grader must give the same points.
+    from autograder import grader
+
+    partial = [m for m in variants.MISTAKES if 0 < mutation.points_in_process(m, table)]
+    partial += mutation.trivial_answers("residual_jacobian")
+    assert len(partial) >= 8
+    for variant in partial:
+        notebook = tmp_path / "disc05.ipynb"
+        notebook.write_text(
+            __import__("json").dumps(gate.with_cells(solution_json, [variant.source]))
+        )
+        report = grader.grade(notebook, table)
+        (own,) = [f for q in report.questions for f in q.functions if f.name == variant.function]
+        assert own.points == pytest.approx(mutation.points_in_process(variant, table)), variant.name
