@@ -178,8 +178,11 @@ def build_notebook(kind: Kind, test_files: dict[str, str]) -> nbformat.NotebookN
             seen_written.append(question)
             new = nbformat.v4.new_markdown_cell(_written_cell(question, kind, answers))
         elif cell.cell_type == "markdown" and _CRITERIA.match(text):
-            seen_criteria.append(_CRITERIA.match(text).group(1))
-            new = nbformat.v4.new_markdown_cell(criteria_cell(seen_criteria[-1]))
+            question = _CRITERIA.match(text).group(1)
+            if question not in [q.name for q in spec.QUESTIONS]:
+                raise ValueError(f"{SOURCE.name}: criteria marker for {question!r}")
+            seen_criteria.append(question)
+            new = nbformat.v4.new_markdown_cell(criteria_cell(question))
         elif cell.cell_type == "markdown":
             new = nbformat.v4.new_markdown_cell(_inline_images(cell.source))
         else:
