@@ -2,10 +2,11 @@
 
 Hidden cases and the reference outputs are computed here, in the grading process; the
 student's functions run in the sandbox (`autograder.sandbox`) and only their float64 outputs
-come back. Each function earns its share of its question's points in proportion to the
-cases it passes. Feedback names the failing stage (not attempted, raised, not a float array,
-wrong shape, not finite, not close, modified an argument) and the kind of case, never the
-hidden inputs or expected values.
+come back. A function's share of its question's points is divided among its criteria
+(`spec.CRITERIA`); a criterion earns its points when every one of its cases passes, and
+nothing otherwise. Feedback lists the criteria with pass or fail and, for a failed one, names
+the failing stage (not attempted, raised, not a float array, wrong shape, not finite, not
+close, modified an argument) and the kind of case, never the hidden inputs or expected values.
 """
 
 import time
@@ -29,19 +30,48 @@ MAX_CELL_NOTES = 12  # notes about failing cells, in a results file
 
 
 @dataclass
-class FunctionResult:
-    """How one graded function did on its hidden cases."""
+class CriterionResult:
+    """How one graded function did on the hidden cases of one of its criteria."""
 
     name: str
-    passed: int
+    max_points: float
     total: int
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (case label, reason)
+
+    @property
+    def passed(self) -> bool:
+        """Every case passed (a criterion without cases never passes: it tests nothing)."""
+        return self.total > 0 and not self.failures
+
+    @property
+    def points(self) -> float:
+        """All or nothing: the criterion's points if every one of its cases passed."""
+        return self.max_points if self.passed else 0.0
+
+
+@dataclass
+class FunctionResult:
+    """How one graded function did on its hidden cases, criterion by criterion."""
+
+    name: str
     max_points: float
     feedback: str
+    criteria: list[CriterionResult] = field(default_factory=list)
     failing_cases: list[str] = field(default_factory=list)
 
     @property
     def points(self) -> float:
-        return self.max_points * self.passed / self.total
+        return sum(c.points for c in self.criteria)
+
+    @property
+    def passed(self) -> int:
+        """Hidden cases passed."""
+        return self.total - len(self.failing_cases)
+
+    @property
+    def total(self) -> int:
+        """Hidden cases."""
+        return sum(c.total for c in self.criteria)
 
 
 @dataclass
@@ -193,18 +223,51 @@ def failure_signature(outcome: sandbox.Outcome, expected: Expected, tolerance) -
     return failure_of(outcome.value, None, outcome.modified, expected.value, tolerance)
 
 
-def _function_feedback(name: str, failures: list[tuple[str, str]], total: int) -> str:
-    passed = total - len(failures)
-    if not failures:
-        return f"{name}: {passed}/{total} cases passed"
+def criterion_results(
+    name: str, labels: list[str], failures: dict[int, str]
+) -> list[CriterionResult]:
+    """Group the verdicts on the hidden cases of `name` (case `i` has label ``labels[i]`` and
+    failed with reason ``failures[i]``, if it failed) by criterion, in declaration order."""
+    points = spec.criterion_points(name)
+    results = {c: CriterionResult(c, points[c], 0) for c in points}
+    for index, label in enumerate(labels):
+        result = results[spec.criterion_of(name, label).name]
+        result.total += 1
+        if index in failures:
+            result.failures.append((label, failures[index]))
+    return list(results.values())
+
+
+def points_text(value: float) -> str:
+    """``0.5 points``, ``1 point``."""
+    return f"{value:.3g} point" + ("" if value == 1 else "s")
+
+
+def _function_feedback(name: str, criteria: list[CriterionResult], max_points: float) -> str:
+    """One line for the function, then one per criterion: passed, or failed with the first
+    failing case's kind and what went wrong."""
+    failures = [f for c in criteria for f in c.failures]
+    total = sum(c.total for c in criteria)
     reasons = {reason for _, reason in failures}
-    if passed == 0 and len(reasons) == 1:
+    if len(failures) == total and len(reasons) == 1:
         reason = next(iter(reasons))
         if reason.startswith("not attempted") or reason.startswith("is not defined"):
             return f"{name}: {reason}"
-    label, reason = failures[0]
-    more = f" ({len(failures)} failing cases)" if len(failures) > 1 else ""
-    return f"{name}: {passed}/{total} cases passed{more}; first failure, {label}: {reason}"
+    earned = sum(c.points for c in criteria)
+    lines = [f"{name}: {earned:.3g} of {points_text(max_points)}"]
+    for c in criteria:
+        if c.passed:
+            lines.append(f"    passed: {c.name} ({points_text(c.max_points)})")
+            continue
+        if not c.failures:  # the build refuses this; never award what nothing tested
+            lines.append(f"    FAILED: {c.name} ({points_text(c.max_points)}): no case tests it")
+            continue
+        label, reason = c.failures[0]
+        lines.append(
+            f"    FAILED: {c.name} ({points_text(c.max_points)}): {len(c.failures)} of {c.total} "
+            f"cases failed; first failure, {label}: {reason}"
+        )
+    return "\n".join(lines)
 
 
 def score(
@@ -233,13 +296,13 @@ def score(
             if o.status == "timeout"
         }
     )
-    failures: dict[str, list[tuple[str, str]]] = {}
+    failures: dict[str, dict[int, str]] = {}
     signatures: dict[str, list[tuple[int, tuple]]] = {}
     for (name, index), outcome in zip(owners, report.outcomes, strict=True):
         expected = table[name][index]
         reason = judge(outcome, expected, spec.TOLERANCES[name])
         if reason is not None:
-            failures.setdefault(name, []).append((expected.case.label, reason))
+            failures.setdefault(name, {})[index] = reason
             signature = failure_signature(outcome, expected, spec.TOLERANCES[name])
             if signature is not None:
                 signatures.setdefault(name, []).append((index, signature))
@@ -247,9 +310,10 @@ def score(
     for question in spec.QUESTIONS:
         functions = []
         for name in question.functions:
-            total = len(table[name])
-            failed = failures.get(name, [])
-            text = _function_feedback(name, failed, total)
+            labels = [expected.case.label for expected in table[name]]
+            failed = failures.get(name, {})
+            criteria = criterion_results(name, labels, failed)
+            text = _function_feedback(name, criteria, question.share)
             hint = None
             if signatures.get(name):
                 if known_mistakes is None:
@@ -261,7 +325,7 @@ def score(
                 text += f"\n    Hint: {hint}"
             functions.append(
                 FunctionResult(
-                    name, total - len(failed), total, question.share, text, [c for c, _ in failed]
+                    name, question.share, text, criteria, [labels[i] for i in sorted(failed)]
                 )
             )
         questions.append(QuestionResult(question.name, functions))
@@ -292,7 +356,7 @@ def empty_report(error: str) -> GradeReport:
     questions = [
         QuestionResult(
             q.name,
-            [FunctionResult(n, 0, 1, q.share, f"{n}: not run") for n in q.functions],
+            [FunctionResult(n, q.share, f"{n}: not run") for n in q.functions],
         )
         for q in spec.QUESTIONS
     ]

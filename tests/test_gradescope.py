@@ -42,7 +42,7 @@ def submissions(tmp_path, solution_json, student_json):
         "stubs": (write_notebook(folder, student_json, "stubs.ipynb"), 0.0),
         "wrong gamma": (
             write_notebook(folder, gate.with_cells(solution_json, [WRONG_GAMMA]), "wrong.ipynb"),
-            FULL - gate.SHARE["dropout_gamma"],
+            FULL - 0.75,  # only "a diagonal matrix of column norms" is right
         ),
     }
     for attack, expected in (
@@ -262,8 +262,9 @@ def test_grade_command_prints_a_table(submissions, sandbox_runtime):
         text=True,
         check=True,
     ).stdout
-    assert "dropout_gamma: 0/" in out
-    assert out.strip().splitlines()[-1].split()[:3] == ["total", f"{FULL - 1:.2f}", f"{FULL:g}"]
+    assert "dropout_gamma: 0.25 of 1 point" in out
+    assert "FAILED: the p-dependence" in out
+    assert out.strip().splitlines()[-1].split()[:3] == ["total", f"{FULL - 0.75:.2f}", f"{FULL:g}"]
 
 
 # Files an export zip may carry that Python, IPython or Otter would run at start-up if they were

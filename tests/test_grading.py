@@ -49,16 +49,16 @@ def test_solution_gets_full_marks_and_stubs_zero(grade, solution_json, student_j
     )
 
 
-def test_partial_credit_is_proportional_to_cases_passed(grade, solution_json, table):
-    # The textbook sigmoid is right except where it overflows: only the extreme cases fail.
+def test_credit_is_per_criterion(grade, solution_json, table):
+    # The textbook sigmoid is right except where it overflows: it fails one criterion only.
     report = grade(
         solution_json, "def sigmoid(x):\n    return 1 / (1 + np.exp(-np.asarray(x, float)))"
     )
     result = next(f for q in report.questions for f in q.functions if f.name == "sigmoid")
     assert 0 < result.passed < result.total == len(table["sigmoid"])
-    assert result.points == pytest.approx(
-        spec.QUESTIONS[0].points / 3 * result.passed / result.total
-    )
+    assert [c.passed for c in result.criteria] == [True, False]
+    assert result.points == pytest.approx(spec.criterion_points("sigmoid")[result.criteria[0].name])
+    assert "FAILED: no overflow for large |x|" in result.feedback
     assert "raised FloatingPointError: overflow" in result.feedback
     assert report.score == pytest.approx(FULL - 1 + result.points)
 
@@ -236,8 +236,8 @@ def test_attack_gets_its_expected_score(
         assert results["score"] == pytest.approx(expected)
         for test in results["tests"][: len(spec.QUESTIONS)]:
             for line in (x for x in test["output"].splitlines() if not x.startswith(" ")):
-                passed = re.match(r"(\w+): (\d+)/(\d+) cases passed", line)
-                full_marks = passed is not None and passed.group(2) == passed.group(3)
+                earned = re.match(r"(\w+): ([\d.]+) of ([\d.]+) points?$", line)
+                full_marks = earned is not None and earned.group(2) == earned.group(3)
                 assert full_marks != (line.split(":")[0] in attack.broken), line
     elif attack.base == "stubs":
         assert results["score"] == 0
@@ -264,5 +264,5 @@ def test_a_worker_that_kills_its_fork_server_costs_only_itself(
         "    return 0.0"
     )
     report = grade(solution_json, killer)
-    assert report.score == pytest.approx(FULL - 1 + 1 / 24)  # sigmoid(-750) = 0.0 is right
+    assert report.score == pytest.approx(FULL - 1)  # a constant 0.0 earns no criterion
     assert grade(solution_json).score == pytest.approx(FULL)

@@ -43,7 +43,9 @@ def test_numpy_is_pinned_to_one_version_everywhere(sandbox_runtime):
     assert f"numpy=={spec.NUMPY_VERSION}" in pyproject["project"]["dependencies"]
     assert gradescope.REQUIREMENTS == f"numpy=={spec.NUMPY_VERSION}\n"
     assert np.__version__ == spec.NUMPY_VERSION  # the grader computes the expected values
-    assert numpy_of(sandbox_runtime.interpreter.python) == spec.NUMPY_VERSION  # student code runs here
+    assert (
+        numpy_of(sandbox_runtime.interpreter.python) == spec.NUMPY_VERSION
+    )  # student code runs here
     assert spec.NUMPY_VERSION in str(install.SANDBOX_HOME)
 
 
