@@ -36,16 +36,12 @@ class Attack:
     broken : tuple of str
         Functions the attack is expected to cost (solution base only); everything else
         keeps its full marks.
-    needs_namespaces : bool
-        Whether only namespaces stop it (so it is not graded where staff allowed weak
-        isolation): connections that no other layer refuses, such as UDP.
     """
 
     name: str
     base: str
     cells: tuple[str, ...]
     broken: tuple[str, ...] = ()
-    needs_namespaces: bool = False
 
 
 ATTACKS: tuple[Attack, ...] = (
@@ -312,10 +308,14 @@ BREACH_ATTACKS: tuple[Attack, ...] = (
         broken=("effective_column_norm",),
     ),
     Attack(
-        "sockets (TCP, UDP, abstract and pathname UNIX) and new user namespaces",
+        "sockets of every family, System V IPC, keyrings, io_uring and new user namespaces",
         "solution",
         (
-            _BREACH + "import glob\n"
+            _BREACH + "import ctypes, glob\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "def succeeds(result):\n"
+            "    if result < 0:\n"
+            "        raise OSError(ctypes.get_errno(), 'refused')\n"
             "def tcp():\n"
             "    socket.create_connection(('127.0.0.1', 22), timeout=0.2).close()\n"
             "def udp():\n"
@@ -325,14 +325,20 @@ BREACH_ATTACKS: tuple[Attack, ...] = (
             "    s.settimeout(0.2)\n"
             "    s.connect(path)\n"
             "attempt('tcp', tcp)\n"
-            "libc = __import__('ctypes').CDLL(None)\n"
-            "attempt('user namespace', lambda: 1 / (libc.unshare(0x10000000) == 0))\n"
             "attempt('udp', udp)\n"
+            "attempt('mptcp', lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262))\n"
+            "attempt('vsock', lambda: socket.socket(40, socket.SOCK_STREAM).bind((-1, 47005)))\n"
             "attempt('abstract', lambda: unix('\\0/tmp/.X11-unix/X0'))\n"
             "for path in glob.glob('/tmp/**', recursive=True) + glob.glob('/run/**', recursive=True):\n"
-            "    attempt(path, lambda: unix(path))\n" + _BROKEN_IF_BREACHED,
+            "    attempt(path, lambda: unix(path))\n"
+            "attempt('shared memory', lambda: succeeds(libc.shmget(0, 1 << 20, 0o1600)))\n"
+            "attempt('message queue', lambda: succeeds(libc.msgget(0, 0o1600)))\n"
+            "add_key = {{'x86_64': 248, 'aarch64': 217}}[__import__('platform').machine()]\n"
+            "attempt('keyring', lambda: succeeds(libc.syscall(add_key, b'user', b'k', b'v', 1, -4)))\n"
+            "attempt('io_uring', lambda: succeeds(libc.syscall(425, 8, ctypes.create_string_buffer(120))))\n"
+            "attempt('user namespace', lambda: succeeds(libc.unshare(0x10000000)))\n"
+            + _BROKEN_IF_BREACHED,
         ),
-        needs_namespaces=True,
     ),
     Attack(
         "files written, many files, deep folders",

@@ -18,23 +18,29 @@ Which layer gives each, per platform:
   files that only their owner may read.
 * Landlock: 1 and 2 from ABI 1 (Linux 5.13), TCP from ABI 4, signals and abstract sockets from
   ABI 6 (Linux 6.12).
+* a seccomp filter (`autograder.syscalls`): no sockets of any family, no System V IPC, no
+  keyrings, namespaces, mounts or tracing; 2 and 3 where the layers above leave gaps. Linux
+  with libseccomp (everywhere apt is).
 * resource limits, and a fork server that cannot be traced: 4, and no tracing, everywhere.
 
-The policy is to fail closed: student code runs only where bubblewrap works. Elsewhere the
-grader refuses, with one line saying what is missing, unless staff opt in to the layers that
-remain (``--allow-weak-isolation`` or ``DISC05_ALLOW_WEAK_ISOLATION=1``; the Gradescope entry
-point opts in, since each submission there is alone in its container and the autograder's
-files are root's). Every report records the layers actually used.
+The policy is to fail closed: student code runs only where bubblewrap works and libseccomp can
+build the filter. Elsewhere the grader refuses, with one line saying what is missing, unless
+staff opt in to the layers that remain (``--allow-weak-isolation`` or
+``DISC05_ALLOW_WEAK_ISOLATION=1``; the Gradescope entry point opts in, since each submission
+there is alone in its container and the autograder's files are root's). Every report records
+the layers actually used.
 
 `DISC05_PLATFORM` emulates a weaker platform on a stronger one, so that tests and the build
 exercise every fallback: a comma-separated list of ``namespaces=off`` (no bubblewrap),
-``landlock=N`` (Landlock ABI at most N; 0: none) and ``root=off`` (as root: every slot shares
-the one uid ``nobody``, as every worker shares the grader's uid when it is not root).
+``landlock=N`` (Landlock ABI at most N; 0: none), ``seccomp=off`` (no libseccomp) and
+``root=off`` (as root: every slot shares the one uid ``nobody``, as every worker shares the
+grader's uid when it is not root).
 """
 
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import functools
 import importlib.util
 import json
@@ -46,6 +52,8 @@ import sys
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
+
+from . import syscalls
 
 SHARED_USER = "nobody"
 # Grading slots of a root grader run as uids of their own, from this base (no account uses
@@ -66,6 +74,7 @@ class Platform:
     bwrap: str | None  # bubblewrap's path; None: no namespaces
     landlock: int  # highest Landlock ABI to use (0: none)
     root: bool
+    seccomp: bytes | None = None  # the system-call filter (`autograder.syscalls`), if any
     refused: str = ""  # why bubblewrap, though installed, could not start a sandbox here
 
     @property
@@ -95,20 +104,23 @@ def platform() -> Platform:
         bwrap=shutil.which("bwrap"),
         landlock=kernel_landlock_abi(),
         root=os.geteuid() == 0,
+        seccomp=syscalls.filter_program(),
     )
     switch = os.environ.get("DISC05_PLATFORM", "").strip()
     for item in filter(None, (part.strip() for part in switch.split(","))):
         key, _, value = item.partition("=")
         if key == "namespaces" and value == "off":
-            found = Platform(None, found.landlock, found.root)
+            found = dataclasses.replace(found, bwrap=None)
         elif key == "root" and value == "off":
-            found = Platform(found.bwrap, found.landlock, False)
+            found = dataclasses.replace(found, root=False)
+        elif key == "seccomp" and value == "off":
+            found = dataclasses.replace(found, seccomp=None)
         elif key == "landlock" and value.isdigit():
-            found = Platform(found.bwrap, min(found.landlock, int(value)), found.root)
+            found = dataclasses.replace(found, landlock=min(found.landlock, int(value)))
         else:
             raise SandboxUnavailable(
                 f"DISC05_PLATFORM: cannot read {item!r} (expected namespaces=off, "
-                "landlock=N or root=off, separated by commas)"
+                "landlock=N, root=off or seccomp=off, separated by commas)"
             )
     return found
 
@@ -262,9 +274,10 @@ class Plan:
     landlock: int  # the highest Landlock ABI the workers may use
     layers: str  # the confinement, in words, for reports
 
-    def describe(self, landlock_used: int) -> str:
+    def describe(self, landlock_used: int, seccomp_used: bool) -> str:
         abi = f"Landlock ABI {landlock_used}" if landlock_used else "no Landlock"
-        return f"{self.layers}, {abi}, resource limits"
+        filtered = "a seccomp filter" if seccomp_used else "no seccomp filter"
+        return f"{self.layers}, {abi}, {filtered}, resource limits"
 
 
 def plan(found: Platform, slot: int, weak_ok: bool) -> Plan:
@@ -273,7 +286,7 @@ def plan(found: Platform, slot: int, weak_ok: bool) -> Plan:
     Raises
     ------
     SandboxUnavailable
-        Without bubblewrap, unless `weak_ok`.
+        Without bubblewrap or without a system-call filter, unless `weak_ok`.
     """
     uid = slot_uid(found, slot)
     if uid is None:
@@ -282,16 +295,22 @@ def plan(found: Platform, slot: int, weak_ok: bool) -> Plan:
         who = "a uid of its own per slot"
     else:
         who = f"one uid ({SHARED_USER}) shared by every slot"
-    if found.bwrap and not found.refused:
+    namespaces = found.bwrap is not None and not found.refused
+    if namespaces and found.seccomp is not None:
         return Plan((found.bwrap,), uid, found.landlock, f"bubblewrap namespaces, {who}")
     if found.refused:
         why = f"bubblewrap could not start a sandbox ({found.refused})"
+    elif namespaces:
+        why = "libseccomp is not installed, so no system-call filter can be built"
     elif shutil.which("bwrap") is None:
         why = "bubblewrap is not installed"
     else:
         why = "bubblewrap is switched off (DISC05_PLATFORM)"
     if not weak_ok:
         raise SandboxUnavailable(refusal(why, found))
+    if namespaces:
+        layers = f"bubblewrap namespaces ({why}; weak isolation allowed), {who}"
+        return Plan((found.bwrap,), uid, found.landlock, layers)
     return Plan((), uid, found.landlock, f"no namespaces ({why}; weak isolation allowed), {who}")
 
 
@@ -300,10 +319,13 @@ def refusal(why: str, found: Platform) -> str:
     rest = "a uid per slot" if found.root else "the grader's own uid"
     if found.landlock:
         rest += f" and Landlock ABI {found.landlock}"
+    if "libseccomp" in why:
+        fix = "install libseccomp (package libseccomp2)"
+    else:
+        fix = "install bubblewrap (apt-get install bubblewrap) on a kernel with user namespaces"
     return (
-        f"sandbox unavailable: {why}, so student code cannot be isolated as promised; install "
-        "bubblewrap (apt-get install bubblewrap) on a kernel that allows user namespaces, or "
-        f"pass --allow-weak-isolation to grade with {rest} and resource limits only"
+        f"sandbox unavailable: {why}, so student code cannot be isolated as promised; {fix}, "
+        f"or pass --allow-weak-isolation to grade with {rest} and resource limits only"
     )
 
 

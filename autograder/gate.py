@@ -281,10 +281,10 @@ def emulated(platform: str):
 
 
 def grade_known(
-    student: dict, solution: dict, autograder_zip: bytes, table: dict, known_mistakes, weak: bool
+    student: dict, solution: dict, autograder_zip: bytes, table: dict, known_mistakes
 ) -> list[Graded]:
-    """Grade the solution, the stubs and every attack (those that need namespaces only where
-    isolation is not `weak`), in parallel, each in a fresh simulated /autograder tree."""
+    """Grade the solution, the stubs and every attack, in parallel, each in a fresh simulated
+    /autograder tree."""
     repo = str(Path(__file__).resolve().parent.parent)
     full = sum(q.points for q in spec.QUESTIONS)
     wrong = with_cells(student, [attacks.WRONG_ANSWERS])
@@ -297,8 +297,6 @@ def grade_known(
     wrong_score = grade(wrong)[0]["score"]
     jobs = [("solution", solution, full, True), ("stubs", student, 0.0, True)]
     for attack in attacks.ATTACKS:
-        if weak and attack.needs_namespaces:
-            continue
         cells = attacks.attack_cells(attack, repo=repo, source="/autograder/source")
         base = {"solution": solution, "stubs": student, "wrong": wrong}[attack.base]
         if attack.base == "solution":
@@ -351,9 +349,7 @@ def run_gate(
     problems = missing_from_zip(autograder_zip)
     for platform, label in PLATFORMS:
         with emulated(platform):
-            graded = grade_known(
-                student, solution, autograder_zip, table, known_mistakes, weak=bool(platform)
-            )
+            graded = grade_known(student, solution, autograder_zip, table, known_mistakes)
         found = problems_of(graded, table)
         problems += [f"{p} ({label})" if label else p for p in found]
         if not found:

@@ -14,7 +14,8 @@ interpreter that has nothing but the standard library and numpy.
 
 Events, as the worker writes them:
 
-* ``{"event": "ready", "uid": int, "landlock": int}``: confined; student code runs next.
+* ``{"event": "ready", "uid": int, "landlock": int, "seccomp": bool}``: confined; student
+  code runs next.
 * ``{"event": "cell", "index": int}``: cell `index` starts.
 * ``{"event": "cell_error", "index": int, "type": str, "message": str, "where": [str]}``.
 * ``{"event": "calls"}``: the graded calls start, in the order the job gave them.
@@ -179,9 +180,11 @@ def parse_event(line: bytes, calls: int) -> Event | None:
         return None
     kind, keys = event.get("event"), set(event)
     fields: dict | None = None
-    if kind == "ready" and keys == {"event", "uid", "landlock"}:
+    if kind == "ready" and keys == {"event", "uid", "landlock", "seccomp"}:
         uid, abi = _int(event["uid"], 0, (1 << 32) - 1), _int(event["landlock"], 0, 64)
-        fields = None if uid is None or abi is None else {"uid": uid, "landlock": abi}
+        filtered = event["seccomp"] if type(event["seccomp"]) is bool else None
+        if uid is not None and abi is not None and filtered is not None:
+            fields = {"uid": uid, "landlock": abi, "seccomp": filtered}
     elif kind == "cell" and keys == {"event", "index"}:
         index = _int(event["index"], 0, 1 << 20)
         fields = None if index is None else {"index": index}

@@ -12,6 +12,7 @@ believes nothing it has not checked; every verdict is drawn here, on the grader'
 from __future__ import annotations
 
 import atexit
+import base64
 import dataclasses
 import functools
 import itertools
@@ -553,7 +554,7 @@ class _Session:
         self.pending = list(range(len(calls)))
         self.budget_end = time.monotonic() + limits.budget_seconds
         self.phase, self.current = "start", None
-        self.landlock = 0
+        self.landlock, self.seccomp = 0, False
 
     def job(self) -> dict:
         return {
@@ -565,6 +566,7 @@ class _Session:
                 "cpu_seconds": int(self.limits.budget_seconds) + 2,
             },
             "landlock": self.rt.platform.landlock,  # the same whether namespaces are used or not
+            "seccomp": _b64(self.rt.platform.seccomp),
             "readable": list(self.rt.interpreter.readable),
         }
 
@@ -593,7 +595,7 @@ class _Session:
         self.phase, self.current = "start", None
         max_events = 2 * len(self.cells) + len(self.pending) + 4
         worker = _Worker(self.job(), max_events)
-        self.report.confinement = worker.server.plan.describe(self.landlock)
+        self.report.confinement = worker.server.plan.describe(self.landlock, self.seccomp)
         try:
             while True:
                 limit, deadline = self.deadline()
@@ -623,7 +625,8 @@ class _Session:
         kind, fields = event.kind, event.fields
         if kind == "ready" and self.phase == "start":
             self.report.uid, self.landlock = fields["uid"], fields["landlock"]
-            self.report.confinement = worker.server.plan.describe(self.landlock)
+            self.seccomp = fields["seccomp"]
+            self.report.confinement = worker.server.plan.describe(self.landlock, self.seccomp)
             self.phase = "ready"
         elif kind == "cell" and self.phase in ("ready", "cell") and self.next_cell(fields["index"]):
             self.phase, self.current = "cell", fields["index"]
@@ -670,6 +673,10 @@ class _Session:
                 self.report.outcomes[i] = Outcome("skipped", "was not run: the sandbox " + message)
             self.pending.clear()
         return False
+
+
+def _b64(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode("ascii")
 
 
 def run(cells: list[str], calls: list[Call], limits: Limits = LIMITS) -> Report:

@@ -122,12 +122,31 @@ def _landlock(readable, writable, most):
             if syscall(_ADD_RULE, ruleset, 1, ctypes.byref(rule), 0) < 0:
                 raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {path}")
             os.close(fd)
-    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
     if syscall(_RESTRICT_SELF, ruleset, 0) < 0:
         raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
     os.close(ruleset)
     return abi
+
+
+class _Program(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def _seccomp(program):
+    """Install the system-call filter the grader compiled (see autograder.syscalls)."""
+    if program is None:
+        return False
+    code = base64.b64decode(program)
+    buffer = ctypes.create_string_buffer(code, len(code))
+    fprog = _Program(len(code) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    if ctypes.CDLL(None, use_errno=True).prctl(22, 2, ctypes.byref(fprog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
+    return True
+
+
+def _no_new_privileges():
+    if ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
 
 
 def _fake_otter():
@@ -219,12 +238,14 @@ def _work(job_fd, out, np, protocol, compare):
         calls = [{**call, "args": [_decode(a, np) for a in call["args"]]} for call in job["calls"]]
         os.chdir("/")
         _confine(job["limits"])
+        _no_new_privileges()
         abi = _landlock(job["readable"], ["/dev/null"], job["landlock"])
+        filtered = _seccomp(job["seccomp"])
     except BaseException as error:  # noqa: BLE001
         message = "".join(traceback.format_exception(error))
         protocol.send(out, {"event": "fatal", "message": message})
         os._exit(3)
-    protocol.send(out, {"event": "ready", "uid": os.getuid(), "landlock": abi})
+    protocol.send(out, {"event": "ready", "uid": os.getuid(), "landlock": abi, "seccomp": filtered})
     sys.modules["otter"] = _fake_otter()
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     _run_cells(job["cells"], set(job["skip"]), out, namespace, protocol)

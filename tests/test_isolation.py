@@ -269,7 +269,6 @@ def test_attack_suite_holds_on_an_emulated_platform(
         gradescope.autograder_zip(test_files),
         table,
         hints.Hints(table),
-        weak=weak,
     )
     assert gate.problems_of(graded, table) == []
     assert graded[0].results["score"] == pytest.approx(FULL)
@@ -314,6 +313,12 @@ def test_a_submission_that_signals_everything_costs_no_classmate(
         **{f"honest{i}": FULL for i in range(4)},
         **{f"killer{i}": 0 for i in range(4)},
     }
+
+
+def test_a_platform_without_a_system_call_filter_is_refused(emulate):
+    emulate("seccomp=off")
+    with pytest.raises(sandbox.SandboxUnavailable, match="libseccomp is not installed"):
+        sandbox.run(["def f(): return 1.0"], [sandbox.Call("f", ())], FAST)
 
 
 def test_a_platform_where_slots_share_a_uid_without_namespaces_is_refused(tmp_path, solution_json):
