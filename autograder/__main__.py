@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             report = grader.grade(args.submission)
         except sandbox.SandboxUnavailable as error:
-            _fail(f"{_not_graded(error)} (sandbox unavailable)")
+            _fail(_not_graded(error))
             return FAILED
         except Exception as error:  # noqa: BLE001 - a fault of the grader, not the submission
             import traceback
