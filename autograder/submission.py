@@ -23,6 +23,7 @@ from .spec import NOTEBOOK_NAME
 
 IGNORE_TAG = "otter_ignore"
 MAX_BYTES = 64 << 20  # a notebook with large plots stays well below this
+PARSE_CHARS = 200_000  # unmarked script code parsed into statements (this assignment's: ~20 kB)
 _IGNORED_PARTS = ("__MACOSX", ".ipynb_checkpoints")
 
 
@@ -76,6 +77,8 @@ def notebook_cells(data: bytes, name: str) -> list[str]:
         notebook = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise SubmissionError(f"{name} is not a text file, so not a notebook") from None
+    except RecursionError:
+        raise SubmissionError(f"{name} is not a notebook: its JSON is nested too deeply") from None
     except json.JSONDecodeError as error:
         raise SubmissionError(
             f"{name} is not a valid notebook: its JSON is broken at line {error.lineno} "
@@ -112,8 +115,10 @@ def _statements(text: str) -> list[str]:
     decorator line instead, so that one syntax error costs only its own piece.
     """
     try:
+        if len(text) > PARSE_CHARS:  # the parser's memory grows with the code's nesting
+            raise SyntaxError("too long to parse here")
         tree = ast.parse(text)
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError):
         pieces, current = [], []
         for line in text.splitlines():
             if re.match(r"(def |class |import |from |@)", line) and current:
@@ -176,12 +181,19 @@ def _pick_notebook(names: list[str], where: str) -> tuple[str, list[str]]:
         return names[0], []
     preferred = [n for n in names if Path(n).name == NOTEBOOK_NAME]
     if len(preferred) == 1:
-        others = ", ".join(sorted(n for n in names if n != preferred[0]))
+        others = _listed([n for n in names if n != preferred[0]])
         return preferred[0], [f"graded {preferred[0]}; ignored the other notebooks: {others}"]
     raise SubmissionError(
-        f"{where} holds {len(names)} notebooks ({', '.join(sorted(names))}), and none of them "
+        f"{where} holds {len(names)} notebooks ({_listed(names)}), and none of them "
         f"is named {NOTEBOOK_NAME}: submit only the notebook you want graded"
     )
+
+
+def _listed(names: list[str], most: int = 5) -> str:
+    """Names for a message: the first few, each cut short, and how many more."""
+    shown = [n if len(n) <= 80 else n[:79] + "…" for n in sorted(names)[:most]]
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(shown) + more
 
 
 def _relevant(name: str) -> bool:
@@ -289,10 +301,8 @@ def load(path: Path) -> Submission:
         raise SubmissionError(f"{path.name} does not exist")
     if path.is_dir():
         files, links = _files(path)
-        notes = [
-            f"ignored {link.relative_to(path)}: a symbolic link, and only regular files are read"
-            for link in links
-        ]
+        linked = _listed([str(link.relative_to(path)) for link in links])
+        notes = [f"ignored symbolic links (only regular files are read): {linked}"] if links else []
         notebooks = [str(p.relative_to(path)) for p in files if p.suffix == ".ipynb"]
         if notebooks:
             chosen, picked = _pick_notebook(notebooks, "the submission")
@@ -310,7 +320,7 @@ def load(path: Path) -> Submission:
         gradable = [p for p in links if p.suffix in (".ipynb", ".zip", ".py")]
         if gradable and not files:
             raise SubmissionError(_link_message(str(gradable[0].relative_to(path))))
-        found = ", ".join(str(p.relative_to(path)) for p in files + links) or "nothing"
+        found = _listed([str(p.relative_to(path)) for p in files + links]) or "nothing"
         raise SubmissionError(
             f"no notebook to grade: the submission holds {found}. Upload {NOTEBOOK_NAME} "
             "or the zip that the notebook's last cell writes."
