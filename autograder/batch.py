@@ -226,17 +226,33 @@ def is_current(record: object, digest: str, identity: str, out: Path, entry_id: 
 
 # ## scores.csv
 
-COLUMNS = ["id", "name", "email", "sid", *(q.name for q in spec.QUESTIONS), "total", "max", "error"]
+COLUMNS = [
+    "id",
+    "name",
+    "email",
+    "sid",
+    *(q.name for q in spec.QUESTIONS),
+    "total",
+    "max",
+    "error",
+    "confinement",
+]
+
+
+def _cell(text: str) -> str:
+    """Text for a spreadsheet cell: never read as a formula (names come from students)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _row(entry: Entry, results: dict | None, record: dict, why_not: str) -> dict:
     """One line of scores.csv; without `results`, the submission is not graded (no score)."""
     row = {
-        "id": entry.id,
-        "name": "; ".join(s["name"] for s in entry.students),
-        "email": "; ".join(s["email"] for s in entry.students),
-        "sid": "; ".join(s["sid"] for s in entry.students),
+        "id": _cell(entry.id),
+        "name": _cell("; ".join(s["name"] for s in entry.students)),
+        "email": _cell("; ".join(s["email"] for s in entry.students)),
+        "sid": _cell("; ".join(s["sid"] for s in entry.students)),
         "max": sum(q.points for q in spec.QUESTIONS),
+        "confinement": ((results or {}).get("extra_data") or {}).get("confinement", ""),
     }
     errors = [entry.note] if entry.note else []
     if results is None:
@@ -245,7 +261,7 @@ def _row(entry: Entry, results: dict | None, record: dict, why_not: str) -> dict
             **row,
             **{q.name: "" for q in spec.QUESTIONS},
             "total": "",
-            "error": "; ".join(errors),
+            "error": _cell("; ".join(errors)),
         }
     scores = {t["name"]: t["score"] for t in results.get("tests", [])}
     error = (results.get("extra_data") or {}).get("error")
@@ -257,7 +273,7 @@ def _row(entry: Entry, results: dict | None, record: dict, why_not: str) -> dict
         **row,
         **{q.name: scores.get(q.name, 0) for q in spec.QUESTIONS},
         "total": results.get("score", 0),
-        "error": "; ".join(errors),
+        "error": _cell("; ".join(errors)),
     }
 
 

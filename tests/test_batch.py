@@ -375,3 +375,8 @@ def test_a_timeout_bounds_every_call_and_cell():
     assert limits.budget_seconds == limits.call_seconds == limits.cell_seconds == 0.05
     assert batch.limits_for(None) == spec.LIMITS
     assert batch.limits_for(600).call_seconds == spec.LIMITS.call_seconds
+
+
+def test_student_text_in_scores_csv_is_never_a_formula():
+    assert batch._cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert batch._cell("+1") == "'+1" and batch._cell("Ada Lovelace") == "Ada Lovelace"
