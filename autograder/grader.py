@@ -17,7 +17,7 @@ import numpy as np
 
 import solutions
 
-from . import compare, sandbox, spec
+from . import compare, sandbox, spec, written
 from .cases import Case, all_hidden_cases
 from .submission import Submission, SubmissionError, load
 
@@ -66,6 +66,10 @@ class GradeReport:
     seconds: float = 0.0
     sandbox_peak_kb: int = 0  # largest resident size of the sandboxed process
     confinement: str = ""  # the isolation layers student code ran under
+    written: dict[str, str] | None = None  # answers by question; None: submission unreadable
+    mistakes: dict[str, str] = field(default_factory=dict)  # function: catalogued mistake
+    case_kinds: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # [passed, total]
+    limits: list[str] = field(default_factory=list)  # time and memory limits hit, and where
 
     @property
     def score(self) -> float:
@@ -89,13 +93,15 @@ class GradeReport:
                 }
             )
         for name in spec.WRITTEN_QUESTIONS:
+            answer = (self.written or {}).get(name)
             tests.append(
                 {
                     "name": f"{name} written answer",
                     "score": 0,
                     "max_score": 0,
                     "visibility": "visible",
-                    "output": "Graded by hand; the points appear once staff have graded it.",
+                    "output": written.gradescope_output(name, answer, self.written is not None),
+                    "output_format": "md",
                 }
             )
         lines = [f"Graded {self.origin}." if self.origin else ""]
@@ -108,7 +114,13 @@ class GradeReport:
             "visibility": "visible",
             "stdout_visibility": "hidden",
             "tests": tests,
-            "extra_data": {"error": self.error, "confinement": self.confinement},
+            "extra_data": {
+                "error": self.error,
+                "confinement": self.confinement,
+                "mistakes": self.mistakes,
+                "case_kinds": self.case_kinds,
+                "limits": self.limits,
+            },
         }
 
     def table(self) -> str:
@@ -199,6 +211,36 @@ def _function_feedback(name: str, failures: list[tuple[str, str]], total: int) -
     return f"{name}: {passed}/{total} cases passed{more}; first failure, {label}: {reason}"
 
 
+def case_kind(label: str) -> str:
+    """The kind of a hidden case, for pass rates across a class: ``random`` or the edge case."""
+    return label.split(",")[0] if label.startswith("random") else label
+
+
+def _kinds(expected: list[Expected], failed: set[int]) -> dict[str, list[int]]:
+    """[passed, total] per kind of case, given the indices of the failing cases."""
+    kinds: dict[str, list[int]] = {}
+    for index, entry in enumerate(expected):
+        counts = kinds.setdefault(case_kind(entry.case.label), [0, 0])
+        counts[0] += index not in failed
+        counts[1] += 1
+    return kinds
+
+
+def _limits_hit(report: sandbox.Report, functions: list[str]) -> list[str]:
+    """Where the submission ran into a time or memory limit, one line each."""
+    hit = [f"cell {index + 1} {why}" for index, why in sorted(report.skipped_cells.items())]
+    for function, outcome in zip(functions, report.outcomes, strict=True):
+        if outcome.status in ("timeout", "crashed") or outcome.error_type == "MemoryError":
+            line = f"{function}: {outcome.message}"
+        elif outcome.status == "skipped" and outcome.message.startswith("was not run: the "):
+            line = f"{function} {outcome.message}"
+        else:
+            continue
+        if line not in hit:
+            hit.append(line)
+    return hit
+
+
 def score(
     submission: Submission,
     table: dict[str, list[Expected]] | None = None,
@@ -216,30 +258,36 @@ def score(
     report = sandbox.run(submission.cells, calls, limits)
     failures: dict[str, list[tuple[str, str]]] = {}
     signatures: dict[str, list[tuple[int, tuple]]] = {}
+    failed_indices: dict[str, set[int]] = {}
     for (name, index), outcome in zip(owners, report.outcomes, strict=True):
         expected = table[name][index]
         reason = judge(outcome, expected, spec.TOLERANCES[name])
         if reason is not None:
             failures.setdefault(name, []).append((expected.case.label, reason))
+            failed_indices.setdefault(name, set()).add(index)
             signature = failure_signature(outcome, expected, spec.TOLERANCES[name])
             if signature is not None:
                 signatures.setdefault(name, []).append((index, signature))
     questions = []
+    mistakes: dict[str, str] = {}
+    case_kinds: dict[str, dict[str, list[int]]] = {}
     for question in spec.QUESTIONS:
         functions = []
         for name in question.functions:
             total = len(table[name])
             failed = failures.get(name, [])
             text = _function_feedback(name, failed, total)
-            hint = None
+            mistake = None
             if signatures.get(name):
                 if known_mistakes is None:
                     from . import hints  # the catalogue is loaded only when something fails
 
                     known_mistakes = hints.Hints(table)
-                hint = known_mistakes.hint(name, signatures[name][:8])
-            if hint:
-                text += f"\n    Hint: {hint}"
+                mistake = known_mistakes.match(name, signatures[name][:8])
+            if mistake:
+                text += f"\n    Hint: {mistake.hint}"
+                mistakes[name] = mistake.name
+            case_kinds[name] = _kinds(table[name], failed_indices.get(name, set()))
             functions.append(
                 FunctionResult(
                     name, total - len(failed), total, question.share, text, [c for c, _ in failed]
@@ -259,6 +307,10 @@ def score(
         notes=notes,
         sandbox_peak_kb=report.peak_kb,
         confinement=report.confinement,
+        written=submission.written,
+        mistakes=mistakes,
+        case_kinds=case_kinds,
+        limits=_limits_hit(report, [name for name, _ in owners]),
     )
 
 
