@@ -8,7 +8,8 @@ outputs and mistake outputs are computed once for the batch. Results go to an ou
 
 * ``results/ID.json``: the results.json Gradescope would have produced;
 * ``feedback/ID.txt``: the per-question table;
-* ``scores.csv``: one row per submission (students, question scores, total, error).
+* ``scores.csv``: one row per submission (students, question scores, total, error);
+* ``report.html`` and ``mistakes.csv``: the class at a glance (`autograder.report`).
 
 A rerun grades only what has no results yet (``--force`` regrades everything).
 """
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import grader, hints, spec
+from . import report as class_report
 
 METADATA = "submission_metadata.yml"
 MAX_EXPORT_BYTES = 4 << 30
@@ -220,4 +222,5 @@ def grade_all(
                 if bar:
                     bar.step()
         csv_path = write_csv(entries, out)
+        class_report.write(out)
     return Summary(len(todo), len(entries) - len(todo), errors, time.monotonic() - start, csv_path)

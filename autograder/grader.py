@@ -229,9 +229,16 @@ def _kinds(expected: list[Expected], failed: set[int]) -> dict[str, list[int]]:
 def _limits_hit(report: sandbox.Report, functions: list[str]) -> list[str]:
     """Where the submission ran into a time or memory limit, one line each."""
     hit = [f"cell {index + 1} {why}" for index, why in sorted(report.skipped_cells.items())]
+    hit += [
+        f"cell {index + 1} raised {error}"
+        for index, error in sorted(report.cell_errors.items())
+        if error.startswith("MemoryError")
+    ]
     for function, outcome in zip(functions, report.outcomes, strict=True):
-        if outcome.status in ("timeout", "crashed") or outcome.error_type == "MemoryError":
+        if outcome.status in ("timeout", "crashed"):
             line = f"{function}: {outcome.message}"
+        elif outcome.error_type == "MemoryError":
+            line = f"{function}: raised {outcome.message}"
         elif outcome.status == "skipped" and outcome.message.startswith("was not run: the "):
             line = f"{function} {outcome.message}"
         else:
