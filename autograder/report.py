@@ -281,7 +281,7 @@ def _not_graded(rows: list[Row]) -> str:
     table = f"<table><tr><th>submission</th><th>students</th><th>why</th></tr>{items}</table>"
     not_graded = sum(not row.graded for row, _ in trouble)
     summary = (
-        f"{not_graded} could not be graded; {len(trouble) - not_graded} were graded but hit a "
+        f"{not_graded} could not be graded; {len(trouble) - not_graded} graded, but hit a "
         "time or memory limit (what was not run scores 0)"
     )
     opened = " open" if len(trouble) <= 20 else ""
@@ -291,11 +291,12 @@ def _not_graded(rows: list[Row]) -> str:
 def _written(rows: list[Row]) -> str:
     sections = []
     for question in spec.WRITTEN_QUESTIONS:
-        typed, silent = [], Counter()
+        typed, silent, nobody = [], Counter(), []
         for row in sorted(rows, key=lambda r: (r.who.casefold(), r.id)):
             answer, why = row.answer(question) if row.graded else (None, "not graded")
             if why:
                 silent[why] += 1
+                nobody.append(f"{html.escape(row.who)} ({why})")
             else:
                 typed.append((row, answer))
         answers = "".join(
@@ -304,10 +305,12 @@ def _written(rows: list[Row]) -> str:
             for row, text in typed
         )
         none = ", ".join(f"{n} {why}" for why, n in sorted(silent.items()))
+        listed = ", ".join(nobody)
         sections.append(
             f'<details class="written"><summary>{question}: {len(typed)} answers'
             f"{f' (no answer: {none})' if none else ''}</summary>"
-            f'<div class="answers">{answers}</div></details>'
+            f'<div class="answers">{answers}</div>'
+            f"{f'<p>No answer: {listed}.</p>' if nobody else ''}</details>"
         )
     return "".join(sections)
 

@@ -117,7 +117,7 @@ def test_report_counts_mistakes_with_an_anonymised_example(graded_class, sandbox
 
 def test_report_lists_what_was_not_graded_with_the_reason(graded_class, sandbox_runtime):
     section = _section((graded_class / "report.html").read_text(), "not-graded")
-    assert "1 could not be graded; 1 were graded but hit a time or memory limit" in section
+    assert "1 could not be graded; 1 graded, but hit a time or memory limit" in section
     assert "submission_5" in section and "Erin Broken" in section
     assert "is not a valid notebook" in section
     assert "submission_6" in section and "sigmoid: raised MemoryError" in section
