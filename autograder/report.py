@@ -115,7 +115,7 @@ def _png(figure) -> str:
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    figure.savefig(buffer, format="png", dpi=90)
     plt.close(figure)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f'<img alt="plot" src="data:image/png;base64,{data}">'
@@ -129,6 +129,7 @@ def _score_plots(graded: list[Row]) -> str:
     import numpy as np
 
     figure, axes = plt.subplots(1, 1 + len(spec.QUESTIONS), figsize=(15, 2.6))
+    figure.subplots_adjust(left=0.04, right=0.99, bottom=0.12, top=0.88, wspace=0.3)
     totals = [r.total for r in graded]
     axes[0].hist(totals, bins=np.linspace(0, MAX_TOTAL, 2 * int(MAX_TOTAL) + 1), color="#3b6ea5")
     axes[0].set_title(f"total (of {MAX_TOTAL:g})")
@@ -140,7 +141,6 @@ def _score_plots(graded: list[Row]) -> str:
         axis.set_title(f"{question.name} (of {question.points:g})")
     for axis in axes:
         axis.spines[["top", "right"]].set_visible(False)
-    figure.tight_layout()
     return _png(figure)
 
 
@@ -155,6 +155,7 @@ def _function_plot(outcomes: dict[str, Counter]) -> str:
         ("not attempted", "#bbbbbb"),
     ]
     figure, axis = plt.subplots(figsize=(9, 0.32 * len(names) + 0.9))
+    figure.subplots_adjust(left=0.25, right=0.97, bottom=0.15, top=0.86)
     left = [0] * len(names)
     for label, colour in parts:
         counts = [outcomes[n][label] for n in names]
@@ -163,7 +164,6 @@ def _function_plot(outcomes: dict[str, Counter]) -> str:
     axis.set_xlabel("submissions")
     axis.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False)
     axis.spines[["top", "right"]].set_visible(False)
-    figure.tight_layout()
     return _png(figure)
 
 
@@ -218,10 +218,11 @@ def _bar(passed: int, total: int) -> str:
 
 
 def _functions(graded: list[Row]) -> tuple[str, dict[str, Counter]]:
-    outcomes = {f: Counter(_outcome(r, f) for r in graded) for _, f in FUNCTIONS}
+    status = {(id(r), f): _outcome(r, f) for r in graded for _, f in FUNCTIONS}
+    outcomes = {f: Counter(status[id(r), f] for r in graded) for _, f in FUNCTIONS}
     blocks = []
     for question, function in FUNCTIONS:
-        attempted = [r for r in graded if _outcome(r, function) != "not attempted"]
+        attempted = [r for r in graded if status[id(r), function] != "not attempted"]
         kinds: dict[str, list[int]] = {}
         for row in attempted:
             for kind, (passed, total) in row.results["extra_data"]["case_kinds"][function].items():
@@ -239,7 +240,7 @@ def _functions(graded: list[Row]) -> tuple[str, dict[str, Counter]]:
             name = mistakes_of(row).get(function)
             if name and name not in examples:
                 examples[name] = row.feedback(function)
-        failing = sum(_outcome(r, function) != "all cases passed" for r in attempted)
+        failing = sum(status[id(r), function] != "all cases passed" for r in attempted)
         unexplained = failing - sum(matched.values())
         items = "".join(
             f"<li><b>{count} submission{'s' if count != 1 else ''}</b>: {html.escape(name)}"
