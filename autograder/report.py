@@ -127,6 +127,7 @@ def _score_plots(graded: list[Row]) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.ticker import MaxNLocator
 
     figure, axes = plt.subplots(1, 1 + len(spec.QUESTIONS), figsize=(15, 2.6))
     figure.subplots_adjust(left=0.04, right=0.99, bottom=0.12, top=0.88, wspace=0.3)
@@ -141,6 +142,7 @@ def _score_plots(graded: list[Row]) -> str:
         axis.set_title(f"{question.name} (of {question.points:g})")
     for axis in axes:
         axis.spines[["top", "right"]].set_visible(False)
+        axis.yaxis.set_major_locator(MaxNLocator(integer=True))
     return _png(figure)
 
 
@@ -162,7 +164,9 @@ def _function_plot(outcomes: dict[str, Counter]) -> str:
         axis.barh(names, counts, left=left, color=colour, label=label)
         left = [a + b for a, b in zip(left, counts, strict=True)]
     axis.set_xlabel("submissions")
-    axis.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False)
+    axis.legend(
+        loc="lower center", bbox_to_anchor=(0.4, 1.0), ncol=4, frameon=False, fontsize="small"
+    )
     axis.spines[["top", "right"]].set_visible(False)
     return _png(figure)
 
