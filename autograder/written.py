@@ -65,6 +65,9 @@ def answers(data: bytes) -> dict[str, str]:
         return {}
     found: dict[str, list[str]] = {}
     current = None  # the question whose answer the cells below may continue
+    # Added cells are told apart by their ids; an editor that renumbered every cell leaves none
+    # of the release's, and then only the answer cells themselves count.
+    keeps_ids = any(isinstance(c, dict) and _RELEASE_ID.match(str(c.get("id"))) for c in cells)
     for cell in cells:
         if not isinstance(cell, dict):
             continue
@@ -75,6 +78,7 @@ def answers(data: bytes) -> dict[str, str]:
             current = question
         elif (
             current is not None
+            and keeps_ids
             and cell.get("cell_type") == "markdown"
             and not _RELEASE_ID.match(str(cell.get("id", "cell-00")))
         ):

@@ -52,6 +52,13 @@ def test_answers_as_typed_with_maths_added_cells_and_leftovers(student_json):
     assert found["q2c"] == "" and written.state(found["q2c"]) == "empty"
 
 
+def test_without_the_releases_cell_ids_only_the_answer_cell_counts(student_json):
+    edited = with_answers(student_json, {"q1a": "Saturation."})
+    for cell in edited["cells"]:
+        cell["id"] = f"renumbered-{id(cell)}"
+    assert written.answers(json.dumps(edited).encode())["q1a"] == "Saturation."
+
+
 def test_a_deleted_marker_still_finds_the_answer_by_its_label(student_json):
     edited = with_answers(student_json, {"q1a": "Saturation."})
     for cell in edited["cells"]:
