@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from test_written import with_answers
 
-from autograder import batch, gate, grader, report, spec, written
+from autograder import batch, gate, grader, report, sandbox, spec, written
 from autograder.variants import MISTAKES
 
 OUTPUT = Path(__file__).resolve().parent / "output"  # the screenshot is kept here
@@ -257,3 +257,27 @@ def test_report_renders_in_headless_chromium_without_console_errors(
         if "CONSOLE" in line or "Uncaught" in line or "Content Security Policy" in line
     ]
     assert console == []
+
+
+def test_limits_hit_name_the_cell_or_function_and_the_limit():
+    outcome = sandbox.Outcome
+    report = sandbox.Report(
+        outcomes=[
+            outcome("ok"),
+            outcome("timeout", "did not finish within 5 s"),
+            outcome("skipped", "was not run: an earlier case did not finish within 5 s"),
+            outcome("error", "MemoryError: Unable to allocate", error_type="MemoryError"),
+            outcome("skipped", "was not run: the submission used up its 60 s"),
+            outcome("skipped", "was not run: the submission used up its 60 s"),
+        ],
+        cell_errors={2: "MemoryError: out of memory", 5: "NameError: name 'x' is not defined"},
+        skipped_cells={7: "did not finish within 10 s"},
+    )
+    functions = ["sigmoid", "residual_block", "residual_block", "dropout_loss", "dropout_gamma"]
+    assert grader._limits_hit(report, [*functions, "dropout_gamma"]) == [
+        "cell 8 did not finish within 10 s",
+        "cell 3 raised MemoryError: out of memory",
+        "residual_block: did not finish within 5 s",
+        "dropout_loss: raised MemoryError: Unable to allocate",
+        "dropout_gamma was not run: the submission used up its 60 s",
+    ]
