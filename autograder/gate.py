@@ -107,7 +107,9 @@ def missing_from_zip(autograder_zip: bytes) -> list[str]:
 
 
 def leaked_fragments(results: dict, fragments: list[str]) -> list[str]:
-    """The fragments that `results` quotes (numbers are looked up by their leading digits)."""
+    """The fragments that `results` quotes (numbers are looked up by their leading digits),
+    leaving out the written answers: they quote the notebook's own Markdown."""
+    results = without_written_answers(results)
     text = " ".join(json.dumps(results).replace("\\n", " ").split())
     numbers, others = _numbers_apart(tuple(fragments))
     quoted = _specific_numbers(float(n) for n in _DECIMAL.findall(text)) & numbers
@@ -242,7 +244,7 @@ def problems_of(graded: list[Graded], table: dict) -> list[str]:
     for g in graded:
         problems += [
             f"{g.name}: results.json quotes {leak!r}"
-            for leak in leaked_fragments(without_written_answers(g.results), fragments)
+            for leak in leaked_fragments(g.results, fragments)
         ]
     return problems
 

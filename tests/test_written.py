@@ -144,5 +144,7 @@ def test_the_gate_does_not_count_the_notebooks_own_answers_as_leaks(solution_jso
     report.written = written.answers(json.dumps(solution_json).encode())
     results = report.to_gradescope()
     fragments = gate.secret_fragments()
-    assert gate.leaked_fragments(results, fragments)  # the model answers are answer key...
-    assert gate.leaked_fragments(gate.without_written_answers(results), fragments) == []
+    text = " ".join(json.dumps(results).replace("\\n", " ").split())
+    quoted = [f for f in fragments if f in text]
+    assert quoted  # the model answers are answer key, but the notebook's own text
+    assert gate.leaked_fragments(results, fragments) == []
