@@ -8,7 +8,9 @@ outputs and mistake outputs are computed once for the batch. Results go to an ou
 
 * ``results/ID.json``: the results.json Gradescope would have produced;
 * ``feedback/ID.txt``: the per-question table;
-* ``scores.csv``: one row per submission (students, question scores, total, max, error);
+* ``scores.csv``: one row per submission (students, question scores, total, max, error, the
+  confinement student code ran under);
+* ``report.html`` and ``mistakes.csv``: the class at a glance (`autograder.report`);
 * ``resume.json``: for each submission, what was graded (a hash of its file or folder), by
   which autograder (a hash of the grading code and answer key, numpy's version and the
   limits), and whether it was graded.
@@ -36,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import grader, hints, spec
+from . import report as class_report
 
 METADATA = "submission_metadata.yml"
 RESUME = "resume.json"
@@ -462,6 +465,7 @@ def grade_all(
                 if bar:
                     bar.step()
         csv_path = write_csv(entries, out, digests, identity)
+        class_report.write(out)
     return Summary(
         len(todo) - len(not_graded),
         len(entries) - len(todo),

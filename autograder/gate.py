@@ -201,7 +201,9 @@ def missing_from_zip(autograder_zip: bytes) -> list[str]:
 
 
 def leaked_fragments(results: dict, fragments: list[str]) -> list[str]:
-    """The fragments that `results` quotes (numbers are looked up by their leading digits)."""
+    """The fragments that `results` quotes (numbers are looked up by their leading digits),
+    leaving out the written answers: they quote the notebook's own Markdown."""
+    results = without_written_answers(results)
     text = " ".join(json.dumps(results).replace("\\n", " ").split())
     numbers, others = _numbers_apart(tuple(fragments))
     quoted = _specific_numbers(float(n) for n in _DECIMAL.findall(text)) & numbers
@@ -337,6 +339,16 @@ def problems_of(graded: list[Graded], table: dict) -> list[str]:
             for leak in leaked_fragments(g.results, fragments)
         ]
     return problems
+
+
+def without_written_answers(results: dict) -> dict:
+    """`results` with the written answers left out: they quote the notebook's own Markdown
+    (the solution's holds the model answers), which the grader read, not student code."""
+    tests = [
+        {**test, "output": ""} if test.get("name", "").endswith(" written answer") else test
+        for test in results.get("tests", [])
+    ]
+    return {**results, "tests": tests}
 
 
 def run_gate(

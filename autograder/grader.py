@@ -18,7 +18,7 @@ import numpy as np
 
 import solutions
 
-from . import compare, sandbox, spec
+from . import compare, sandbox, spec, written
 from .cases import Case, all_hidden_cases
 from .submission import Submission, SubmissionError, load
 
@@ -27,6 +27,13 @@ if TYPE_CHECKING:
 
 
 MAX_CELL_NOTES = 12  # notes about failing cells, in a results file
+NOTE_CHARS = 1000  # one note, as shown
+OUTPUT_CHARS = 20_000  # one output of a results file: what no honest submission comes near
+
+
+def _capped(text: str, limit: int = OUTPUT_CHARS) -> str:
+    """`text`, cut to `limit` characters: a results file stays small whatever it reports."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass
@@ -100,6 +107,10 @@ class GradeReport:
     sandbox_peak_kb: int = 0  # largest resident size of the sandboxed process
     confinement: str = ""  # the isolation layers student code ran under
     timeouts: list[str] = field(default_factory=list)  # what ran out of time, if anything
+    written: dict[str, str] | None = None  # answers by question; None: submission unreadable
+    mistakes: dict[str, str] = field(default_factory=dict)  # function: catalogued mistake
+    case_kinds: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # [passed, total]
+    limits: list[str] = field(default_factory=list)  # time and memory limits hit, and where
 
     @property
     def score(self) -> float:
@@ -119,30 +130,38 @@ class GradeReport:
                     "score": round(question.score, 4),
                     "max_score": question.max_score,
                     "visibility": "visible",
-                    "output": "\n".join(f.feedback for f in question.functions),
+                    "output": _capped("\n".join(f.feedback for f in question.functions)),
                 }
             )
         for name in spec.WRITTEN_QUESTIONS:
+            answer = (self.written or {}).get(name)
             tests.append(
                 {
                     "name": f"{name} written answer",
                     "score": 0,
                     "max_score": 0,
                     "visibility": "visible",
-                    "output": "Graded by hand; the points appear once staff have graded it.",
+                    "output": written.gradescope_output(name, answer, self.written is not None),
+                    "output_format": "md",
                 }
             )
         lines = [f"Graded {self.origin}." if self.origin else ""]
         if self.error:
             lines.append(f"The submission could not be graded: {self.error}")
-        lines += self.notes
+        lines += [_capped(note, NOTE_CHARS) for note in self.notes]
         return {
             "score": round(self.score, 4),
-            "output": "\n".join(line for line in lines if line),
+            "output": _capped("\n".join(line for line in lines if line)),
             "visibility": "visible",
             "stdout_visibility": "hidden",
             "tests": tests,
-            "extra_data": {"error": self.error, "confinement": self.confinement},
+            "extra_data": {
+                "error": self.error,
+                "confinement": self.confinement,
+                "mistakes": self.mistakes,
+                "case_kinds": self.case_kinds,
+                "limits": self.limits,
+            },
         }
 
     def table(self) -> str:
@@ -270,6 +289,43 @@ def _function_feedback(name: str, criteria: list[CriterionResult], max_points: f
     return "\n".join(lines)
 
 
+def case_kind(label: str) -> str:
+    """The kind of a hidden case, for pass rates across a class: ``random`` or the edge case."""
+    return label.split(",")[0] if label.startswith("random") else label
+
+
+def _kinds(expected: list[Expected], failed: set[int]) -> dict[str, list[int]]:
+    """[passed, total] per kind of case, given the indices of the failing cases."""
+    kinds: dict[str, list[int]] = {}
+    for index, entry in enumerate(expected):
+        counts = kinds.setdefault(case_kind(entry.case.label), [0, 0])
+        counts[0] += index not in failed
+        counts[1] += 1
+    return kinds
+
+
+def _limits_hit(report: sandbox.Report, functions: list[str]) -> list[str]:
+    """Where the submission ran into a time or memory limit, one line each."""
+    hit = [f"cell {index + 1} {why}" for index, why in sorted(report.skipped_cells.items())]
+    hit += [
+        f"cell {index + 1} raised {error}"
+        for index, error in sorted(report.cell_errors.items())
+        if error.startswith("MemoryError")
+    ]
+    for function, outcome in zip(functions, report.outcomes, strict=True):
+        if outcome.status in ("timeout", "crashed"):
+            line = f"{function}: {outcome.message}"
+        elif outcome.error_type == "MemoryError":
+            line = f"{function}: raised {outcome.message}"
+        elif outcome.status == "skipped" and outcome.message.startswith("was not run: the "):
+            line = f"{function} {outcome.message}"
+        else:
+            continue
+        if line not in hit:
+            hit.append(line)
+    return hit
+
+
 def score(
     submission: Submission,
     table: dict[str, list[Expected]] | None = None,
@@ -307,6 +363,8 @@ def score(
             if signature is not None:
                 signatures.setdefault(name, []).append((index, signature))
     questions = []
+    mistakes: dict[str, str] = {}
+    case_kinds: dict[str, dict[str, list[int]]] = {}
     for question in spec.QUESTIONS:
         functions = []
         for name in question.functions:
@@ -314,15 +372,17 @@ def score(
             failed = failures.get(name, {})
             criteria = criterion_results(name, labels, failed)
             text = _function_feedback(name, criteria, question.share)
-            hint = None
+            mistake = None
             if signatures.get(name):
                 if known_mistakes is None:
                     from . import hints  # the catalogue is loaded only when something fails
 
                     known_mistakes = hints.Hints(table)
-                hint = known_mistakes.hint(name, signatures[name][:8])
-            if hint:
-                text += f"\n    Hint: {hint}"
+                mistake = known_mistakes.match(name, signatures[name][:8])
+            if mistake:
+                text += f"\n    Hint: {mistake.hint}"
+                mistakes[name] = mistake.name
+            case_kinds[name] = _kinds(table[name], set(failed))
             functions.append(
                 FunctionResult(
                     name, question.share, text, criteria, [labels[i] for i in sorted(failed)]
@@ -348,6 +408,10 @@ def score(
         sandbox_peak_kb=report.peak_kb,
         confinement=report.confinement,
         timeouts=timeouts,
+        written=submission.written,
+        mistakes=mistakes,
+        case_kinds=case_kinds,
+        limits=_limits_hit(report, [name for name, _ in owners]),
     )
 
 

@@ -19,6 +19,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import written as written_answers
 from .spec import NOTEBOOK_NAME
 
 IGNORE_TAG = "otter_ignore"
@@ -43,11 +44,15 @@ class Submission:
         What was read, for feedback (``disc05.ipynb in submission.zip``).
     notes : list of str
         Things the student should know (a second notebook that was ignored, say).
+    written : dict of str to str
+        The notebook's written answers by question, as typed (`autograder.written`); empty
+        for a file that is not a notebook.
     """
 
     cells: list[str]
     origin: str
     notes: list[str] = field(default_factory=list)
+    written: dict[str, str] = field(default_factory=dict)
 
 
 def without_magics(source: str) -> str:
@@ -226,7 +231,9 @@ def from_zip(data: bytes, name: str) -> Submission:
         raise SubmissionError(_empty_message(f"{chosen} in {name}"))
     origin = f"{chosen} in {name}"
     if chosen.endswith(".ipynb"):
-        return Submission(notebook_cells(content, chosen), origin, notes)
+        return Submission(
+            notebook_cells(content, chosen), origin, notes, written_answers.answers(content)
+        )
     return Submission(script_cells(content.decode("utf-8", errors="replace")), origin, notes)
 
 
@@ -306,8 +313,9 @@ def load(path: Path) -> Submission:
         notebooks = [str(p.relative_to(path)) for p in files if p.suffix == ".ipynb"]
         if notebooks:
             chosen, picked = _pick_notebook(notebooks, "the submission")
-            cells = notebook_cells(_read(path / chosen, path), chosen)
-            return Submission(cells, chosen, picked + notes)
+            data = _read(path / chosen, path)
+            answers = written_answers.answers(data)
+            return Submission(notebook_cells(data, chosen), chosen, picked + notes, answers)
         zips = [p for p in files if p.suffix == ".zip"]
         scripts = [p for p in files if p.suffix == ".py" and p.name != "__init__.py"]
         if len(zips) == 1:
@@ -326,7 +334,10 @@ def load(path: Path) -> Submission:
             "or the zip that the notebook's last cell writes."
         )
     if path.suffix == ".ipynb":
-        return Submission(notebook_cells(_read(path), path.name), path.name)
+        data = _read(path)
+        return Submission(
+            notebook_cells(data, path.name), path.name, written=written_answers.answers(data)
+        )
     if path.suffix == ".zip":
         return from_zip(_read(path), path.name)
     if path.suffix == ".py":
