@@ -52,11 +52,14 @@ class Row:
         return self.name or self.id
 
     def feedback(self, function: str) -> str:
-        """The first line of the feedback on `function`."""
+        """The feedback on `function`: its first line, and its first failed criterion."""
         for test in self.results.get("tests", []):
-            for line in str(test.get("output", "")).splitlines():
+            lines = str(test.get("output", "")).splitlines()
+            for at, line in enumerate(lines):
                 if line.startswith(f"{function}:"):
-                    return line
+                    rest = (x.strip() for x in lines[at + 1 :] if x.startswith("    "))
+                    failed = next((x for x in rest if x.startswith("FAILED")), None)
+                    return f"{line}; {failed}" if failed else line
         return ""
 
     def answer(self, question: str) -> tuple[str | None, str | None]:
