@@ -211,6 +211,22 @@ def test_report_at_scale_is_quick(tmp_path, table):
     assert page.count("<tr>") < 300  # plots and per-kind rates, not a row per submission
 
 
+def test_report_without_matplotlib_keeps_everything_but_the_plots(tmp_path, table, monkeypatch):
+    import importlib.util
+
+    write_synthetic_batch(tmp_path, 10, table)
+    find = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "matplotlib" else find(name, *a),
+    )
+    report.write(tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    assert "Plots need matplotlib" in page and "data:image/png" not in page
+    assert "submission_0009" in (tmp_path / "mistakes.csv").read_text() or "<details" in page
+
+
 def _chromium() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         if found := shutil.which(name):
