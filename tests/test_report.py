@@ -224,7 +224,7 @@ def test_report_without_matplotlib_keeps_everything_but_the_plots(tmp_path, tabl
     report.write(tmp_path)
     page = (tmp_path / "report.html").read_text()
     assert "Plots need matplotlib" in page and "data:image/png" not in page
-    assert "submission_0009" in (tmp_path / "mistakes.csv").read_text() or "<details" in page
+    assert "<details" in page  # the written answers are all there
 
 
 def _chromium() -> str | None:
