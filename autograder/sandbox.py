@@ -64,12 +64,12 @@ class Call:
         return {"function": self.function, "strict": self.strict, "args": args}
 
     @functools.cached_property
-    def sent(self) -> list[tuple[bytes, tuple[int, ...]]]:
-        """Each argument as float64 bytes and shape: what an unmodified argument reads back as."""
+    def sent(self) -> list[str]:
+        """Each argument's `protocol.digest`: what an unmodified argument reports after a call."""
         import numpy as np
 
         return [
-            (array.tobytes(), array.shape)
+            protocol.digest(array.tobytes(), array.shape)
             for array in (np.asarray(a, dtype="<f8", order="C") for a in self.args)
         ]
 

@@ -58,6 +58,15 @@ def _array(value, np, protocol):
     return protocol.pack_array(array.tobytes(), array.shape)
 
 
+def _fingerprint(argument, np, protocol):
+    """An argument as it is after the call, for the grader to compare: None if mangled."""
+    try:
+        array = np.asarray(argument, dtype="<f8", order="C")
+        return protocol.digest(array.tobytes(), array.shape)
+    except BaseException:  # noqa: BLE001 - mangled beyond reading
+        return None
+
+
 def _limit(name, value):
     resource.setrlimit(getattr(resource, name), (value, value))
 
@@ -216,12 +225,7 @@ def _run_calls(calls, namespace, out, np, protocol, compare):
             array, problem = compare.as_float_array(result)
             if problem is None:
                 event = {**head, "kind": "value", "value": _array(array, np, protocol)}
-                event["args"] = []
-                for argument in given:  # as they are after the call: the grader compares
-                    try:
-                        event["args"].append(_array(argument, np, protocol))
-                    except BaseException:  # noqa: BLE001 - mangled beyond reading
-                        event["args"].append(None)
+                event["args"] = [_fingerprint(a, np, protocol) for a in given]
             else:
                 what = _unconvertible(result, np)
                 event = {**head, "kind": "unconvertible", "what": what}
