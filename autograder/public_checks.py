@@ -213,7 +213,8 @@ def _foreign_packages(function):
         for name in names:
             value = current.__globals__.get(name)
             home = _home(value)
-            if home == "__main__" or getattr(value, "__globals__", None) is current.__globals__:
+            mine = name in CHECKS or getattr(value, "__globals__", None) is current.__globals__
+            if home == "__main__" or mine:
                 todo.append(value)
             elif home is not None:
                 found.add(home)
