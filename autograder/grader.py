@@ -196,6 +196,22 @@ def _function_feedback(name: str, failures: list[tuple[str, str]], total: int) -
     return f"{name}: {passed}/{total} cases passed{more}; first failure, {label}: {reason}"
 
 
+_NUMPY_ONLY = "only numpy and Python's standard library are available: use numpy only"
+
+
+def _missing_imports(cells: list[str], cell_errors: dict[int, str]) -> dict[str, str]:
+    """Why a graded function is missing when the cell defining it failed to import a module."""
+    reasons = {}
+    for index, error in cell_errors.items():
+        if error.startswith(("ModuleNotFoundError", "ImportError")):
+            for name in solutions.GRADED:
+                if f"def {name}(" in cells[index]:
+                    reasons[name] = (
+                        f"is not defined: the cell that defines it raised {error} ({_NUMPY_ONLY})"
+                    )
+    return reasons
+
+
 def score(
     submission: Submission,
     table: dict[str, list[Expected]] | None = None,
@@ -211,11 +227,14 @@ def score(
                 calls.append(expected.call)
                 owners.append((name, index))
     report = sandbox.run(submission.cells, calls, limits)
+    missing_imports = _missing_imports(submission.cells, report.cell_errors)
     failures: dict[str, list[tuple[str, str]]] = {}
     signatures: dict[str, list[tuple[int, tuple]]] = {}
     for (name, index), outcome in zip(owners, report.outcomes, strict=True):
         expected = table[name][index]
         reason = judge(outcome, expected, spec.TOLERANCES[name])
+        if outcome.status == "not_defined" and name in missing_imports:
+            reason = missing_imports[name]
         if reason is not None:
             failures.setdefault(name, []).append((expected.case.label, reason))
             signature = failure_signature(outcome, expected, spec.TOLERANCES[name])
@@ -250,6 +269,8 @@ def score(
     for index, error in sorted(report.cell_errors.items()):
         if any(f"def {n}(" in submission.cells[index] for n in graded):
             notes.append(f"Cell {index + 1} raised {error}")
+        elif error.startswith(("ModuleNotFoundError", "ImportError")):
+            notes.append(f"Cell {index + 1} raised {error}: {_NUMPY_ONLY}")
     return GradeReport(
         questions, origin=submission.origin, notes=notes, sandbox_peak_kb=report.peak_kb
     )
