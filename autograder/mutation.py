@@ -10,7 +10,9 @@ Three kinds of variant are graded through the real grading path (a fresh simulat
   large random battery must be caught like the mistakes; the rest are equivalent and set aside;
 * the alternative correct answers: each must get full marks.
 
-It also checks that no catalogued mistake passes all the public checks of its question.
+It also checks that no catalogued mistake, and no live mutant, passes all the public checks
+of its question (a mutant may, if `public_checks.UNCHECKED_MUTANTS` says why; the report
+lists it with that reason).
 `run` returns the problems (none: the release may ship) and writes a report.
 """
 
@@ -226,6 +228,37 @@ def public_escapes(test_files: dict[str, str]) -> list[str]:
     return escapes
 
 
+def unchecked_mutants(
+    test_files: dict[str, str], live: list[Variant], explained: dict[tuple[str, str], str]
+) -> tuple[list[str], list[str]]:
+    """Live mutants that pass every public check of their question: (problems, report lines).
+
+    An escape is a problem unless `explained` (``public_checks.UNCHECKED_MUTANTS``) gives the
+    reason it is let through; then it is listed in the report with that reason.
+    """
+    from .build import run_public_checks
+
+    problems, lines = [], []
+    for variant in live:
+        env = {"np": np, **solutions.GRADED}
+        exec(variant.source, env)  # noqa: S102 - mutants of the project's own reference
+        question = spec.question_of(variant.function).name
+        outcomes = [o for o in run_public_checks(env, test_files) if o.question == question]
+        if not all(o.passed for o in outcomes):
+            continue
+        name = variant.name.removeprefix("mutant: ")
+        reason = explained.get((variant.function, name))
+        if reason is None:
+            problems.append(
+                f"public checks of {question} all pass {variant.function}: {variant.name} "
+                "(add a public check that catches it, or give the reason in "
+                "public_checks.UNCHECKED_MUTANTS)"
+            )
+        else:
+            lines.append(f"- {variant.function}: {name} — {reason}")
+    return problems, lines
+
+
 def run(
     solution: dict,
     autograder_zip: bytes,
@@ -260,15 +293,21 @@ def run(
     problems = [p for r in graded for p in problems_of(r)]
     escapes = public_escapes(test_files)
     problems += escapes
+    from .public_checks import UNCHECKED_MUTANTS
 
-    report = _report(graded, all_mutants, live, escapes)
+    mutant_escapes, let_through = unchecked_mutants(test_files, live, UNCHECKED_MUTANTS)
+    problems += mutant_escapes
+
+    report = _report(graded, all_mutants, live, escapes + mutant_escapes, let_through)
     caught = sum(not problems_of(r) for r in graded if r.kind != "alternative")
     accepted = sum(not problems_of(r) for r in graded if r.kind == "alternative")
     log(
         f"mutation: {caught}/{len(MISTAKES) + len(live)} mistakes and live mutants caught "
         f"({len(all_mutants) - len(live)} equivalent mutants set aside), "
         f"{accepted}/{len(ALTERNATIVES)} alternatives accepted, "
-        f"{len(MISTAKES) - len(escapes)}/{len(MISTAKES)} mistakes fail a public check"
+        f"{len(MISTAKES) - len(escapes)}/{len(MISTAKES)} mistakes and "
+        f"{len(live) - len(mutant_escapes) - len(let_through)}/{len(live)} live mutants fail a "
+        f"public check ({len(let_through)} let through, with reasons)"
     )
     return problems, report
 
@@ -281,7 +320,7 @@ def _row(result: VariantResult, name: str) -> str:
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
-def _report(graded: list[VariantResult], all_mutants, live, escapes) -> str:
+def _report(graded: list[VariantResult], all_mutants, live, escapes, let_through=()) -> str:
     lines = [
         "# Mutation report",
         "",
@@ -324,6 +363,9 @@ def _report(graded: list[VariantResult], all_mutants, live, escapes) -> str:
     ]
     lines += ["", "## Public checks", ""]
     lines += [f"- {e}" for e in escapes] or [
-        "Every catalogued mistake fails at least one public check."
+        "Every catalogued mistake and every live mutant fails at least one public check of its "
+        "question."
     ]
+    lines += ["", "### Live mutants the public checks let through, and why", ""]
+    lines += list(let_through) or ["None."]
     return "\n".join(lines) + "\n"

@@ -165,6 +165,11 @@ CHECKS: dict[str, tuple[PublicCheck, ...]] = {
 }
 
 
+# Live mutants of the reference (`autograder.mutation`) that pass every public check of their
+# question on purpose, keyed by (function, mutation as the report words it), with the reason.
+# The mutation gate fails on any other mutant that passes them all.
+UNCHECKED_MUTANTS: dict[tuple[str, str], str] = {}
+
 _RUNNER = '''
 class CheckFailed(AssertionError):
     """Raised with the one line a student reads about a function that does not pass."""
