@@ -111,7 +111,7 @@ SIMULATE_COLAB = (
 
 
 def execute_notebook(
-    nb: nbformat.NotebookNode, kind: Kind, colab: bool = False
+    nb: nbformat.NotebookNode, kind: Kind, colab: bool = False, kernel_name: str = "python3"
 ) -> nbformat.NotebookNode:
     """Run a notebook top to bottom in an empty folder; return it with outputs.
 
@@ -126,8 +126,9 @@ def execute_notebook(
         the notebook (locally) or write nothing (on Colab).
     """
     executed = copy.deepcopy(nb)
-    if colab:  # after the first cell, which installs otter where it is missing
-        executed.cells.insert(1, nbformat.v4.new_code_cell(SIMULATE_COLAB))
+    if colab:  # after the first code cell, which installs otter where it is missing
+        first = next(i for i, cell in enumerate(executed.cells) if cell.cell_type == "code")
+        executed.cells.insert(first + 1, nbformat.v4.new_code_cell(SIMULATE_COLAB))
     where = "on Colab" if colab else "locally"
     with tempfile.TemporaryDirectory(prefix=f"disc05-{kind}-") as folder:
         if not colab:
@@ -135,7 +136,7 @@ def execute_notebook(
         client = NotebookClient(
             executed,
             timeout=EXECUTION_TIMEOUT,
-            kernel_name="python3",
+            kernel_name=kernel_name,
             resources={"metadata": {"path": folder}},
         )
         try:
