@@ -1,7 +1,7 @@
 """Catalogued mistakes and alternative correct answers for every graded function.
 
-A mistake is a small wrong implementation written the way students go wrong, with a hint
-that names the slip without giving the answer away. An alternative is a different correct
+A mistake is a small wrong implementation written the way students go wrong, with a hint:
+a question that leads to the slip without stating the fix. An alternative is a different correct
 implementation. The release gate (`autograder.mutation`) grades every one through the real
 grading path: each mistake must lose points on its own question and nowhere else, each
 alternative must get full marks. When a student's output on a failing case matches a
