@@ -363,3 +363,10 @@ def test_notebook_exports_beside_other_notebooks_and_another_tests_folder(tmp_pa
     outputs = build.check_outputs(student)
     assert all(len(outputs[q.name].splitlines()) == len(q.functions) for q in spec.QUESTIONS)
     json.dumps(outputs)
+
+
+@pytest.mark.parametrize("variant", variants.ALTERNATIVES, ids=lambda v: f"{v.function}: {v.name}")
+def test_every_alternative_correct_answer_passes_the_public_checks(show, variant):
+    question = spec.question_of(variant.function).name
+    lines = show(question, **{variant.function: variant.source})
+    assert all(line.startswith(PASSED) for line in lines), lines
