@@ -34,6 +34,7 @@ CHROMIUM_FLAGS = [
 ]
 SCREENSHOTS = notebook.ROOT / "test-output" / "browser"
 RUN_ALL_SECONDS = 180
+NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in the visible tab
 
 pytestmark = pytest.mark.slow
 
@@ -59,9 +60,13 @@ def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab")
     folder = root / "work"
     folder.mkdir()
-    student = notebook.build_notebook("student", public_checks.render_all())
-    nbformat.write(student, folder / spec.NOTEBOOK_NAME)
+    test_files = public_checks.render_all()
+    nbformat.write(notebook.build_notebook("student", test_files), folder / spec.NOTEBOOK_NAME)
     nbformat.write(nbformat.v4.new_notebook(), folder / "scratch.ipynb")
+    # The same notebook once a student has done everything: the demos draw their figures.
+    (folder / "done").mkdir()
+    solution = notebook.build_notebook("solution", test_files)
+    nbformat.write(solution, folder / "done" / spec.NOTEBOOK_NAME)
     settings = root / "settings" / "@jupyterlab" / "notebook-extension"
     settings.mkdir(parents=True)
     # Render every cell, so that the page holds the whole notebook for the assertions.
@@ -121,18 +126,44 @@ def lab(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(lab):
-    base, token, _ = lab
+def browser():
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+        chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
         )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{base}/lab/tree/{spec.NOTEBOOK_NAME}?token={token}")
-        page.locator(".jp-Notebook .jp-MarkdownOutput").first.wait_for(timeout=60_000)
-        page.get_by_text(re.compile(r"\| Idle$")).wait_for(timeout=60_000)  # the kernel is ready
-        yield page
-        browser.close()
+        yield chromium
+        chromium.close()
+
+
+def open_and_run_all(browser, lab, path: str, name: str):
+    """Open the notebook at `path` in JupyterLab, run all its cells, wait for the export link;
+    return the page and the located export link."""
+    base, token, _ = lab
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{base}/lab/workspaces/{name}/tree/{path}?token={token}")  # this notebook only
+    page.locator(f"{NOTEBOOK} .jp-MarkdownOutput").first.wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"\| Idle$")).wait_for(timeout=60_000)  # the kernel is ready
+    _screenshot(page, page.locator(f"{NOTEBOOK} .jp-Cell").first, f"{name}-01-opened")
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_text("Run All Cells", exact=True).click()
+    exported = page.locator(f"{NOTEBOOK} .jp-OutputArea-output a[href$='.zip']")
+    try:
+        exported.wait_for(timeout=RUN_ALL_SECONDS * 1000)
+        page.wait_for_function(
+            "() => ![...document.querySelectorAll('.jp-InputPrompt')]"
+            ".some(p => p.textContent.includes('*'))",
+            timeout=RUN_ALL_SECONDS * 1000,
+        )
+    except sync_api.TimeoutError:
+        page.screenshot(path=SCREENSHOTS / f"{name}-99-timed-out.png")
+        raise
+    return page, exported
+
+
+def check_lines(cells, question: spec.Question) -> list[str]:
+    cell = cells.filter(has_text=f'grader.check("{question.name}")')
+    assert cell.count() == 1, question.name
+    return cell.locator(".jp-OutputArea-output").inner_text().strip().splitlines()
 
 
 def _screenshot(page, cell, name: str) -> None:
@@ -141,25 +172,11 @@ def _screenshot(page, cell, name: str) -> None:
     page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
 
-def test_student_notebook_runs_in_jupyterlab_and_reads_well(page, lab):
+def test_student_notebook_runs_in_jupyterlab_and_reads_well(browser, lab):
     _, _, folder = lab
-    notebook_panel = page.locator(".jp-NotebookPanel")
+    page, exported = open_and_run_all(browser, lab, spec.NOTEBOOK_NAME, "student")
+    notebook_panel = page.locator(NOTEBOOK)
     cells = notebook_panel.locator(".jp-Notebook .jp-Cell")
-    _screenshot(page, cells.first, "01-opened")
-
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_text("Run All Cells", exact=True).click()
-    exported = notebook_panel.locator(".jp-OutputArea-output a[href$='.zip']")
-    try:
-        exported.wait_for(timeout=RUN_ALL_SECONDS * 1000)
-    except sync_api.TimeoutError:
-        page.screenshot(path=SCREENSHOTS / "99-no-export-link.png")
-        raise
-    page.wait_for_function(
-        "() => ![...document.querySelectorAll('.jp-InputPrompt')]"
-        ".some(p => p.textContent.includes('*'))",
-        timeout=RUN_ALL_SECONDS * 1000,
-    )
 
     # The setup cell is collapsed: students see a placeholder, not the embedded checks.
     setup = cells.filter(has=page.locator(".jp-InputPlaceholder"))
@@ -180,18 +197,15 @@ def test_student_notebook_runs_in_jupyterlab_and_reads_well(page, lab):
     figure = notebook_panel.locator("img[src^='data:image/svg+xml']")
     assert figure.count() == 1
     assert figure.evaluate("img => img.complete && img.naturalWidth > 0")
-    _screenshot(page, figure, "02-figure")
+    _screenshot(page, figure, "student-02-figure")
 
     # Each check prints one short line per function: on the stubs, "not attempted".
     for question in spec.QUESTIONS:
-        cell = cells.filter(has_text=f'grader.check("{question.name}")')
-        assert cell.count() == 1, question.name
-        output = cell.locator(".jp-OutputArea-output").inner_text().strip().splitlines()
-        assert len(output) == len(question.functions), output
-        for function, line in zip(question.functions, output, strict=True):
-            assert line == f"{public_checks.NOT_ATTEMPTED} {function}: not attempted yet"
-        if question.name == "q1a":
-            _screenshot(page, cell, "03-check-q1a")
+        lines = check_lines(cells, question)
+        assert lines == [
+            f"{public_checks.NOT_ATTEMPTED} {f}: not attempted yet" for f in question.functions
+        ]
+    _screenshot(page, cells.filter(has_text='grader.check("q1a")'), "student-03-check-q1a")
 
     # No cell shows a traceback, and the export link points to the zip it wrote.
     assert notebook_panel.locator("[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
@@ -199,4 +213,26 @@ def test_student_notebook_runs_in_jupyterlab_and_reads_well(page, lab):
     href = exported.get_attribute("href")
     assert re.fullmatch(r"disc05_[\w-]+\.zip", Path(href).name), href
     assert (folder / Path(href).name).exists()
-    _screenshot(page, exported, "04-export")
+    _screenshot(page, exported, "student-04-export")
+    page.close()
+
+
+def test_finished_notebook_shows_passing_checks_and_both_demo_figures(browser, lab):
+    page, exported = open_and_run_all(browser, lab, f"done/{spec.NOTEBOOK_NAME}", "solution")
+    notebook_panel = page.locator(NOTEBOOK)
+    cells = notebook_panel.locator(".jp-Notebook .jp-Cell")
+    for question in spec.QUESTIONS:
+        lines = check_lines(cells, question)
+        assert len(lines) == len(question.functions)
+        assert all(line.startswith(public_checks.PASSED) for line in lines), lines
+    _screenshot(page, cells.filter(has_text='grader.check("q1a")'), "solution-02-check-q1a")
+    plots = notebook_panel.locator(".jp-RenderedImage img")
+    assert plots.count() == 2
+    assert all(plots.nth(i).evaluate("img => img.naturalWidth > 300") for i in range(2))
+    _screenshot(page, plots.nth(0), "solution-03-gradient-norms")
+    _screenshot(page, plots.nth(1), "solution-04-dropout-training")
+    printed = "\n".join(notebook_panel.locator(".jp-OutputArea-output").all_inner_texts())
+    assert "inside that range, they agree" in printed and "Demo skipped" not in printed
+    assert notebook_panel.locator("[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+    _screenshot(page, exported, "solution-05-export")
+    page.close()
