@@ -281,6 +281,9 @@ _WHY = {
 }
 
 
+_TODO = {"failed": "fix", "not attempted": "write", "not defined": "run", "waiting": "fix"}
+
+
 def report(name, env):
     """Raise `CheckFailed` with one line about `name`, unless it passes all its checks."""
     state, detail = _status(name, env)
@@ -295,9 +298,10 @@ def report(name, env):
             "is graded: use numpy only, as the notebook asks"
         )
     if state == "waiting":
+        other = _status(detail, env)[0]
         raise CheckFailed(
             f"{WAITING} {name}: not checked yet: its check compares it with your {detail}, "
-            f"which {_WHY[_status(detail, env)[0]]}; fix {detail} first"
+            f"which {_WHY[other]}; {_TODO[other]} {detail} first"
         )
     if state == "failed":
         names, _ = _called_names(env[name].__code__)

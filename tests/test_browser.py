@@ -182,6 +182,7 @@ def test_student_notebook_runs_in_jupyterlab_and_reads_well(browser, lab):
     setup = cells.filter(has=page.locator(".jp-InputPlaceholder"))
     assert setup.count() == 1
     assert "PUBLIC_CHECKS" not in setup.inner_text()
+    _screenshot(page, setup, "student-01-setup-collapsed")
     install = cells.nth(1)
     install_output = install.locator(".jp-OutputArea-output").inner_text().strip()
     assert install_output.count("\n") == 0 and "Python 3." in install_output
