@@ -27,8 +27,12 @@ from autograder.public_checks import FAILED, NOT_ATTEMPTED, PASSED, WAITING
 def setup_namespace(test_files: dict[str, str], folder: Path) -> dict:
     """Run the setup cell in `folder` (outside IPython) and return its namespace."""
     env: dict = {}
-    with contextlib.chdir(folder):
+    here = Path.cwd()
+    os.chdir(folder)
+    try:
         exec(notebook.setup_source(test_files), env)
+    finally:
+        os.chdir(here)
     return env
 
 
