@@ -111,7 +111,7 @@ SIMULATE_COLAB = (
 
 
 def execute_notebook(
-    nb: nbformat.NotebookNode, kind: Kind, colab: bool = False
+    nb: nbformat.NotebookNode, kind: Kind, colab: bool = False, kernel_name: str = "python3"
 ) -> nbformat.NotebookNode:
     """Run a notebook top to bottom in an empty folder; return it with outputs.
 
@@ -126,8 +126,9 @@ def execute_notebook(
         the notebook (locally) or write nothing (on Colab).
     """
     executed = copy.deepcopy(nb)
-    if colab:
-        executed.cells.insert(0, nbformat.v4.new_code_cell(SIMULATE_COLAB))
+    if colab:  # after the first code cell, which installs otter where it is missing
+        first = next(i for i, cell in enumerate(executed.cells) if cell.cell_type == "code")
+        executed.cells.insert(first + 1, nbformat.v4.new_code_cell(SIMULATE_COLAB))
     where = "on Colab" if colab else "locally"
     with tempfile.TemporaryDirectory(prefix=f"disc05-{kind}-") as folder:
         if not colab:
@@ -135,7 +136,7 @@ def execute_notebook(
         client = NotebookClient(
             executed,
             timeout=EXECUTION_TIMEOUT,
-            kernel_name="python3",
+            kernel_name=kernel_name,
             resources={"metadata": {"path": folder}},
         )
         try:
@@ -165,6 +166,12 @@ def check_outputs(executed: nbformat.NotebookNode) -> dict[str, str]:
     return results
 
 
+def passed_all(check_output: str) -> bool:
+    """Whether the output of a ``grader.check`` cell says that every function passes."""
+    lines = check_output.strip().splitlines()
+    return bool(lines) and all(line.startswith(public_checks.PASSED) for line in lines)
+
+
 def verify_executions(student: nbformat.NotebookNode, solution: nbformat.NotebookNode) -> None:
     """Both notebooks run; in the solution every check passes, in the stubs every one fails."""
     expected = [q.name for q in spec.QUESTIONS]
@@ -172,7 +179,7 @@ def verify_executions(student: nbformat.NotebookNode, solution: nbformat.Noteboo
         outputs = check_outputs(execute_notebook(nb, kind))
         if sorted(outputs) != sorted(expected):
             raise BuildError(f"the {kind} notebook checks {sorted(outputs)}, not {expected}")
-        wrong = [q for q, text in outputs.items() if ("All test cases passed" in text) != must_pass]
+        wrong = [q for q, text in outputs.items() if passed_all(text) != must_pass]
         if wrong:
             verdict = "fail" if must_pass else "pass"
             raise BuildError(

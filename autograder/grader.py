@@ -326,6 +326,22 @@ def _limits_hit(report: sandbox.Report, functions: list[str]) -> list[str]:
     return hit
 
 
+_NUMPY_ONLY = "only numpy and Python's standard library are available: use numpy only"
+
+
+def _missing_imports(cells: list[str], cell_errors: dict[int, str]) -> dict[str, str]:
+    """Why a graded function is missing when the cell defining it failed to import a module."""
+    reasons = {}
+    for index, error in cell_errors.items():
+        if error.startswith(("ModuleNotFoundError", "ImportError")):
+            for name in solutions.GRADED:
+                if f"def {name}(" in cells[index]:
+                    reasons[name] = (
+                        f"is not defined: the cell that defines it raised {error} ({_NUMPY_ONLY})"
+                    )
+    return reasons
+
+
 def score(
     submission: Submission,
     table: dict[str, list[Expected]] | None = None,
@@ -342,6 +358,7 @@ def score(
                 owners.append((name, index))
     start = time.monotonic()
     report = sandbox.run(submission.cells, calls, limits)
+    missing_imports = _missing_imports(submission.cells, report.cell_errors)
     timeouts = []
     if time.monotonic() - start >= limits.budget_seconds:
         timeouts.append(f"the whole submission ({limits.budget_seconds:g} s)")
@@ -357,6 +374,8 @@ def score(
     for (name, index), outcome in zip(owners, report.outcomes, strict=True):
         expected = table[name][index]
         reason = judge(outcome, expected, spec.TOLERANCES[name])
+        if outcome.status == "not_defined" and name in missing_imports:
+            reason = missing_imports[name]
         if reason is not None:
             failures.setdefault(name, {})[index] = reason
             signature = failure_signature(outcome, expected, spec.TOLERANCES[name])
@@ -395,6 +414,12 @@ def score(
         f"Cell {index + 1} raised {error}"
         for index, error in report.cell_errors.items()
         if any(f"def {n}(" in submission.cells[index] for n in graded)
+    ]
+    cell_notes += [
+        f"Cell {index + 1} raised {error}: {_NUMPY_ONLY}"
+        for index, error in report.cell_errors.items()
+        if error.startswith(("ModuleNotFoundError", "ImportError"))
+        and not any(f"def {n}(" in submission.cells[index] for n in graded)
     ]
     cell_notes.sort(key=lambda note: int(note.split()[1]))
     if len(cell_notes) > MAX_CELL_NOTES:  # a submission may have thousands of failing cells

@@ -12,10 +12,11 @@ Four kinds of variant are graded through the real grading path (a fresh simulate
 * trivial answers (None, a constant, zeros or ones of the right shape, an argument returned),
   each kind given for every function at once: none may earn a point.
 
-It also checks that every hidden case belongs to exactly one criterion of `spec.CRITERIA` and
-that no catalogued mistake passes all the public checks of its question. `run` returns the
-problems (none: the release may ship) and writes a report with the points each mistake and
-mutant loses.
+It also checks that every hidden case belongs to exactly one criterion of `spec.CRITERIA`,
+that no catalogued mistake passes all the public checks of its question, and that no live
+mutant does either (a mutant may, if `public_checks.UNCHECKED_MUTANTS` says why; the report
+lists it with that reason). `run` returns the problems (none: the release may ship) and writes
+a report with the points each mistake and mutant loses.
 """
 
 import ast
@@ -327,6 +328,37 @@ def public_escapes(test_files: dict[str, str]) -> list[str]:
     return escapes
 
 
+def unchecked_mutants(
+    test_files: dict[str, str], live: list[Variant], explained: dict[tuple[str, str], str]
+) -> tuple[list[str], list[str]]:
+    """Live mutants that pass every public check of their question: (problems, report lines).
+
+    An escape is a problem unless `explained` (``public_checks.UNCHECKED_MUTANTS``) gives the
+    reason it is let through; then it is listed in the report with that reason.
+    """
+    from .build import run_public_checks
+
+    problems, lines = [], []
+    for variant in live:
+        env = {"np": np, **solutions.GRADED}
+        exec(variant.source, env)  # noqa: S102 - mutants of the project's own reference
+        question = spec.question_of(variant.function).name
+        outcomes = [o for o in run_public_checks(env, test_files) if o.question == question]
+        if not all(o.passed for o in outcomes):
+            continue
+        name = variant.name.removeprefix("mutant: ")
+        reason = explained.get((variant.function, name))
+        if reason is None:
+            problems.append(
+                f"public checks of {question} all pass {variant.function}: {variant.name} "
+                "(add a public check that catches it, or give the reason in "
+                "public_checks.UNCHECKED_MUTANTS)"
+            )
+        else:
+            lines.append(f"- {variant.function}: {name} — {reason}")
+    return problems, lines
+
+
 def run(
     solution: dict,
     autograder_zip: bytes,
@@ -371,8 +403,14 @@ def run(
     problems += [p for r in trivial_results for p in trivial_problems(r)]
     escapes = public_escapes(test_files)
     problems += escapes
+    from .public_checks import UNCHECKED_MUTANTS
 
-    report = _report(graded, all_mutants, live, escapes, trivial_results)
+    mutant_escapes, let_through = unchecked_mutants(test_files, live, UNCHECKED_MUTANTS)
+    problems += mutant_escapes
+
+    report = _report(
+        graded, all_mutants, live, escapes + mutant_escapes, trivial_results, let_through
+    )
     caught = sum(not problems_of(r) for r in graded if r.kind != "alternative")
     accepted = sum(not problems_of(r) for r in graded if r.kind == "alternative")
     mistakes = [r for r in graded if r.kind == "mistake"]
@@ -386,7 +424,9 @@ def run(
         f"mutation: {caught}/{len(MISTAKES) + len(live)} mistakes and live mutants caught "
         f"({len(all_mutants) - len(live)} equivalent mutants set aside){least_text}, "
         f"{accepted}/{len(ALTERNATIVES)} alternatives accepted, "
-        f"{len(MISTAKES) - len(escapes)}/{len(MISTAKES)} mistakes fail a public check, "
+        f"{len(MISTAKES) - len(escapes)}/{len(MISTAKES)} mistakes and "
+        f"{len(live) - len(mutant_escapes) - len(let_through)}/{len(live)} live mutants fail a "
+        f"public check ({len(let_through)} let through, with reasons), "
         f"{sum(not r.earning for r in trivial_results)}/{len(trivial_results)} kinds of "
         "trivial answer earn nothing"
     )
@@ -433,6 +473,7 @@ def _report(
     live,
     escapes,
     trivial: list[TrivialResult] = (),
+    let_through=(),
 ) -> str:
     lines = [
         "# Mutation report",
@@ -489,6 +530,9 @@ def _report(
         lines.append(f"| {result.name} | {len(result.points)} | {earned} |")
     lines += ["", "## Public checks", ""]
     lines += [f"- {e}" for e in escapes] or [
-        "Every catalogued mistake fails at least one public check."
+        "Every catalogued mistake and every live mutant fails at least one public check of its "
+        "question."
     ]
+    lines += ["", "### Live mutants the public checks let through, and why", ""]
+    lines += list(let_through) or ["None."]
     return "\n".join(lines) + "\n"

@@ -80,31 +80,26 @@ def written_answers() -> dict[str, str]:
     return {name: body.strip() for name, body in zip(sections[1::2], sections[2::2], strict=True)}
 
 
+CHECKS_FOLDER = "disc05-checks"  # next to the notebook; named so no other assignment uses it
+SETUP_TEMPLATE = ROOT / "assignment" / "setup_cell.py"
+
+
 def tests_archive(test_files: dict[str, str]) -> bytes:
-    """A reproducible zip of the public test files."""
-    return zip_bytes({path: text.encode() for path, text in test_files.items()})
+    """A reproducible zip of the public test files, as they sit inside `CHECKS_FOLDER`."""
+    return zip_bytes(
+        {path.removeprefix("tests/"): text.encode() for path, text in test_files.items()}
+    )
 
 
 def setup_source(test_files: dict[str, str]) -> str:
-    """Code of the setup cell: write the public tests next to the notebook, create `grader`."""
+    """Code of the setup cell: write the public checks next to the notebook, create `grader`,
+    show each check as one line per function, and find the notebook for the export."""
     blob = base64.b64encode(tests_archive(test_files)).decode("ascii")
-    return "\n".join(
-        [
-            "#@title Setup: run this cell before anything else",
-            "# Writes the public checks into ./tests (read them there if you like) and creates",
-            "# `grader`, which runs them. The notebook carries the checks itself, so it works the",
-            "# same on your computer, on a JupyterHub and on Google Colab.",
-            "import base64",
-            "import io",
-            "import zipfile",
-            "",
-            "import numpy as np",
-            "import otter",
-            "",
-            f'PUBLIC_CHECKS = "{blob}"',
-            'zipfile.ZipFile(io.BytesIO(base64.b64decode(PUBLIC_CHECKS))).extractall(".")',
-            'grader = otter.Notebook(tests_dir="tests")',
-        ]
+    template = SETUP_TEMPLATE.read_text(encoding="utf-8")
+    return (
+        template.replace("__PUBLIC_CHECKS__", blob)
+        .replace("__CHECKS_FOLDER__", CHECKS_FOLDER)
+        .rstrip()
     )
 
 
@@ -212,6 +207,8 @@ def build_notebook(kind: Kind, test_files: dict[str, str]) -> nbformat.NotebookN
     notebook.metadata = {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
+        # How the export cell recognises this notebook among others in its folder.
+        "disc05": {"notebook": kind},
     }
     nbformat.validate(notebook)
     return notebook

@@ -1,9 +1,15 @@
 """The public sanity checks behind ``grader.check``, declared as data and rendered as Otter tests.
 
 Inputs are chosen so that the usual slips cannot pass by accident: pre-activations of both
-signs, an exact ReLU kink, p != 0.5, N != d, a Tikhonov matrix that is not diagonal. Expected
-values come from the reference at build time; a check with `against` compares instead with an
-expression in the student's own functions, so it gives away no answer.
+signs, exact ReLU kinks (inner and outer), p != 0.5, N != d, a Tikhonov matrix that is not
+diagonal, Python lists where the docstrings promise array_like. Expected values come from the
+reference at build time; a check with `against` compares instead with an expression in the
+student's own functions, so it gives away no answer.
+
+Each question's test file (Otter's exception format) has one test case per function, and a
+failing case raises `CheckFailed` with the one line a student reads: the first failed check
+and its hint, "not attempted" for a stub, or which other function to fix first when the
+failure is not this function's fault.
 """
 
 import inspect
@@ -17,6 +23,10 @@ import solutions
 from . import compare, hints, spec
 from .variants import MISTAKES
 
+# How a line of ``grader.check`` output starts, by verdict.
+PASSED, FAILED, WAITING, NOT_ATTEMPTED = "✓", "✗", "…", "○"
+FAILURE_PREFIX = "CheckFailed: "  # how Otter's message for a failing case ends, before our line
+
 
 @dataclass(frozen=True)
 class PublicCheck:
@@ -29,7 +39,8 @@ class PublicCheck:
     description : str
         What the check shows, as students see it in the ``grader.check`` output.
     args : tuple
-        Positional arguments: floats or numpy arrays (given to students as arrays).
+        Positional arguments: floats, numpy arrays or (nested) lists of floats, given to
+        students as written.
     against : str or None
         A Python expression, in numpy and the student's functions, to compare with instead
         of the reference value.
@@ -46,6 +57,8 @@ class PublicCheck:
 
 _MIXED = np.array([-3.0, -0.5, 0.0, 2.0, 30.0])
 _EXTREME = np.array([[-1.0e4, 1.0e4], [-800.0, 745.0]])
+# Dense enough that values rounded to float32 differ from float64 beyond the tolerance.
+_DENSE = np.linspace(-5.0, 5.0, 101)
 
 # n = 4: W1 @ X0 = [1, -1.58, 0, 0.1] has an exact kink; W2 @ ReLU(W1 @ X0) + X0 has both signs.
 _W1 = np.array(
@@ -55,6 +68,10 @@ _W2 = np.array(
     [[0.5, -1.0, 0.3, 0.0], [-2.0, 0.4, 1.0, -0.1], [0.1, 0.0, -0.7, 0.9], [0.0, 0.6, 0.2, -1.5]]
 )
 _X0 = np.array([1.0, 1.0, -0.6, 0.5])
+# n = 3, dyadic: the outer pre-activation W2 @ ReLU(W1 @ x0) + x0 is exactly [0, 0.5, -0.25].
+_V1 = np.array([[1.0, 0.0, 0.5], [0.0, -1.0, 0.0], [0.5, 0.5, 1.0]])
+_V2 = np.array([[-0.5, 0.25, -1.25], [0.0, 1.0, 1.0], [1.0, -2.0, 0.0]])
+_V0 = np.array([1.0, -1.0, 0.5])
 
 # N = 5, d = 3, columns of very different scale.
 _X = np.array(
@@ -64,6 +81,14 @@ _Y = np.array([1.0, -0.5, 2.0, 0.0, 3.5])
 _W_CHECK = np.array([0.8, -1.2, 0.4])
 _GAMMA = np.array([[2.0, 0.5, -0.3], [0.0, 1.5, 0.8], [0.4, 0.0, 1.2]])
 _W_TILDE = np.array([1.0, -2.0, 0.5])
+
+
+def _lists(*args: object) -> tuple:
+    """The same arguments as Python (nested) lists, as array_like allows."""
+    return tuple(a.tolist() if isinstance(a, np.ndarray) else a for a in args)
+
+
+_AS_LISTS = "inputs given as Python lists"
 
 CHECKS: dict[str, tuple[PublicCheck, ...]] = {
     "q1a": (
@@ -75,6 +100,8 @@ CHECKS: dict[str, tuple[PublicCheck, ...]] = {
             (_EXTREME,),
             no_warnings=True,
         ),
+        PublicCheck("sigmoid", "101 points in [-5, 5], to float64 precision", (_DENSE,)),
+        PublicCheck("sigmoid", "input given as a Python list", (_MIXED.tolist(),)),
         PublicCheck("sigmoid_grad", "values at x = [-3, -0.5, 0, 2, 30]", (_MIXED,)),
         PublicCheck(
             "sigmoid_grad",
@@ -82,6 +109,7 @@ CHECKS: dict[str, tuple[PublicCheck, ...]] = {
             (_EXTREME,),
             no_warnings=True,
         ),
+        PublicCheck("sigmoid_grad", "input given as a Python list", (_MIXED.tolist(),)),
         PublicCheck(
             "max_sigmoid_grad",
             "agrees with the largest value of your sigmoid_grad on a fine grid",
@@ -95,28 +123,40 @@ CHECKS: dict[str, tuple[PublicCheck, ...]] = {
             "n = 1, the skip keeps the unit alive",
             (_W1[:1, :1], -_W2[:1, :1], _X0[:1]),
         ),
+        PublicCheck("residual_block", _AS_LISTS, _lists(_V1, _V2, _V0)),
     ),
     "q1c": (
         PublicCheck(
             "residual_jacobian",
-            "the block with n = 4 (one pre-activation exactly 0)",
+            "the block with n = 4 (one inner pre-activation exactly 0)",
             (_W1, _W2, _X0),
+        ),
+        PublicCheck(
+            "residual_jacobian",
+            "n = 3, one outer pre-activation exactly 0",
+            (_V1, _V2, _V0),
         ),
         PublicCheck(
             "residual_jacobian",
             "n = 1, the skip keeps the unit alive",
             (_W1[:1, :1], -_W2[:1, :1], _X0[:1]),
         ),
+        PublicCheck("residual_jacobian", _AS_LISTS, _lists(_W1, _W2, _X0)),
     ),
     "q2a": (
         PublicCheck("dropout_loss", "N = 5, d = 3, p = 0.7", (_W_CHECK, _X, _Y, 0.7)),
+        PublicCheck("dropout_loss", _AS_LISTS, _lists(_W_CHECK, _X, _Y, 0.3)),
         PublicCheck("dropout_to_ridge_weights", "d = 3, p = 0.7", (_W_CHECK, 0.7)),
+        PublicCheck("dropout_to_ridge_weights", _AS_LISTS, _lists(_W_CHECK, 0.3)),
         PublicCheck("dropout_gamma", "N = 5, d = 3, p = 0.7", (_X, 0.7)),
         PublicCheck("dropout_gamma", "N = 5, d = 3, p = 0.2", (_X, 0.2)),
+        PublicCheck("dropout_gamma", _AS_LISTS, _lists(_X, 0.6)),
     ),
     "q2b": (
         PublicCheck("effective_matrix", "N = 5, d = 3, Gamma not diagonal", (_X, _GAMMA)),
+        PublicCheck("effective_matrix", _AS_LISTS, _lists(_X, _GAMMA)),
         PublicCheck("ridge_to_tikhonov_weights", "d = 3, Gamma not diagonal", (_W_TILDE, _GAMMA)),
+        PublicCheck("ridge_to_tikhonov_weights", _AS_LISTS, _lists(_W_TILDE, _GAMMA)),
     ),
     "q2c": (
         PublicCheck("effective_column_norm", "p = 0.7", (0.7,)),
@@ -124,41 +164,155 @@ CHECKS: dict[str, tuple[PublicCheck, ...]] = {
     ),
 }
 
-_RUNNER = '''
-def _check(function, name, args, expected, rtol, atol, strict=False, hints=()):
-    """Call a student function on copies of `args` and compare with `expected`.
 
-    On failure, a catalogued mistake with the same result on these inputs adds its hint.
-    """
+# Live mutants of the reference (`autograder.mutation`) that pass every public check of their
+# question on purpose, keyed by (function, mutation as the report words it), with the reason.
+# The mutation gate fails on any other mutant that passes them all.
+UNCHECKED_MUTANTS: dict[tuple[str, str], str] = {}
+
+_RUNNER = '''
+class CheckFailed(AssertionError):
+    """Raised with the one line a student reads about a function that does not pass."""
+
+
+_STATUS = {}
+
+
+def _called_names(code):
+    """Global names and imported modules a code object (and the code nested in it) uses."""
+    names, imported, stack = set(), set(), [code]
+    while stack:
+        current = stack.pop()
+        names.update(current.co_names)
+        imported.update(
+            i.argval for i in dis.get_instructions(current) if i.opname == "IMPORT_NAME"
+        )
+        stack += [c for c in current.co_consts if hasattr(c, "co_names")]
+    return names, imported
+
+
+def _home(value):
+    """The top-level package a global value comes from, or None for plain data."""
+    if inspect.ismodule(value):
+        return value.__name__.split(".")[0]
+    module = getattr(value, "__module__", None)
+    if isinstance(module, str):
+        return module.split(".")[0]
+    if isinstance(value, np.ufunc) and getattr(np, value.__name__, None) is not value:
+        return "a package other than numpy"
+    return None
+
+
+def _foreign_packages(function):
+    """Packages other than numpy and Python's own that `function` (or a helper it calls) uses."""
+    allowed = {"numpy", "builtins", "__main__", *getattr(sys, "stdlib_module_names", ())}
+    found, seen, todo = set(), set(), [function]
+    while todo:
+        current = todo.pop()
+        code = getattr(current, "__code__", None)
+        if code is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        names, imported = _called_names(code)
+        found.update(m.split(".")[0] for m in imported)
+        for name in names:
+            value = current.__globals__.get(name)
+            home = _home(value)
+            mine = name in CHECKS or getattr(value, "__globals__", None) is current.__globals__
+            if home == "__main__" or mine:
+                todo.append(value)
+            elif home is not None:
+                found.add(home)
+    return sorted(found - allowed)
+
+
+def _status(name, env):
+    """(state, detail) of one function: state is "passed", "failed", "not attempted",
+    "not defined" or "waiting" (a check compares with another function that does not pass)."""
+    function = env.get(name)
+    key = (name, id(function))
+    if key not in _STATUS:
+        _STATUS[key] = _run_checks(name, function, env)
+    return _STATUS[key]
+
+
+def _run_checks(name, function, env):
     if not callable(function):
-        raise AssertionError(f"{name} is not defined: run the cell that defines it")
-    raised = None
-    try:
-        result, given = call_on_copies(function, args, strict)
-    except NotImplementedError as missing:
-        raise AssertionError(f"not attempted: {missing}") from None
-    except Exception as error:
-        raised = error
-    if callable(expected):
+        return "not defined", None
+    for description, args, expected, against, uses, rtol, atol, strict, hints in CHECKS[name]:
+        raised = None
         try:
-            expected = expected()
-        except NotImplementedError as missing:
-            raise AssertionError(f"this check of {name} needs {missing}") from None
-    if raised is not None:
-        problem = f"raised {type(raised).__name__}: {raised}"
-        failure = ("raised", type(raised).__name__)
-    else:
-        actual, problem = as_float_array(result)
-        failure = ("raised", "unconvertible")
-        if problem is None:
-            problem = mismatch(actual, np.asarray(expected, dtype=float), rtol, atol)
-            failure = ("value", actual)
-        if problem is None and any(changed(b, a) for b, a in zip(args, given)):
-            problem = "modified one of its arguments (work on a copy instead)"
-            failure = ("modified", None)
-    if problem is not None:
-        hint = next((h for kind, value, h in hints if same_failure(*failure, kind, value)), None)
-        raise AssertionError(f"{name}: {problem}" + (f"\\nHint: {hint}" if hint else ""))
+            result, given = call_on_copies(function, args, strict)
+        except NotImplementedError:
+            return "not attempted", None
+        except Exception as error:
+            raised = error
+        if against is not None:
+            blocked = [u for u in uses if _status(u, env)[0] != "passed"]
+            if blocked:
+                return "waiting", blocked[0]
+            expected = eval(against, {"np": np, **{u: env[u] for u in uses}})
+        if raised is not None:
+            problem = f"raised {type(raised).__name__}: {raised}"
+            failure = ("raised", type(raised).__name__)
+        else:
+            actual, problem = as_float_array(result)
+            failure = ("raised", "unconvertible")
+            if problem is None:
+                problem = mismatch(actual, np.asarray(expected, dtype=float), rtol, atol)
+                failure = ("value", actual)
+            precision = np.asarray(result).dtype
+            if problem is None and precision.kind == "f" and precision.itemsize < 8:
+                problem = f"returned {precision} values; the docstring asks for float64"
+            if problem is None and any(changed(b, a) for b, a in zip(args, given)):
+                problem = "modified one of its arguments (work on a copy instead)"
+                failure = ("modified", None)
+        if problem is not None:
+            hint = next((h for k, v, h in hints if same_failure(*failure, k, v)), None)
+            return "failed", f"{description}: {problem}" + (f" Hint: {hint}" if hint else "")
+    return "passed", None
+
+
+_WHY = {
+    "failed": "does not pass its own checks",
+    "not attempted": "is not attempted yet",
+    "not defined": "is not defined (run its cell)",
+    "waiting": "is waiting for another function",
+}
+
+
+_TODO = {"failed": "fix", "not attempted": "write", "not defined": "run", "waiting": "fix"}
+
+
+def report(name, env):
+    """Raise `CheckFailed` with one line about `name`, unless it passes all its checks."""
+    state, detail = _status(name, env)
+    if state == "not defined":
+        raise CheckFailed(f"{FAILED} {name}: not defined: run the cell that defines it")
+    if state == "not attempted":
+        raise CheckFailed(f"{NOT_ATTEMPTED} {name}: not attempted yet")
+    foreign = _foreign_packages(env[name])
+    if foreign:
+        raise CheckFailed(
+            f"{FAILED} {name}: uses {', '.join(foreign)}, which is not available when your work "
+            "is graded: use numpy only, as the notebook asks"
+        )
+    if state == "waiting":
+        other = _status(detail, env)[0]
+        raise CheckFailed(
+            f"{WAITING} {name}: not checked yet: its check compares it with your {detail}, "
+            f"which {_WHY[other]}; {_TODO[other]} {detail} first"
+        )
+    if state == "failed":
+        names, _ = _called_names(env[name].__code__)
+        culprits = [n for n in CHECKS if n != name and n in names]
+        culprits = [n for n in culprits if _status(n, env)[0] != "passed"]
+        if culprits:
+            raise CheckFailed(
+                f"{FAILED} {name}: fix {culprits[0]} first: {name} calls your {culprits[0]}, "
+                f"which {_WHY[_status(culprits[0], env)[0]]}"
+            )
+        raise CheckFailed(f"{FAILED} {name}: {detail}")
 '''
 
 
@@ -166,9 +320,11 @@ def _literal(value: object) -> str:
     """Python source that rebuilds `value` exactly (floats via repr round-trip)."""
     if isinstance(value, np.ndarray):
         return f"np.array({value.tolist()!r})" if value.ndim else repr(float(value))
-    if isinstance(value, float):
+    if isinstance(value, (float, list)):
         return repr(value)
-    raise TypeError(f"public check arguments must be floats or arrays, not {type(value).__name__}")
+    raise TypeError(
+        f"public check arguments must be floats, lists or arrays, not {type(value).__name__}"
+    )
 
 
 def _hints_literal(check: PublicCheck) -> str:
@@ -199,49 +355,84 @@ def _student_names(expression: str) -> list[str]:
     return sorted(set(re.findall(r"[A-Za-z_]\w*", expression)) & graded)
 
 
+def _check_literal(check: PublicCheck, with_hints: bool) -> str:
+    """Source of one check as the runner reads it: a tuple of plain values."""
+    tolerance = spec.TOLERANCES[check.function]
+    args = "(" + "".join(f"{_literal(a)}, " for a in check.args) + ")"
+    expected = "None"
+    if check.against is None:
+        value = np.asarray(solutions.GRADED[check.function](*check.args), dtype=float)
+        expected = _literal(value)
+    fields = [
+        repr(check.description),
+        args,
+        expected,
+        repr(check.against),
+        repr(_student_names(check.against or "")),
+        repr(tolerance.rtol),
+        repr(tolerance.atol),
+        repr(check.no_warnings),
+        _hints_literal(check) if with_hints else "[]",
+    ]
+    return "        (\n" + "".join(f"            {f},\n" for f in fields) + "        ),"
+
+
+def checks_of(function: str) -> list[PublicCheck]:
+    """The public checks of one graded function, in order."""
+    return [c for q in CHECKS.values() for c in q if c.function == function]
+
+
 def render_test_file(question: str) -> str:
-    """Source of the Otter exception-format test file for `question`."""
+    """Source of the Otter exception-format test file for `question`.
+
+    The file also carries the checks of every function met before the question's own, without
+    hints: a function that calls one of them, or a check that compares with one, can then say
+    which function to fix first.
+    """
+    graded = list(solutions.GRADED)
+    functions = next(q.functions for q in spec.QUESTIONS if q.name == question)
+    known = graded[: graded.index(functions[-1]) + 1]
     lines = [
         f'"""Public checks for {question}. Generated by `python -m autograder build`."""',
         "",
         _compare_source(),
+        "",
+        "import dis  # noqa: E402",
+        "import inspect  # noqa: E402",
+        "import sys  # noqa: E402",
         "",
         "from otter.test_files import test_case  # noqa: E402",
         "",
         "OK_FORMAT = False",
         f"name = {question!r}",
         "points = None",
+        f"PASSED, FAILED, WAITING, NOT_ATTEMPTED = {(PASSED, FAILED, WAITING, NOT_ATTEMPTED)!r}",
         "",
         "",
         _RUNNER.strip(),
+        "",
+        "",
+        "# (description, args, expected, against, uses, rtol, atol, strict, hints) per check",
+        "CHECKS = {",
     ]
-    for number, check in enumerate(CHECKS[question], start=1):
-        tolerance = spec.TOLERANCES[check.function]
-        args = "(" + "".join(f"{_literal(a)}, " for a in check.args) + ")"
-        lines += ["", f"_ARGS_{number} = {args}"]
-        if check.against is None:
-            value = np.asarray(solutions.GRADED[check.function](*check.args), dtype=float)
-            lines.append(
-                f"_EXPECTED_{number} = {_literal(value) if value.ndim else repr(float(value))}"
-            )
-            expected = f"_EXPECTED_{number}"
-        else:
-            # A lambda inside the test sees the student's functions passed in as parameters.
-            expected = f"lambda: {check.against}"
-        lines.append(f"_HINTS_{number} = {_hints_literal(check)}")
-        used = _student_names(check.against or "")
-        params = [check.function, *(n for n in used if n != check.function)]
+    for function in known:
+        lines.append(f"    {function!r}: [")
+        lines += [_check_literal(c, function in functions) for c in checks_of(function)]
+        lines.append("    ],")
+    lines.append("}")
+    for function in functions:
+        count = len(checks_of(function))
+        passed = f"{PASSED} {function}: passes its {count} check{'s' * (count > 1)}"
         lines += [
             "",
             "",
-            f"@test_case(name={f'{check.function}: {check.description}'!r})",
-            f"def test_{number}({', '.join(params)}):",
-            f"    _check({check.function}, {check.function!r}, _ARGS_{number}, {expected}, "
-            f"{tolerance.rtol!r}, {tolerance.atol!r}, {check.no_warnings!r}, _HINTS_{number})",
+            f"@test_case(name={function!r}, success_message={passed!r})",
+            f"def check_{function}(env):",
+            f"    report({function!r}, env)",
         ]
     return "\n".join(lines) + "\n"
 
 
 def render_all() -> dict[str, str]:
-    """Every public test file, keyed by its path relative to the notebook (``tests/q1a.py``)."""
+    """Every public test file, keyed by its path in Otter's layout (``tests/q1a.py``)."""
     return {f"tests/{q.name}.py": render_test_file(q.name) for q in spec.QUESTIONS}

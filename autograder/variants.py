@@ -1,7 +1,7 @@
 """Catalogued mistakes and alternative correct answers for every graded function.
 
-A mistake is a small wrong implementation written the way students go wrong, with a hint
-that names the slip without giving the answer away. An alternative is a different correct
+A mistake is a small wrong implementation written the way students go wrong, with a hint:
+a question that leads to the slip without stating the fix. An alternative is a different correct
 implementation. The release gate (`autograder.mutation`) grades every one through the real
 grading path: each mistake must lose points on its own question and nowhere else, each
 alternative must get full marks. When a student's output on a failing case matches a
@@ -64,89 +64,97 @@ MISTAKES: tuple[Variant, ...] = (
     mistake(
         "sigmoid",
         "the textbook formula, which overflows for large negative x",
-        "np.exp(-x) overflows when x is very negative. Rewrite sigma(x) for x < 0 so that "
-        "exp only ever sees a number <= 0.",
+        "For very negative x, np.exp(-x) overflows. How could you rewrite sigma(x) for x < 0 so that exp never gets a large positive argument?",
         "x = np.asarray(x, dtype=float)\nout = 1 / (1 + np.exp(-x))\n"
         "return float(out) if out.ndim == 0 else out",
     ),
     mistake(
         "sigmoid",
         "sign flipped in the exponent: sigma(-x)",
-        "Your values are sigma(-x): check the sign of the exponent.",
+        "Your values look like sigma(-x): which sign should the exponent have?",
         _STABLE + "out = np.where(x >= 0, z / (1 + z), 1 / (1 + z))\n"
         "return float(out) if out.ndim == 0 else out",
     ),
     mistake(
         "sigmoid",
         "one branch only: sigma(|x|)",
-        "Right for x >= 0, wrong for x < 0: the stable form needs a second branch.",
+        "Right for x >= 0 but not for x < 0: what should the formula give when x is negative?",
         _STABLE + "out = 1 / (1 + z)\nreturn float(out) if out.ndim == 0 else out",
     ),
     mistake(
         "sigmoid",
         "tanh instead of the logistic sigmoid",
-        "That is tanh(x). The logistic sigmoid maps 0 to 1/2 and stays in (0, 1).",
+        "Your values look like tanh(x): what should sigma(0) be, and in which range does sigma stay?",
         "return np.tanh(x)",
     ),
     mistake(
         "sigmoid",
         "result rounded to four decimals",
-        "Your result is rounded; return the full floating-point value.",
+        "Your values look rounded: does anything in your code cut off decimals?",
         _STABLE + "out = np.round(np.where(x >= 0, 1 / (1 + z), z / (1 + z)), 4)\n"
         "return float(out) if out.ndim == 0 else out",
     ),
     mistake(
         "sigmoid",
         "a scalar returned as an array of shape (1,)",
-        "For a scalar x, return a scalar (a float), not an array of shape (1,).",
+        "For a scalar x you returned an array of shape (1,): what does the docstring say a scalar input gives back?",
         "x = np.atleast_1d(np.asarray(x, dtype=float))\nz = np.exp(-np.abs(x))\n"
         "return np.where(x >= 0, 1 / (1 + z), z / (1 + z))",
     ),
     mistake(
         "sigmoid",
         "input clipped in place",
-        "Your function changes the array it was given; work on a copy.",
+        "Your function changes the array it was given: which line writes into x itself?",
         "x = np.asarray(x)\nif x.dtype == float:\n    np.clip(x, -700, 700, out=x)\n"
         "out = 1 / (1 + np.exp(-np.asarray(x, dtype=float)))\n"
+        "return float(out) if out.ndim == 0 else out",
+    ),
+    mistake(
+        "sigmoid",
+        "computed in float32, returned as float64",
+        "Your values carry only about seven significant digits: which dtype does your "
+        "computation use, and which does the docstring ask for?",
+        "x32 = np.asarray(x, dtype=np.float32)\nz = np.exp(-np.abs(x32))\n"
+        "out = np.where(x32 >= 0, 1 / (1 + z), z / (1 + z)).astype(float)\n"
         "return float(out) if out.ndim == 0 else out",
     ),
     # ## sigmoid_grad
     mistake(
         "sigmoid_grad",
         "sigma(x) instead of its derivative",
-        "Your values are sigma(x) itself, not its derivative.",
+        "Your values look like sigma(x) itself: did you differentiate it?",
         "return sigmoid(x)",
     ),
     mistake(
         "sigmoid_grad",
         "sign slip: sigma(x)(1 + sigma(x))",
-        "Your result grows where sigma' should shrink: check a sign in your formula.",
+        "Your result grows where sigma' should shrink: which sign in your formula could be flipped?",
         "s = np.asarray(sigmoid(x))\nout = s * (1 + s)\nreturn float(out) if out.ndim == 0 else out",
     ),
     mistake(
         "sigmoid_grad",
         "the overflow-prone quotient e^-x / (1 + e^-x)^2",
-        "For large |x| this overflows: express sigma' through a stable sigma, or use e^-|x|.",
+        "For large |x| this overflows: could you write sigma' in terms of something you already compute without overflow?",
         "x = np.asarray(x, dtype=float)\ne = np.exp(-x)\nout = e / (1 + e) ** 2\n"
         "return float(out) if out.ndim == 0 else out",
     ),
     mistake(
         "sigmoid_grad",
         "denominator not squared",
-        "Differentiate 1 / (1 + e^-x) again with the chain rule and compare the denominators.",
+        "Differentiate 1 / (1 + e^-x) again with the chain rule: what power does the denominator get?",
         _STABLE + "out = z / (1 + z)\nreturn float(out) if out.ndim == 0 else out",
     ),
     mistake(
         "sigmoid_grad",
         "the derivative of tanh",
-        "That is the derivative of tanh, 1 - tanh(x)^2, not of the logistic sigmoid.",
+        "Your values look like the derivative of tanh: which function are you differentiating?",
         "out = 1 - np.tanh(np.asarray(x, dtype=float)) ** 2\n"
         "return float(out) if out.ndim == 0 else out",
     ),
     mistake(
         "sigmoid_grad",
         "result rounded to four decimals",
-        "Your result is rounded; return the full floating-point value.",
+        "Your values look rounded: does anything in your code cut off decimals?",
         _STABLE
         + "out = np.round(z / (1 + z) ** 2, 4)\nreturn float(out) if out.ndim == 0 else out",
     ),
@@ -154,7 +162,7 @@ MISTAKES: tuple[Variant, ...] = (
     mistake(
         "max_sigmoid_grad",
         "the maximum of sigma instead of sigma'",
-        "That is the largest value of sigma, not of its derivative.",
+        "That looks like the largest value of sigma: which function's maximum does the question ask for?",
         "return 1.0",
     ),
     mistake(
@@ -166,75 +174,75 @@ MISTAKES: tuple[Variant, ...] = (
     mistake(
         "max_sigmoid_grad",
         "sigma(0) instead of sigma'(0)",
-        "You returned sigma at the maximiser; the question asks for sigma' there.",
+        "You returned sigma at the point where sigma' peaks: which function should you evaluate there?",
         "return float(sigmoid(0.0))",
     ),
     mistake(
         "max_sigmoid_grad",
         "the maximiser instead of the maximum",
-        "You returned where sigma' is largest; return the largest value itself.",
+        "You returned the place where sigma' is largest: does the question ask where, or how large?",
         "return 0.0",
     ),
     mistake(
         "max_sigmoid_grad",
         "maximum over a coarse grid that misses the peak",
-        "A grid maximum is only approximate unless the grid hits the peak: find it exactly.",
+        "A grid maximum is only approximate unless the grid hits the peak: where exactly is the peak?",
         "return float(np.max(sigmoid_grad(np.linspace(-5, 5, 100))))",
     ),
     mistake(
         "max_sigmoid_grad",
         "arithmetic slip: (1/2 * 1/2)^2",
-        "Recompute sigma' at its maximiser step by step.",
+        "Could you recompute sigma' at its maximiser step by step?",
         "return 1 / 16",
     ),
     # ## residual_block
     mistake(
         "residual_block",
         "no ReLU after the addition",
-        "The block ends with a ReLU applied to the sum W2 h + x0.",
+        "Look at the diagram again: what happens to the sum after the skip connection joins it?",
         "return W2 @ np.maximum(W1 @ x0, 0) + x0",
     ),
     mistake(
         "residual_block",
         "outer ReLU on the branch, before the addition",
-        "The outer ReLU acts on the sum W2 h + x0, not on the branch alone.",
+        "In the diagram, does the outer ReLU come before or after x0 is added back?",
         "return np.maximum(W2 @ np.maximum(W1 @ x0, 0), 0) + x0",
     ),
     mistake(
         "residual_block",
         "no ReLU between the two weight layers",
-        "There is a ReLU between W1 and W2.",
+        "What sits between the two weight layers in the diagram?",
         "return np.maximum(W2 @ (W1 @ x0) + x0, 0)",
     ),
     mistake(
         "residual_block",
         "skip connection left out",
-        "Add x0 back (the skip connection) before the final ReLU.",
+        "Where does the skip connection's x0 appear in your formula?",
         "return np.maximum(W2 @ np.maximum(W1 @ x0, 0), 0)",
     ),
     mistake(
         "residual_block",
         "W2 applied before W1",
-        "W1 acts first, then the ReLU, then W2.",
+        "Which weight layer does x0 meet first in the diagram?",
         "return np.maximum(W1 @ np.maximum(W2 @ x0, 0) + x0, 0)",
     ),
     mistake(
         "residual_block",
         "weights transposed (x W instead of W x)",
-        "A layer computes W x: you multiplied on the wrong side (x W = W^T x).",
+        "x @ W equals W^T x: on which side of x should a weight matrix go?",
         "return np.maximum(np.maximum(x0 @ W1, 0) @ W2 + x0, 0)",
     ),
     # ## residual_jacobian
     mistake(
         "residual_jacobian",
         "without D2: the outer ReLU ignored",
-        "Multiply by the derivative of the outer ReLU (a 0/1 diagonal matrix) on the left.",
+        "The outer ReLU is the last step of the block: where is its derivative in your chain rule?",
         "d1 = (W1 @ x0 > 0).astype(float)\nreturn W2 @ (d1[:, None] * W1) + np.eye(len(x0))",
     ),
     mistake(
         "residual_jacobian",
         "without the identity from the skip connection",
-        "The skip connection x0 contributes its own Jacobian, the identity.",
+        "Where does the skip connection x0 show up when you differentiate x1 with respect to x0?",
         "a1 = W1 @ x0\nd1 = (a1 > 0).astype(float)\n"
         "d2 = (W2 @ np.maximum(a1, 0) + x0 > 0).astype(float)\n"
         "return d2[:, None] * (W2 @ (d1[:, None] * W1))",
@@ -242,7 +250,7 @@ MISTAKES: tuple[Variant, ...] = (
     mistake(
         "residual_jacobian",
         "transposed: denominator (gradient) layout",
-        "Entry (i, j) must be d x1_i / d x0_j (numerator layout); your matrix is transposed.",
+        "Your matrix looks transposed: in numerator layout, what does entry (i, j) hold?",
         "a1 = W1 @ x0\nd1 = (a1 > 0).astype(float)\n"
         "d2 = (W2 @ np.maximum(a1, 0) + x0 > 0).astype(float)\n"
         "return (d2[:, None] * (W2 @ (d1[:, None] * W1) + np.eye(len(x0)))).T",
@@ -250,7 +258,7 @@ MISTAKES: tuple[Variant, ...] = (
     mistake(
         "residual_jacobian",
         "ReLU'(0) = 1 at the kink",
-        "Where a pre-activation is exactly 0, use ReLU'(0) = 0.",
+        "Where a pre-activation is exactly 0, which value of ReLU'(0) does the question ask you to use?",
         "a1 = W1 @ x0\nd1 = (a1 >= 0).astype(float)\n"
         "d2 = (W2 @ np.maximum(a1, 0) + x0 >= 0).astype(float)\n"
         "return d2[:, None] * (W2 @ (d1[:, None] * W1) + np.eye(len(x0)))",
@@ -258,14 +266,14 @@ MISTAKES: tuple[Variant, ...] = (
     mistake(
         "residual_jacobian",
         "without D1: the inner ReLU ignored",
-        "The derivative of the inner ReLU (a 0/1 diagonal matrix) sits between W2 and W1.",
+        "Where does the derivative of the inner ReLU enter your chain rule?",
         "a1 = W1 @ x0\nd2 = (W2 @ np.maximum(a1, 0) + x0 > 0).astype(float)\n"
         "return d2[:, None] * (W2 @ W1 + np.eye(len(x0)))",
     ),
     mistake(
         "residual_jacobian",
         "D1 on the wrong side of W1",
-        "The inner ReLU's derivative belongs between W2 and W1: W2 D1 W1.",
+        "The inner ReLU acts on W1 x0: should its 0/1 mask scale the rows or the columns of W1?",
         "a1 = W1 @ x0\nd1 = (a1 > 0).astype(float)\n"
         "d2 = (W2 @ np.maximum(a1, 0) + x0 > 0).astype(float)\n"
         "return d2[:, None] * (W2 @ W1 * d1[None, :] + np.eye(len(x0)))",
@@ -273,7 +281,7 @@ MISTAKES: tuple[Variant, ...] = (
     mistake(
         "residual_jacobian",
         "D2 multiplied on the right",
-        "The outer ReLU's derivative scales rows: it multiplies on the left.",
+        "The outer ReLU acts on each output unit: should its 0/1 mask scale the rows or the columns of your matrix?",
         "a1 = W1 @ x0\nd1 = (a1 > 0).astype(float)\n"
         "d2 = (W2 @ np.maximum(a1, 0) + x0 > 0).astype(float)\n"
         "return (W2 @ (d1[:, None] * W1) + np.eye(len(x0))) * d2[None, :]",
@@ -282,41 +290,41 @@ MISTAKES: tuple[Variant, ...] = (
     mistake(
         "dropout_loss",
         "column norms not squared in the penalty",
-        "The penalty is sum_j ||x_j||^2 w_j^2: square the column norms.",
+        "In the penalty, what power does each column norm get?",
         "r = y - p * X @ w_check\n"
         "return float(r @ r + p * (1 - p) * np.sum(np.linalg.norm(X, axis=0) * w_check**2))",
     ),
     mistake(
         "dropout_loss",
         "data term without the factor p",
-        "On average the kept inputs are p X: the data term is ||y - p X w||^2.",
+        "Compare your data term with the identity in the notebook: is a factor missing?",
         "r = y - X @ w_check\n"
         "return float(r @ r + p * (1 - p) * np.sum((np.linalg.norm(X, axis=0) * w_check) ** 2))",
     ),
     mistake(
         "dropout_loss",
         "p^2 as the variance of the mask",
-        "A Bernoulli(p) mask has variance p (1 - p).",
+        "What is the variance of a Bernoulli(p) variable?",
         "r = y - p * X @ w_check\n"
         "return float(r @ r + p**2 * np.sum((np.linalg.norm(X, axis=0) * w_check) ** 2))",
     ),
     mistake(
         "dropout_loss",
         "p read as the drop probability",
-        "Here p is the probability of keeping an entry, not of dropping it.",
+        "Is p the probability of keeping an entry, or of dropping it?",
         "q = 1 - p\nr = y - q * X @ w_check\n"
         "return float(r @ r + q * (1 - q) * np.sum((np.linalg.norm(X, axis=0) * w_check) ** 2))",
     ),
     mistake(
         "dropout_loss",
         "the variance term left out",
-        "The expectation adds a variance term, p (1 - p) ||Gamma w||^2, to the data term.",
+        "The identity has two terms: does your result include both?",
         "r = y - p * X @ w_check\nreturn float(r @ r)",
     ),
     mistake(
         "dropout_loss",
         "row norms instead of column norms",
-        "The penalty uses the norms of the columns of X (one per feature), not of its rows.",
+        "The penalty has one norm per feature: are you taking norms of the columns of X or of its rows?",
         "r = y - p * X @ w_check\n"
         "return float(r @ r + p * (1 - p) * np.sum((np.linalg.norm(X, axis=1) * w_check) ** 2))",
     ),
@@ -324,8 +332,7 @@ MISTAKES: tuple[Variant, ...] = (
     mistake(
         "dropout_to_ridge_weights",
         "divided by p instead of multiplied",
-        "Your result is off by a factor of 1/p^2: which way should the keep-probability "
-        "scaling go?",
+        "Match the data terms ||y - p X w_check||^2 and ||y - X w||^2: should w be larger or smaller than w_check?",
         "return np.asarray(w_check, dtype=float) / p",
     ),
     mistake(
@@ -343,13 +350,13 @@ MISTAKES: tuple[Variant, ...] = (
     mistake(
         "dropout_to_ridge_weights",
         "scaled by the square root of p",
-        "Match the data terms of the two losses exactly: no square root is involved.",
+        "Match the data terms of the two losses exactly: where would a square root come from?",
         "return np.sqrt(p) * np.asarray(w_check, dtype=float)",
     ),
     mistake(
         "dropout_to_ridge_weights",
         "argument modified in place",
-        "Your function changes the array it was given; return a new array instead.",
+        "Your function changes the array it was given: which operation writes into w_check itself?",
         "w_check = np.asarray(w_check)\nif w_check.dtype == float:\n    w_check *= p\n"
         "    return w_check\nreturn p * np.asarray(w_check, dtype=float)",
     ),
@@ -363,31 +370,31 @@ MISTAKES: tuple[Variant, ...] = (
     mistake(
         "dropout_gamma",
         "square root missing",
-        "||Gamma w||^2 squares Gamma, and with it the factor inside Gamma.",
+        "||Gamma w||^2 squares Gamma: what happens to the factor in front when you square it?",
         "return (1 - p) / p * np.diag(np.linalg.norm(X, axis=0))",
     ),
     mistake(
         "dropout_gamma",
         "row norms instead of column norms",
-        "Gamma holds one norm per feature: the norms of the columns of X.",
+        "Gamma has one diagonal entry per feature: are you taking norms of the columns of X or of its rows?",
         "return np.sqrt((1 - p) / p) * np.diag(np.linalg.norm(X, axis=1))",
     ),
     mistake(
         "dropout_gamma",
         "squared column norms",
-        "The diagonal holds the column norms ||x_j||, not their squares.",
+        "||Gamma w||^2 squares the diagonal entries: should the diagonal hold norms or squared norms?",
         "return np.sqrt((1 - p) / p) * np.diag(np.sum(np.asarray(X) ** 2, axis=0))",
     ),
     mistake(
         "dropout_gamma",
         "factor p (1 - p) kept after the change of variables",
-        "The penalty's factor changes when you change variables from w_check to w: redo that substitution.",
+        "The penalty's factor changes when you change variables from w_check to w: what does it become?",
         "return np.sqrt(p * (1 - p)) * np.diag(np.linalg.norm(X, axis=0))",
     ),
     mistake(
         "dropout_gamma",
         "the diagonal returned as a vector",
-        "Return Gamma as a (d, d) matrix, not the vector of its diagonal.",
+        "You returned a vector: what shape does the docstring give Gamma?",
         "return np.sqrt((1 - p) / p) * np.linalg.norm(X, axis=0)",
     ),
     # ## effective_matrix
@@ -400,7 +407,7 @@ MISTAKES: tuple[Variant, ...] = (
     mistake(
         "effective_matrix",
         "inverse transposed: X Gamma^-T",
-        "Check whether your matrix should be transposed: write X w in terms of w_tilde.",
+        "Write X w in terms of w_tilde: is there a transpose in that product?",
         "return np.asarray(X) @ np.linalg.inv(Gamma).T",
     ),
     mistake(
@@ -412,82 +419,81 @@ MISTAKES: tuple[Variant, ...] = (
     mistake(
         "effective_matrix",
         "divided by the diagonal of Gamma",
-        "Dividing by the diagonal inverts only a diagonal Gamma; Gamma may be any "
-        "invertible matrix here.",
+        "Dividing by the diagonal inverts only a diagonal Gamma: what if Gamma is not diagonal?",
         "return np.asarray(X) / np.diag(Gamma)",
     ),
     mistake(
         "effective_matrix",
         "X (Gamma^T Gamma)^-1",
-        "A single change of variables is enough: count the factors of Gamma in your answer.",
+        "How many factors of Gamma does a single change of variables bring in?",
         "G = np.asarray(Gamma)\nreturn np.asarray(X) @ np.linalg.inv(G.T @ G)",
     ),
     # ## ridge_to_tikhonov_weights
     mistake(
         "ridge_to_tikhonov_weights",
         "Gamma w_tilde instead of Gamma^-1 w_tilde",
-        "Going from w_tilde back to w undoes the change of variables.",
+        "Going from w_tilde back to w undoes the change of variables: does your code undo it, or apply it again?",
         "return np.asarray(Gamma) @ np.asarray(w_tilde)",
     ),
     mistake(
         "ridge_to_tikhonov_weights",
         "solved with Gamma^T",
-        "Check for a stray transpose in your linear solve.",
+        "Is there a stray transpose in your linear solve?",
         "return np.linalg.solve(np.asarray(Gamma).T, w_tilde)",
     ),
     mistake(
         "ridge_to_tikhonov_weights",
         "divided by the diagonal of Gamma",
-        "Dividing by the diagonal inverts only a diagonal Gamma.",
+        "Dividing by the diagonal inverts only a diagonal Gamma: what if Gamma is not diagonal?",
         "return np.asarray(w_tilde) / np.diag(Gamma)",
     ),
     mistake(
         "ridge_to_tikhonov_weights",
         "w_tilde returned unchanged",
-        "w_tilde and w are different variables: undo the change of variables.",
+        "w_tilde and w are different variables: how are they related?",
         "return np.asarray(w_tilde, dtype=float)",
     ),
     mistake(
         "ridge_to_tikhonov_weights",
         "Gamma^T w_tilde",
-        "Transposing Gamma does not invert it.",
+        "Does transposing Gamma invert it?",
         "return np.asarray(Gamma).T @ np.asarray(w_tilde)",
     ),
     mistake(
         "ridge_to_tikhonov_weights",
         "inverse applied twice",
-        "Undo the change of variables once, not twice.",
+        "How many times does your code undo the change of variables?",
         "return np.linalg.solve(Gamma, np.linalg.solve(Gamma, w_tilde))",
     ),
     # ## effective_column_norm
     mistake(
         "effective_column_norm",
         "sqrt((1 - p) / p), the factor of Gamma itself",
-        "Work out column j of X tilde from X and the diagonal Gamma: your factor is upside down.",
+        "Work out column j of X tilde from X and the diagonal Gamma: is your factor the right way up?",
         "return float(np.sqrt((1 - p) / p))",
     ),
     mistake(
         "effective_column_norm",
         "square root missing",
-        "Mind the square root in Gamma.",
+        "Does your result account for the square root in Gamma?",
         "return p / (1 - p)",
     ),
     mistake(
         "effective_column_norm",
         "norm 1, as if fully normalised",
-        "Gamma_jj also carries the dropout factor, so the columns do not have norm 1.",
+        "Gamma_jj holds more than ||x_j||: what else is in it?",
         "return 1.0",
     ),
     mistake(
         "effective_column_norm",
         "sqrt(p (1 - p))",
-        "Compute the norm of one column of X tilde from your Gamma, step by step.",
+        "Could you compute the norm of one column of X tilde from your Gamma, step by step?",
         "return float(np.sqrt(p * (1 - p)))",
     ),
     mistake(
         "effective_column_norm",
         "sqrt(p)",
-        "Both p and 1 - p appear in Gamma_jj.",
+        "Gamma_jj involves p: does it involve 1 - p as well?",
         "return float(np.sqrt(p))",
     ),
 )

@@ -20,8 +20,9 @@ def sigmoid(x: float | np.ndarray) -> float | np.ndarray:
     Returns
     -------
     float or numpy.ndarray
-        $\sigma(x)$: a Python float when `x` is a scalar, otherwise an array of the same
-        shape as `x`. Must be numerically stable: no overflow warning for $|x|$ up to $10^4$.
+        $\sigma(x)$, computed in float64: a Python float when `x` is a scalar, otherwise a
+        float64 array of the same shape as `x`. Must be numerically stable: no overflow
+        warning for $|x|$ up to $10^4$.
 
     Notes
     -----
@@ -46,8 +47,8 @@ def sigmoid_grad(x: float | np.ndarray) -> float | np.ndarray:
     Returns
     -------
     float or numpy.ndarray
-        $\sigma'(x)$: a Python float when `x` is a scalar, otherwise an array of the same
-        shape as `x`. No overflow warning for $|x|$ up to $10^4$.
+        $\sigma'(x)$, computed in float64: a Python float when `x` is a scalar, otherwise a
+        float64 array of the same shape as `x`. No overflow warning for $|x|$ up to $10^4$.
 
     Notes
     -----

@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 
 import solutions
-from autograder import build, cases, gate, gradescope, hints, mutation, spec, variants
+from autograder import (
+    build,
+    cases,
+    gate,
+    gradescope,
+    hints,
+    mutation,
+    public_checks,
+    spec,
+    variants,
+)
 from autograder.cases import Case
 
 FUNCTIONS = list(solutions.GRADED)
@@ -206,3 +216,30 @@ def test_points_in_process_agree_with_the_grader(solution_json, table, sandbox_r
         report = grader.grade(notebook, table)
         (own,) = [f for q in report.questions for f in q.functions if f.name == variant.function]
         assert own.points == pytest.approx(mutation.points_in_process(variant, table)), variant.name
+
+
+def test_a_live_mutant_passing_every_public_check_fails_the_gate_unless_a_reason_is_given(
+    monkeypatch,
+):
+    without_outer_kink = tuple(
+        c for c in public_checks.CHECKS["q1c"] if "outer pre-activation" not in c.description
+    )
+    monkeypatch.setitem(public_checks.CHECKS, "q1c", without_outer_kink)
+    test_files = public_checks.render_all()
+    outer = "`a2 > 0`: > became >="
+    live = [m for m in mutation.mutants("residual_jacobian") if m.name == f"mutant: {outer}"]
+    assert len(live) == 1 and mutation.differs_from_reference(live[0])
+    problems, listed = mutation.unchecked_mutants(test_files, live, {})
+    assert len(problems) == 1 and "UNCHECKED_MUTANTS" in problems[0] and outer in problems[0]
+    reasons = {("residual_jacobian", outer): "the reason"}
+    assert mutation.unchecked_mutants(test_files, live, reasons) == (
+        [],
+        [f"- residual_jacobian: {outer} — the reason"],
+    )
+
+
+def test_every_live_mutant_fails_a_public_check_of_its_question(test_files):
+    live = [m for f in FUNCTIONS for m in mutation.mutants(f) if mutation.differs_from_reference(m)]
+    problems, listed = mutation.unchecked_mutants(test_files, live, public_checks.UNCHECKED_MUTANTS)
+    assert problems == []
+    assert len(listed) == len(public_checks.UNCHECKED_MUTANTS)

@@ -1,15 +1,23 @@
 """The student release: stubs agree with the reference, public checks discriminate, nothing
 leaks, the build is reproducible, and (slow) the real build runs both notebooks."""
 
+import base64
+import hashlib
+import importlib.metadata
 import inspect
 import json
+import os
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
+from otter.nbmeta_config import NBMetadataConfig
+from otter.test_files import create_test_file
+from otter.test_files.exception_test import ExceptionTestFile
 
 import solutions
 from autograder import build, notebook, public_checks, spec
@@ -59,7 +67,7 @@ def test_student_notebook_has_one_stub_per_function_and_a_check_per_question(stu
     assert [d for d in defined if d in solutions.GRADED] == ALL_FUNCTIONS
     checks = [s for s in sources if s.startswith("grader.check(")]
     assert checks == [f'grader.check("{q.name}")' for q in spec.QUESTIONS]
-    assert sources[0].lstrip().startswith("# Installs the grading client")
+    assert sources[0].lstrip().startswith("# Checks that this Python is recent enough")
     assert "otter.Notebook(" in sources[1] and f"otter-grader=={spec.OTTER_VERSION}" in sources[0]
     assert "grader.export(" in sources[-1]
 
@@ -215,8 +223,89 @@ def test_build_refuses_a_solution_that_breaks_a_public_check(monkeypatch, tmp_pa
 def test_notebook_works_on_colab_where_only_the_notebook_exists(solution):
     executed = build.execute_notebook(solution, "solution", colab=True)
     outputs = build.check_outputs(executed)
-    assert all("All test cases passed" in text for text in outputs.values())
+    assert all(build.passed_all(text) for text in outputs.values())
     assert len(outputs) == len(spec.QUESTIONS)
     export = executed.cells[-1]
     printed = "".join(o.get("text", "") for o in export.outputs)
     assert "Download this notebook as .ipynb" in printed
+
+
+def _wheel_of_installed(distribution: str, folder: Path) -> Path:
+    """Repack an installed pure-Python distribution as a wheel, so pip can install it offline."""
+    dist = importlib.metadata.distribution(distribution)
+    site = Path(dist.locate_file(""))
+    info = next(f for f in dist.files if f.name == "WHEEL").parent
+    records, wheel = [], folder / f"{info.name.removesuffix('.dist-info')}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for file in dist.files:
+            path = str(file)
+            skipped = ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json")
+            if path.startswith("..") or "__pycache__" in path or file.name in skipped:
+                continue
+            data = (site / path).read_bytes()
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            records.append(f"{path},sha256={digest.decode()},{len(data)}")
+            archive.writestr(path, data)
+        archive.writestr(f"{info}/RECORD", "\n".join([*records, f"{info}/RECORD,,"]) + "\n")
+    return wheel
+
+
+@pytest.fixture
+def python_without_otter(tmp_path, monkeypatch):
+    """A kernel on a fresh Python that has this project's packages but not otter-grader, and
+    whose pip installs from a local folder only (nothing is downloaded)."""
+    python = tmp_path / "python"
+    subprocess.run([sys.executable, "-m", "venv", str(python)], check=True)
+    site = next(python.glob("lib/python3*/site-packages"))
+    ours = Path(importlib.metadata.distribution("numpy").locate_file(""))
+    for entry in ours.iterdir():
+        hidden = entry.name.startswith(("otter", "__editable__", "disc05", "_distutils_hack"))
+        if hidden or entry.suffix == ".pth" or (site / entry.name).exists():
+            continue
+        (site / entry.name).symlink_to(entry)
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    _wheel_of_installed("otter-grader", wheels)
+    kernel = tmp_path / "jupyter" / "kernels" / "without-otter"
+    kernel.mkdir(parents=True)
+    argv = [str(python / "bin" / "python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    spec_json = {"argv": argv, "display_name": "without otter", "language": "python"}
+    (kernel / "kernel.json").write_text(json.dumps(spec_json))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
+    check = [str(python / "bin" / "python"), "-c", "import otter"]
+    assert subprocess.run(check, capture_output=True).returncode != 0
+    return "without-otter"
+
+
+@pytest.mark.slow
+def test_student_notebook_installs_otter_on_colab_from_a_python_without_it(
+    student, python_without_otter
+):
+    executed = build.execute_notebook(
+        student, "student", colab=True, kernel_name=python_without_otter
+    )
+    install = next(cell for cell in executed.cells if cell.cell_type == "code")
+    first = "".join(o.get("text", "") for o in install.outputs)
+    assert first.count("\n") == 1 and "Installed the grading client otter-grader" in first
+    assert not any(o.get("name") == "stderr" for o in install.outputs)
+    outputs = build.check_outputs(executed)
+    assert sorted(outputs) == sorted(q.name for q in spec.QUESTIONS)
+    for question in spec.QUESTIONS:
+        lines = outputs[question.name].splitlines()
+        assert [line.split(":")[0] for line in lines] == [
+            f"{public_checks.NOT_ATTEMPTED} {f}" for f in question.functions
+        ]
+    printed = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
+    assert "Download this notebook as .ipynb" in printed
+
+
+def test_public_checks_are_otter_exception_tests_with_one_case_per_function(tmp_path, test_files):
+    for question in spec.QUESTIONS:
+        path = tmp_path / f"{question.name}.py"
+        path.write_text(test_files[f"tests/{question.name}.py"])
+        test_file = create_test_file(str(path), NBMetadataConfig())
+        assert isinstance(test_file, ExceptionTestFile)
+        assert [c.name for c in test_file.test_cases] == list(question.functions)
