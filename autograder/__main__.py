@@ -1,12 +1,20 @@
-"""Command line: ``python -m autograder COMMAND`` (see ``--help``)."""
+"""Command line: ``python -m autograder COMMAND`` (see ``--help``).
+
+Exit status: 0 done (for ``grade``: graded, whatever the score); 1 not done: the build
+failed, or grading failed through no fault of the submission (``grade``: not graded;
+``grade-all``: some submissions not graded); 2 a bad command line; 3 (``grade``) the
+submission could not be read, and is scored 0 with the reason, as Gradescope would.
+"""
 
 import argparse
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 DIST = Path(__file__).resolve().parent.parent / "dist"
+DONE, FAILED, USAGE, UNREADABLE = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,16 +64,27 @@ def _parser() -> _Parser:
         action="store_true",
         help="skip running the notebooks top to bottom (faster, for drafting only)",
     )
-    grade = commands.add_parser("grade", help="grade one submission and print a table")
+    weak = argparse.ArgumentParser(add_help=False)
+    weak.add_argument(
+        "--allow-weak-isolation",
+        action="store_true",
+        help="where bubblewrap cannot isolate student code, run it with the remaining layers "
+        "(see README: isolation) instead of refusing",
+    )
+    grade = commands.add_parser(
+        "grade", help="grade one submission and print a table", parents=[weak]
+    )
     grade.add_argument("submission", type=_existing, help=".ipynb, export .zip, .py or a folder")
     grade.add_argument("--json", action="store_true", help="print the results.json instead")
     gradescope = commands.add_parser(
-        "run-gradescope", help="grade ROOT/submission into ROOT/results/results.json"
+        "run-gradescope",
+        help="grade ROOT/submission into ROOT/results/results.json",
+        parents=[weak],
     )
     gradescope.add_argument("root", type=Path, nargs="?", default=Path("/autograder"))
     gradescope.add_argument("--submission", type=_existing, help="grade this file instead")
     batch = commands.add_parser(
-        "grade-all", help="grade a folder of submissions or a Gradescope export zip"
+        "grade-all", help="grade a folder of submissions or a Gradescope export zip", parents=[weak]
     )
     batch.add_argument("path", type=_existing, help="folder of submissions, or an export .zip")
     batch.add_argument("-o", "--out", type=Path, help="output folder (default: PATH-graded)")
@@ -86,14 +105,42 @@ def _parser() -> _Parser:
         "--python", type=_existing, help="interpreter to time (default: this one; needs numpy)"
     )
     commands.add_parser(
-        "install-sandbox", help="create the interpreter student code runs in, if root needs one"
+        "install-sandbox",
+        help="install bubblewrap where possible, and create the interpreter student code runs "
+        "in if root needs one",
+    )
+    venv = commands.add_parser(
+        "gradescope-venv", help="create the venv that the autograder zip's setup.sh makes"
+    )
+    venv.add_argument(
+        "venv", type=Path, nargs="?", default=None, help="where (default: /opt/disc05/venv)"
     )
     return parser
+
+
+def _say(text: str) -> None:
+    """Print to stdout; a reader that stopped reading (``| head``) is not an error."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        # Point stdout at /dev/null so that nothing else tries to write to the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _fail(message: str) -> None:
+    print(f"python -m autograder: {message}", file=sys.stderr)
+
+
+def _not_graded(error: Exception) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return f"not graded: {lines[0] if lines else type(error).__name__}"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the command; return the exit status."""
     args = _parser().parse_args(argv)
+    if getattr(args, "allow_weak_isolation", False):
+        os.environ["DISC05_ALLOW_WEAK_ISOLATION"] = "1"
     # Imports are per command: grading must not pay for (or need) the build's dependencies.
     if args.command == "build":
         from . import build
@@ -102,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             build.build(args.dist, execute=not args.no_execute)
         except build.BuildError as error:
             print(f"build failed: {error}", file=sys.stderr)
-            return 1
+            return FAILED
     elif args.command == "grade":
         from . import sandbox
 
@@ -112,9 +159,16 @@ def main(argv: list[str] | None = None) -> int:
         try:
             report = grader.grade(args.submission)
         except sandbox.SandboxUnavailable as error:
-            print(f"python -m autograder: {error}", file=sys.stderr)
-            return 1
-        print(json.dumps(report.to_gradescope(), indent=2) if args.json else report.table())
+            _fail(_not_graded(error))
+            return FAILED
+        except Exception as error:  # noqa: BLE001 - a fault of the grader, not the submission
+            import traceback
+
+            traceback.print_exc()
+            _fail(f"{_not_graded(error)} (the grader failed: {type(error).__name__})")
+            return FAILED
+        _say(json.dumps(report.to_gradescope(), indent=2) if args.json else report.table())
+        return UNREADABLE if report.error is not None else DONE
     elif args.command == "run-gradescope":
         from . import sandbox
 
@@ -123,42 +177,75 @@ def main(argv: list[str] | None = None) -> int:
 
         gradescope.run(args.root, args.submission)
     elif args.command == "grade-all":
-        from . import sandbox
-
-        sandbox.prestart()
-        from . import batch
-
-        out = args.out or args.path.with_name(args.path.stem + "-graded")
-        try:
-            summary = batch.grade_all(args.path, out, args.jobs, args.force, args.timeout)
-        except (batch.BatchError, sandbox.SandboxUnavailable) as error:
-            print(f"python -m autograder: {error}", file=sys.stderr)
-            return 1
-        print(
-            f"graded {summary.graded}, skipped {summary.skipped} already graded, "
-            f"{summary.errors} unreadable, in {summary.seconds:.1f} s: {summary.csv}"
-        )
+        return _grade_all(args)
     elif args.command == "bench":
         from . import bench
 
-        python = str(args.python) if args.python else None
+        python = str(args.python.absolute()) if args.python else None
         figures = bench.run(args.n, args.jobs, args.samples, args.otter_samples, python)
-        print(json.dumps(figures, indent=2) if args.json else bench.report(figures))
+        _say(json.dumps(figures, indent=2) if args.json else bench.report(figures))
     elif args.command == "install-sandbox":
-        from . import sandbox
+        from . import confine, install, sandbox
 
+        _say(confine.provide_bubblewrap())
         try:
-            print(sandbox.install())
-        except sandbox.SandboxUnavailable as error:
-            print(f"python -m autograder: {error}", file=sys.stderr)
-            return 1
-    return 0
+            _say(install.install())
+        except (sandbox.SandboxUnavailable, OSError, subprocess.CalledProcessError) as error:
+            _fail(f"install-sandbox failed: {error}")
+            return FAILED
+    elif args.command == "gradescope-venv":
+        from . import gradescope, install
+
+        venv = args.venv or Path(gradescope.VENV)
+        try:
+            _say(install.gradescope_venv(venv.resolve()))
+        except (RuntimeError, OSError) as error:
+            _fail(f"gradescope-venv failed: {error}")
+            return FAILED
+    return DONE
+
+
+def _grade_all(args: argparse.Namespace) -> int:
+    from . import sandbox
+
+    sandbox.prestart()
+    from . import batch
+
+    path = args.path.resolve()
+    out = args.out or path.with_name(path.stem + "-graded")
+    try:
+        summary = batch.grade_all(path, out, args.jobs, args.force, args.timeout)
+    except batch.BatchError as error:
+        _fail(str(error))
+        return FAILED
+    if summary.unlisted:
+        _fail(
+            f"{len(summary.unlisted)} submission folder(s) not in {batch.METADATA}, graded "
+            f"without names: {', '.join(summary.unlisted)}"
+        )
+    _say(
+        f"graded {summary.graded}, skipped {summary.skipped} already graded, "
+        f"{summary.errors} unreadable, {len(summary.not_graded)} not graded, "
+        f"in {summary.seconds:.1f} s: {summary.csv}"
+    )
+    if summary.not_graded:
+        reasons = sorted(set(summary.not_graded.values()))
+        _fail(
+            f"{len(summary.not_graded)} submission(s) not graded, through no fault of their "
+            f"own (no score recorded; the next run grades them): {reasons[0]}"
+            + (f" (and {len(reasons) - 1} other reasons)" if len(reasons) > 1 else "")
+        )
+        return FAILED
+    return DONE
 
 
 if __name__ == "__main__":
     status = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        pass
     # Skip interpreter teardown (tens of milliseconds with numpy loaded); fork servers see
     # their control socket close and exit on their own.
     os._exit(status)

@@ -78,13 +78,19 @@ ATTACKS: tuple[Attack, ...] = (
         ),
     ),
     Attack(
-        "the grader's own worker functions replaced",
+        "the worker's own code and its private modules replaced",
         "wrong",
         (
-            "import sys\n"
+            "import gc, sys, types\n"
+            "import numpy as np\n"
             "worker = sys.modules['__main__']\n"
-            "worker.as_float_array = lambda value: (worker.np.zeros(()), None)\n"
-            "worker._outcome = None",
+            "worker._unconvertible = worker._describe = None\n"
+            "for module in [m for m in gc.get_objects() if isinstance(m, types.ModuleType)]:\n"
+            "    if module.__name__ == 'disc05_compare':\n"
+            "        module.as_float_array = lambda value: (np.zeros(()), None)\n"
+            "        module.mismatch = lambda *a, **k: None\n"
+            "    if module.__name__ == 'disc05_protocol':\n"
+            "        module.MAX_EVENT_BYTES = module.TEXT_CHARS = 10**9",
         ),
     ),
     Attack(
@@ -237,13 +243,15 @@ ATTACKS: tuple[Attack, ...] = (
         broken=("sigmoid_grad", "max_sigmoid_grad"),  # the reference max calls sigmoid_grad
     ),
     Attack(
-        "megabytes of printing",
+        "megabytes of printing, to stdout and stderr",
         "solution",
         (
             "print('spam ' * 10_000_000)",
-            "import numpy as np\n"
+            "import sys, warnings\nprint('ham ' * 1_000_000, file=sys.stderr)\nwarnings.warn('x')",
+            "import numpy as np, sys\n"
             "def effective_column_norm(p):\n"
             "    print('eggs ' * 1_000_000)\n"
+            "    print('bacon ' * 100_000, file=sys.stderr)\n"
             "    return float(np.sqrt(p / (1 - p)))",
         ),
     ),
@@ -267,6 +275,177 @@ ATTACKS: tuple[Attack, ...] = (
         broken=("ridge_to_tikhonov_weights", "residual_jacobian"),
     ),
 )
+
+
+# A cell that tries to reach outside the sandbox and, if anything works, breaks `sigmoid`: so
+# on a solution base, full marks mean that nothing got through.
+_BREACH = """\
+import os, socket
+breached = []
+def attempt(name, action):
+    try:
+        action()
+        breached.append(name)
+    except BaseException:
+        pass
+"""
+_BROKEN_IF_BREACHED = "if breached:\n    def sigmoid(x):\n        return 0.0"
+
+BREACH_ATTACKS: tuple[Attack, ...] = (
+    Attack(
+        "every process signalled, then the grader's by number",
+        "solution",
+        (
+            "import os, signal\n"
+            "def effective_column_norm(p):\n"
+            "    for pid in [-1, 1, os.getppid()] + list(range(2, 3000)):\n"
+            "        try:\n"
+            "            os.kill(pid, signal.SIGKILL)\n"
+            "        except OSError:\n"
+            "            pass\n"
+            "    return 0.0",
+        ),
+        broken=("effective_column_norm",),
+    ),
+    Attack(
+        "sockets of every family, System V IPC, keyrings, io_uring and new user namespaces",
+        "solution",
+        (
+            _BREACH + "import ctypes, glob\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "def succeeds(result):\n"
+            "    if result < 0:\n"
+            "        raise OSError(ctypes.get_errno(), 'refused')\n"
+            "def tcp():\n"
+            "    socket.create_connection(('127.0.0.1', 22), timeout=0.2).close()\n"
+            "def udp():\n"
+            "    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('8.8.8.8', 53))\n"
+            "def unix(path):\n"
+            "    s = socket.socket(socket.AF_UNIX)\n"
+            "    s.settimeout(0.2)\n"
+            "    s.connect(path)\n"
+            "attempt('tcp', tcp)\n"
+            "attempt('udp', udp)\n"
+            "attempt('mptcp', lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM, 262))\n"
+            "attempt('vsock', lambda: socket.socket(40, socket.SOCK_STREAM).bind((-1, 47005)))\n"
+            "attempt('abstract', lambda: unix('\\0/tmp/.X11-unix/X0'))\n"
+            "for path in glob.glob('/tmp/**', recursive=True) + glob.glob('/run/**', recursive=True):\n"
+            "    attempt(path, lambda: unix(path))\n"
+            "attempt('shared memory', lambda: succeeds(libc.shmget(0, 1 << 20, 0o1600)))\n"
+            "attempt('message queue', lambda: succeeds(libc.msgget(0, 0o1600)))\n"
+            "add_key = {{'x86_64': 248, 'aarch64': 217}}[__import__('platform').machine()]\n"
+            "attempt('keyring', lambda: succeeds(libc.syscall(add_key, b'user', b'k', b'v', 1, -4)))\n"
+            "attempt('io_uring', lambda: succeeds(libc.syscall(425, 8, ctypes.create_string_buffer(120))))\n"
+            "attempt('user namespace', lambda: succeeds(libc.unshare(0x10000000)))\n"
+            + _BROKEN_IF_BREACHED,
+        ),
+    ),
+    Attack(
+        "files written, many files, deep folders",
+        "solution",
+        (
+            _BREACH + "def many(folder):\n"
+            "    for i in range(20000):\n"
+            "        open(os.path.join(folder, f'f{{i}}'), 'w').close()\n"
+            "def deep(folder):\n"
+            "    for i in range(3000):\n"
+            "        folder = os.path.join(folder, 'd')\n"
+            "        os.mkdir(folder)\n"
+            "for folder in ('.', '/tmp', '/dev/shm', '/var/tmp', os.path.expanduser('~')):\n"
+            "    attempt(folder, lambda: many(folder))\n"
+            "    attempt(folder, lambda: deep(folder))\n" + _BROKEN_IF_BREACHED,
+        ),
+    ),
+    Attack(
+        "privileges and tracing",
+        "solution",
+        (
+            _BREACH + "import ctypes\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "def check(result):\n"
+            "    if result != 0:\n"
+            "        raise OSError(ctypes.get_errno(), 'refused')\n"
+            "attempt('setuid', lambda: os.setuid(0))\n"
+            "attempt('trace parent', lambda: check(libc.ptrace(16, os.getppid(), 0, 0)))\n"
+            "attempt('read parent', lambda: open(f'/proc/{{os.getppid()}}/environ').read())\n"
+            + _BROKEN_IF_BREACHED,
+        ),
+    ),
+)
+
+CHANNEL_ATTACKS: tuple[Attack, ...] = (
+    Attack(
+        "a million digits as an exception message",
+        "solution",
+        ("def sigmoid(x):\n    raise ValueError('9' * 1_000_000)",),
+        broken=("sigmoid",),
+    ),
+    Attack(
+        "hidden inputs smuggled out in messages, type names and traceback names",
+        "stubs",
+        (
+            "import numpy as np\n"
+            "def smuggle(*args):\n"
+            "    text = ' '.join(repr(np.asarray(a).tolist()) for a in args)\n"
+            "    kind = type('E' + text.replace('.', '_').replace(' ', ''), (Exception,), {{}})\n"
+            "    def inner():\n"
+            "        raise kind(text * 100)\n"
+            "    name = 'v' + ''.join(c for c in text if c.isdigit())[:50]\n"
+            "    inner.__code__ = inner.__code__.replace(co_name=name)\n"
+            "    inner()\n"
+            "sigmoid = sigmoid_grad = residual_block = residual_jacobian = smuggle\n"
+            "dropout_loss = dropout_to_ridge_weights = dropout_gamma = smuggle\n"
+            "effective_matrix = ridge_to_tikhonov_weights = effective_column_norm = smuggle",
+        ),
+    ),
+    Attack(
+        "a real-time signal to itself",
+        "solution",
+        ("def sigmoid(x):\n    import os\n    os.kill(os.getpid(), 40)",),
+        broken=("sigmoid",),
+    ),
+    Attack(
+        "cell numbers forged",
+        "solution",
+        (
+            "import os\n"
+            'payload = (b\'{{"event": "cell", "index": 99999}}\\n\'\n'
+            '    b\'{{"event": "cell_error", "index": 99999, "type": "E", "message": "m", "where": []}}\\n\')\n'
+            "for fd in range(3, 64):\n"
+            "    try:\n"
+            "        os.write(fd, payload)\n"
+            "    except OSError:\n"
+            "        pass",
+        ),
+    ),
+    Attack(
+        "two thousand cells that raise long errors",
+        "solution",
+        tuple("# def sigmoid(\nraise ValueError('x' * 10_000)" for _ in range(2000)),
+    ),
+    Attack(
+        "forged and malformed messages on every descriptor",
+        "wrong",
+        tuple(
+            "import os\n"
+            f"payload = {payload}\n"
+            "for fd in range(3, 64):\n"
+            "    try:\n"
+            "        os.write(fd, payload)\n"
+            "    except OSError:\n"
+            "        pass"
+            for payload in (
+                'b\'{{"event": "result", "id": 0, "kind": "raised", "type": "E", "message": "\' + b\'x\' * (40 << 20) + b\'", "where": []}}\\n\'',
+                "b'[' * 200000 + b']' * 200000 + b'\\n'",
+                'b\'{{"event": "cell", "index": "0"}}\\n{{"event": "ready", "uid": 0, "landlock": [[[]]]}}\\n\'',
+                'b\'{{"event": "calls"}}\\n\' + b\'\'.join(b\'{{"event": "result", "id": %d, "kind": "not_defined"}}\\n\' % i for i in range(400)) + b\'{{"event": "done", "peak_kb": 1}}\\n\'',
+                "b'\\xff\\xfe not json\\n' * 100000",
+            )
+        ),
+    ),
+)
+
+ATTACKS = ATTACKS + BREACH_ATTACKS + CHANNEL_ATTACKS
 
 
 def attack_cells(attack: Attack, repo: str, source: str) -> list[str]:

@@ -10,7 +10,10 @@ one run and on this machine:
 * the same submissions through ``otter run -a disc05-autograder.zip FILE``;
 * the whole batch through ``python -m autograder grade-all -j J``;
 * peak resident memory: of the batch process (and its fork servers), and of the sandboxed
-  process that runs a submission; and that a 1 GB allocation is stopped by the sandbox.
+  process that runs a submission; and that a 1 GB allocation is stopped by the sandbox;
+* the numpy versions of the grader and of the sandbox (the autograder zip pins one).
+
+It runs from any working directory: the package is put on the interpreter's path.
 
 Times are medians over the samples; ratios are against the floor and Otter of the same run.
 """
@@ -27,7 +30,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import attacks, gate, grader, gradescope, notebook, public_checks
+from . import attacks, gate, grader, gradescope, notebook, public_checks, spec
 from .variants import MISTAKES
 
 TARGETS = {
@@ -83,6 +86,26 @@ def _wall(command: list[str], env: dict | None = None) -> float:
     return time.perf_counter() - start
 
 
+def numpy_versions(python: str, env: dict) -> dict:
+    """numpy's version in `python` (the grader's) and in the sandbox interpreter it picks."""
+    code = (
+        "import numpy\n"
+        "from autograder import sandbox\n"
+        "print(numpy.__version__)\n"
+        "print(sandbox.runtime().interpreter.python)\n"
+    )
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        return {"grader": "unknown", "sandbox": "unknown"}
+    grader_numpy, sandbox_python = done.stdout.split()[:2]
+    version = subprocess.run(
+        [sandbox_python, "-I", "-c", "import numpy; print(numpy.__version__)"],
+        capture_output=True,
+        text=True,
+    )
+    return {"grader": grader_numpy, "sandbox": version.stdout.strip() or "unknown"}
+
+
 def run(
     n: int = 700,
     jobs: int = 2,
@@ -98,6 +121,7 @@ def run(
     env = {**os.environ, "PYTHONPATH": str(notebook.ROOT)}
     python = python or sys.executable
     figures: dict = {"n": n, "jobs": jobs, "python": python}
+    figures["numpy"] = numpy_versions(python, env)
     with tempfile.TemporaryDirectory(prefix="disc05-bench-") as scratch:
         root = Path(scratch)
         paths = make_submissions(root / "submissions", n)
@@ -128,6 +152,7 @@ def run(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             check=True,
+            env=env,
         )
         figures["batch_seconds"] = time.perf_counter() - start
         figures["batch_per_submission"] = figures["batch_seconds"] / n
@@ -178,6 +203,8 @@ def report(figures: dict) -> str:
     f = figures
     lines = [
         f"interpreter: {f['python']}",
+        f"numpy: {f['numpy']['grader']} in the grader, {f['numpy']['sandbox']} in the sandbox "
+        f"(the autograder zip pins {spec.NUMPY_VERSION})",
         f"submissions: {f['n']} synthetic (25% correct, 50% mistakes, 15% stubs, 10% attacks)",
         f"floor, python -c 'import numpy':       {f['floor_seconds']:.3f} s",
         f"core grader, one submission (process): {f['core_seconds']:.3f} s   "

@@ -29,7 +29,7 @@ from otter.test_files import create_test_file
 import solutions
 
 from . import gate, gradescope, mutation, notebook, public_checks, sandbox, spec
-from .archive import zip_bytes
+from .archive import swap_folders, zip_bytes
 from .notebook import Kind
 
 ROOT = notebook.ROOT
@@ -252,7 +252,14 @@ def release_files(
     BuildError
         If any verification fails.
     """
+    problems = gate.reference_problems()
+    if problems:
+        raise BuildError("the reference is wrong:\n" + "\n".join(problems))
     test_files = public_checks.render_all()
+    problems = gate.reference_disagreements(test_files)
+    if problems:
+        raise BuildError("the reference is wrong:\n" + "\n".join(problems))
+    log(f"reference: {len(solutions.GRADED)} functions run on every hidden case and public check")
     student = notebook.build_notebook("student", test_files)
     solution = notebook.build_notebook("solution", test_files)
     log("rendered the student and solution notebooks")
@@ -272,25 +279,27 @@ def release_files(
     log(f"leak scan: none of {len(answer_key_fragments())} answer-key fragments in the release")
 
     autograder_zip = gradescope.autograder_zip(test_files)
-    try:
-        problems = grade and gate.run_gate(
-            json.loads(student_files[spec.NOTEBOOK_NAME]),
-            json.loads(nbformat.writes(solution)),
-            autograder_zip,
-            log,
-        )
-    except sandbox.SandboxUnavailable as error:
-        raise BuildError(f"cannot grade anything: {error}") from None
-    if problems:
-        raise BuildError("the autograder does not grade as it must:\n" + "\n".join(problems))
     report = ""
-    if grade:
-        solution_json = json.loads(nbformat.writes(solution))
-        problems, report = mutation.run(solution_json, autograder_zip, test_files, log)
-        if problems:
-            raise BuildError(
-                "the hidden tests are not up to the catalogue:\n" + "\n".join(problems)
+    try:
+        if grade:
+            problems = gate.run_gate(
+                json.loads(student_files[spec.NOTEBOOK_NAME]),
+                json.loads(nbformat.writes(solution)),
+                autograder_zip,
+                log,
             )
+            if problems:
+                raise BuildError(
+                    "the autograder does not grade as it must:\n" + "\n".join(problems)
+                )
+            solution_json = json.loads(nbformat.writes(solution))
+            problems, report = mutation.run(solution_json, autograder_zip, test_files, log)
+            if problems:
+                raise BuildError(
+                    "the hidden tests are not up to the catalogue:\n" + "\n".join(problems)
+                )
+    except sandbox.SandboxUnavailable as error:
+        raise BuildError(f"sandbox unavailable: {one_line(error)}") from None
 
     files = {f"student/{name}": data for name, data in student_files.items()}
     files[AUTOGRADER_ZIP] = autograder_zip
@@ -302,18 +311,83 @@ def release_files(
     return files
 
 
+def one_line(error: BaseException) -> str:
+    """An error's message on one line: its first line, and its last if there are more."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    return lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"
+
+
+# Everything the build writes: a folder holding nothing else is an earlier build's output.
+RELEASE_FOLDERS = ("student", "solutions")
+RELEASE_NAMES = frozenset(
+    {
+        STUDENT_ZIP,
+        AUTOGRADER_ZIP,
+        MUTATION_REPORT,
+        f"student/{spec.NOTEBOOK_NAME}",
+        f"solutions/{spec.NOTEBOOK_NAME}",
+        "solutions/written_answers.md",
+    }
+)
+
+
+def check_dist(dist: Path) -> Path:
+    """The output folder, resolved, if the build may replace it: absent, empty, or holding
+    nothing but an earlier release.
+
+    Raises
+    ------
+    BuildError
+        If `dist` holds anything the build did not write (it would be lost), or is a file.
+    """
+    dist = Path(dist).expanduser().resolve()
+    if dist.exists() and not dist.is_dir():
+        raise BuildError(f"{dist} is a file, not a folder: choose another --dist")
+    if not dist.exists():
+        return dist
+    foreign = [
+        str(path.relative_to(dist))
+        for path in sorted(dist.rglob("*"))
+        if str(path.relative_to(dist)) not in RELEASE_NAMES
+        and not (path.is_dir() and not path.is_symlink() and path.name in RELEASE_FOLDERS)
+    ]
+    if foreign:
+        more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
+        raise BuildError(
+            f"{dist} is not empty and not an earlier build output (it holds {foreign[0]}{more}), "
+            "so the build will not replace it: choose an empty or new folder with --dist"
+        )
+    return dist
+
+
 def write_release(files: dict[str, bytes], dist: Path = DIST) -> None:
-    """Replace `dist` with exactly `files`."""
-    if dist.exists():
-        shutil.rmtree(dist)
-    for name, data in files.items():
-        path = dist / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+    """Replace `dist` with exactly `files`, in one step.
+
+    The release is written into a new folder beside `dist`, which then takes its place; an
+    interrupted or failed write leaves the previous release as it was.
+    """
+    dist = check_dist(dist)
+    dist.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dist.name}.new-", dir=dist.parent))
+    try:
+        for name, data in files.items():
+            path = staging / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        staging.chmod(0o755)
+        if dist.exists():
+            swap_folders(staging, dist)  # staging now holds the previous release
+        else:
+            staging.rename(dist)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def build(dist: Path = DIST, execute: bool = True, log: Callable[[str], None] = print) -> None:
-    """Build, verify and write the release into `dist`."""
+    """Build, verify and write the release into `dist` (refused up front if it is not ours)."""
+    dist = check_dist(dist)
     files = release_files(execute=execute, log=log)
     write_release(files, dist)
     log(f"wrote {len(files)} files to {dist}")

@@ -3,7 +3,9 @@
 This module is part of the autograder only; it never reaches students. Each function gets
 at least 20 random cases over varied sizes and the edge cases its question is about. The
 labels say what kind of input a case is (they appear in feedback); the inputs themselves
-never do.
+never do. A label up to its first comma is the case's kind, which `spec.CRITERIA` assigns to
+one criterion; edge cases are chosen so that no trivial answer (zeros, a constant, an
+argument returned) passes every case of a criterion.
 """
 
 import zlib
@@ -70,7 +72,8 @@ def _sigmoid_cases(rng: np.random.Generator) -> list[Case]:
     return cases + [
         Case("edge: x = 0", (0.0,)),
         Case(
-            "edge: |x| up to 1e4, no overflow", (np.array([-1e4, -800.0, -40.0, 40.0, 800.0, 1e4]),)
+            "edge: |x| up to 1e4 beside ordinary values",
+            (np.array([-1e4, -800.0, -40.0, -2.5, 0.0, 1.5, 40.0, 800.0, 1e4]),),
         ),
         Case("edge: scalar x = -750", (-750.0,)),
         Case("edge: input given as a Python list", ([[-2.0, 0.5], [3.0, -0.25]],)),
@@ -83,6 +86,41 @@ def _block(rng: np.random.Generator, n: int, scale: float) -> tuple:
         rng.normal(scale=scale, size=(n, n)),
         rng.normal(size=n),
     )
+
+
+def _outer_kink(rng: np.random.Generator, n: int) -> tuple:
+    """A block whose outer pre-activations 0 and 1 are exactly zero, the others not.
+
+    Half-integer weights make the arithmetic exact; columns 0 and 1 of W1 are zero, so x0[0]
+    and x0[1] can be set to cancel W2 h without changing h.
+    """
+    while True:
+        W1, W2, x0 = (np.round(a * 2) / 2 for a in _block(rng, n, 1.0))
+        W1[:, :2] = 0.0
+        hidden = np.maximum(W1 @ x0, 0.0)
+        x0[:2] = -(W2[:2] @ hidden)
+        a1, a2 = W1 @ x0, W2 @ hidden + x0
+        if (
+            np.all(a1 != 0)
+            and np.any(a1 > 0)
+            and np.all(a2[:2] == 0)
+            and np.any(a2[2:] > 0)
+            and np.all(a2[2:] != 0)
+            and np.any(x0[:2] != 0)
+        ):
+            return W1, W2, x0
+
+
+def _skip_decides(rng: np.random.Generator, n: int) -> tuple:
+    """A block where the branch W2 h is negative on some units that the skip x0 keeps active,
+    and the outer pre-activation is negative on others."""
+    while True:
+        W1, W2, x0 = _block(rng, n, 1.0)
+        x0 = np.abs(x0) + 0.5
+        branch = W2 @ np.maximum(W1 @ x0, 0.0)
+        outer = branch + x0
+        if np.any((branch < 0) & (outer > 0)) and np.any(outer < 0) and np.any(W1 @ x0 > 0):
+            return W1, W2, x0
 
 
 def _block_cases(rng: np.random.Generator) -> list[Case]:
@@ -99,6 +137,8 @@ def _block_cases(rng: np.random.Generator) -> list[Case]:
     x_pos = np.abs(rng.normal(size=n)) + 0.1
     return cases + [
         Case("edge: inner pre-activations exactly 0", (W1, W2, x0)),
+        Case("edge: outer pre-activations exactly 0", _outer_kink(rng, n)),
+        Case("edge: the skip decides the outer ReLU", _skip_decides(rng, n)),
         Case("edge: every inner unit dead", (-positive, positive, x_pos)),
         Case("edge: every outer unit inactive", (positive, -positive, x_pos)),
         Case("edge: every unit active", (positive, positive, x_pos)),
@@ -118,9 +158,13 @@ def _dropout_loss_cases(rng: np.random.Generator) -> list[Case]:
         cases.append(Case(f"random, N = {N}, d = {d}", args))
     X = _design(rng, 9, 4)
     w, y = rng.normal(size=4), rng.normal(size=9)
+    X2, w2 = _design(rng, 12, 5), rng.normal(size=5)
     return cases + [
         Case("edge: p = 0.01", (w, X, y, 0.01)),
         Case("edge: p = 0.99", (w, X, y, 0.99)),
+        # y = p X w_check: the data term vanishes and only the variance term remains.
+        Case("edge: targets fitted exactly, N = 9, d = 4", (w, X, 0.3 * (X @ w), 0.3)),
+        Case("edge: targets fitted exactly, N = 12, d = 5", (w2, X2, 0.75 * (X2 @ w2), 0.75)),
         Case("edge: d = 1", (w[:1], X[:, :1], y, 0.6)),
         Case("edge: N = 1", (w, X[:1], y[:1], 0.4)),
         Case("edge: w_check = 0", (np.zeros(4), X, y, 0.3)),
@@ -152,7 +196,9 @@ def _gamma_cases(rng: np.random.Generator) -> list[Case]:
     return cases + [
         Case("edge: p = 0.01", (X, 0.01)),
         Case("edge: p = 0.99", (X, 0.99)),
-        Case("edge: N < d", (_design(rng, 2, 5), 0.3)),
+        # At p = 1/2 the factor is 1: these test the diagonal of column norms alone.
+        Case("edge: p = 0.5", (X, 0.5)),
+        Case("edge: N < d", (_design(rng, 2, 5), 0.5)),
         Case("edge: d = 1", (X[:, :1], 0.45)),
         Case("edge: input given as a Python list", (X.tolist(), 0.7)),
     ]
@@ -190,7 +236,7 @@ def _to_tikhonov_cases(rng: np.random.Generator) -> list[Case]:
 
 
 def _column_norm_cases(rng: np.random.Generator) -> list[Case]:
-    cases = [Case("random p", (_keep_probability(rng),)) for _ in range(RANDOM_CASES)]
+    cases = [Case("random", (_keep_probability(rng),)) for _ in range(RANDOM_CASES)]
     return cases + [Case(f"edge: p = {p}", (p,)) for p in (0.01, 0.5, 0.99)]
 
 

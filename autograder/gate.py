@@ -7,19 +7,25 @@ of `autograder.attacks` its expected score, and no results.json may quote the an
 or the hidden cases.
 """
 
+import contextlib
+import functools
 import io
 import json
+import os
+import re
 import tempfile
+import time
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import attacks, grader, gradescope, hints, spec
+from . import attacks, grader, gradescope, hints, sandbox, spec
 
 SHARE = {name: q.share for q in spec.QUESTIONS for name in q.functions}
 TOLERANCE = 1e-6
+RESULTS_BYTES = 256_000  # the most a results.json may hold, whatever the submission does
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,7 @@ class Graded:
     results: dict
     expected: float
     exact: bool  # False: at most `expected` (an attack may lose more than its base)
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -50,19 +57,113 @@ def with_cells(notebook: dict, cells: list[str]) -> dict:
 def grade_in_tree(
     autograder_zip: bytes, notebook: dict, table: dict, known_mistakes=None
 ) -> tuple[dict, grader.GradeReport]:
-    """Grade `notebook` in a fresh simulated /autograder tree: (results.json, the report)."""
+    """Grade `notebook` in a fresh simulated /autograder tree: (results.json, the report).
+
+    A failure of the grading machinery (`sandbox.SandboxUnavailable`, say) is raised, not
+    turned into a score: the gate must not mistake it for a verdict on the submission.
+    """
     with tempfile.TemporaryDirectory(prefix="disc05-gate-") as folder:
         root = Path(folder) / "autograder"
         with zipfile.ZipFile(io.BytesIO(autograder_zip)) as archive:
             archive.extractall(root / "source")
         (root / "submission").mkdir()
         (root / "submission" / spec.NOTEBOOK_NAME).write_text(json.dumps(notebook))
-        report = gradescope.run(root, table=table, known_mistakes=known_mistakes)
+        report = gradescope.run(root, table=table, known_mistakes=known_mistakes, reraise=True)
         results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
     return results, report
 
 
-GRADING_MODULES = ("gradescope", "grader", "hints", "sandbox", "submission", "cases", "compare")
+GRADING_MODULES = (
+    "gradescope",
+    "grader",
+    "hints",
+    "sandbox",
+    "install",
+    "submission",
+    "cases",
+    "compare",
+)
+
+
+def reference_problems() -> list[str]:
+    """What is wrong with the reference itself, each problem naming the function.
+
+    Each function of `solutions.GRADED` must return finite numbers on every hidden case and
+    every public check's inputs, without raising and without changing its arguments; and on
+    no hidden case may it disagree with every catalogued alternative answer
+    (`autograder.variants`), which are independent implementations of the same function.
+    Checked before anything else, so that a broken reference is named as such rather than
+    showing up later as wrong scores of the solution or of the attacks.
+    """
+    import numpy as np
+
+    import solutions
+
+    from . import cases, compare, public_checks
+    from .variants import ALTERNATIVES
+
+    inputs = {
+        name: [(f"hidden case {c.label!r}", c.args) for c in cases.hidden_cases(name)]
+        for name in solutions.GRADED
+    }
+    for question, checks in public_checks.CHECKS.items():
+        for check in checks:
+            if check.args or check.against is None:
+                where = f"public check {question} / {check.description!r}"
+                inputs.setdefault(check.function, []).append((where, check.args))
+    problems = []
+    for name, calls in inputs.items():
+        reference = solutions.GRADED[name]
+        tolerance = spec.TOLERANCES[name]
+        alternatives = [a for a in ALTERNATIVES if a.function == name]
+        for where, args in calls:
+            try:
+                value, given = compare.call_on_copies(reference, args, False)
+                array = np.asarray(value, dtype=float)
+            except Exception as error:  # noqa: BLE001 - any failure of the reference is reported
+                problems.append(
+                    f"solutions.{name} raises {type(error).__name__} on {where}: {error}"
+                )
+                break
+            if not np.all(np.isfinite(array)):
+                problems.append(f"solutions.{name} returns a value that is not finite on {where}")
+                break
+            if any(compare.changed(b, a) for b, a in zip(args, given, strict=True)):
+                problems.append(f"solutions.{name} changes its arguments on {where}")
+                break
+            if not where.startswith("hidden") or not alternatives:
+                continue
+            results = [hints.run_variant(a, args, False) for a in alternatives]
+            if all(hints.failure_of(*r, array, tolerance) is not None for r in results):
+                result, error, _ = results[0]
+                how = (
+                    f"raises {error}"
+                    if result is None
+                    else compare.mismatch(result, array, tolerance.rtol, tolerance.atol, digits=1)
+                )
+                problems.append(
+                    f"solutions.{name} disagrees with every catalogued alternative answer on "
+                    f"{where} (alternative {alternatives[0].name!r} against it: {how})"
+                )
+                break
+    return problems
+
+
+def reference_disagreements(test_files: dict[str, str]) -> list[str]:
+    """Public checks that the reference functions themselves fail, naming the function."""
+    import numpy as np
+
+    import solutions
+
+    from .build import run_public_checks
+
+    env = {"np": np, **solutions.GRADED}
+    return [
+        f"solutions.{o.case.split(':')[0]} disagrees with the public check {o.question} / "
+        f"{o.case}: {' '.join(o.message.split())}"
+        for o in run_public_checks(env, test_files)
+        if not o.passed
+    ]
 
 
 def missing_from_zip(autograder_zip: bytes) -> list[str]:
@@ -100,33 +201,102 @@ def missing_from_zip(autograder_zip: bytes) -> list[str]:
 
 
 def leaked_fragments(results: dict, fragments: list[str]) -> list[str]:
+    """The fragments that `results` quotes (numbers are looked up by their leading digits),
+    leaving out the written answers: they quote the notebook's own Markdown."""
+    results = without_written_answers(results)
     text = " ".join(json.dumps(results).replace("\\n", " ").split())
-    return [f for f in fragments if f in text]
+    numbers, others = _numbers_apart(tuple(fragments))
+    quoted = _specific_numbers(float(n) for n in _DECIMAL.findall(text)) & numbers
+    return sorted(quoted) + [f for f in others if f in text]
 
 
-def secret_fragments() -> list[str]:
-    """Lines of the hidden cases and of the reference code, long enough to be specific."""
+@functools.lru_cache(maxsize=4)
+def _numbers_apart(fragments: tuple[str, ...]) -> tuple[frozenset[str], list[str]]:
+    numbers = frozenset(f for f in fragments if _DECIMAL.fullmatch(f))
+    return numbers, [f for f in fragments if f not in numbers]
+
+
+_DECIMAL = re.compile(r"\d+\.\d+")
+
+
+def _specific_numbers(values) -> set[str]:
+    """Each value's leading six significant digits as printed (``0.482131`` of 0.4821316...),
+    for values with that many: a result quoting one of them quotes a hidden number."""
+    found = set()
+    for value in values:
+        text = repr(abs(float(value)))
+        if "e" in text or "inf" in text or "nan" in text:
+            continue
+        digits = 0
+        for end, char in enumerate(text):
+            digits += char.isdigit() and (digits > 0 or char != "0")
+            if digits == 6:
+                found.add(text[: end + 1])
+                break
+    return found
+
+
+def hidden_numbers(table: dict) -> set[str]:
+    """The hidden inputs and the expected values, as `_specific_numbers`."""
+    import numpy as np
+
+    values = []
+    for expected in (e for entries in table.values() for e in entries):
+        values += np.ravel(expected.value).tolist()
+        for arg in expected.case.args:
+            values += np.ravel(np.asarray(arg, dtype=float)).tolist()
+    return _specific_numbers(values)
+
+
+def secret_fragments(table: dict | None = None) -> list[str]:
+    """Lines of the hidden cases and of the reference code, long enough to be specific, and
+    (given the reference outputs) every specific hidden input and expected value."""
     from .build import answer_key_fragments
 
     cases = (Path(__file__).with_name("cases.py")).read_text(encoding="utf-8")
     lines = [" ".join(line.split()) for line in cases.splitlines() if len(line.strip()) >= 25]
-    return answer_key_fragments() + lines
+    return answer_key_fragments() + lines + sorted(hidden_numbers(table or {}))
 
 
-def run_gate(
-    student: dict, solution: dict, autograder_zip: bytes, log: Callable[[str], None] = print
-) -> list[str]:
-    """Grade the solution, the stubs and every attack; return the problems found (none: ship)."""
-    table = grader.expected_outputs()
-    known_mistakes = hints.Hints(table)
+# The platforms the gate grades the attack suite on: this machine as it is, and the fallback a
+# Gradescope container gets when it refuses namespaces (see `autograder.confine`).
+PLATFORMS = (("", ""), ("namespaces=off", "without namespaces"))
+
+
+@contextlib.contextmanager
+def emulated(platform: str):
+    """Grade as on `platform` (a `DISC05_PLATFORM` value; "" for this machine) for a while;
+    weaker platforms with weak isolation allowed, as staff would have to."""
+    saved = {k: os.environ.get(k) for k in ("DISC05_PLATFORM", "DISC05_ALLOW_WEAK_ISOLATION")}
+    if platform:
+        os.environ.update(DISC05_PLATFORM=platform, DISC05_ALLOW_WEAK_ISOLATION="1")
+    sandbox.reset()
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        sandbox.reset()
+
+
+def grade_known(
+    student: dict, solution: dict, autograder_zip: bytes, table: dict, known_mistakes
+) -> list[Graded]:
+    """Grade the solution, the stubs and every attack, in parallel, each in a fresh simulated
+    /autograder tree."""
     repo = str(Path(__file__).resolve().parent.parent)
     full = sum(q.points for q in spec.QUESTIONS)
     wrong = with_cells(student, [attacks.WRONG_ANSWERS])
 
-    def grade(notebook: dict) -> dict:
-        return grade_in_tree(autograder_zip, notebook, table, known_mistakes)[0]
+    def grade(notebook: dict) -> tuple[dict, float]:
+        start = time.monotonic()
+        results = grade_in_tree(autograder_zip, notebook, table, known_mistakes)[0]
+        return results, time.monotonic() - start
 
-    wrong_score = grade(wrong)["score"]
+    wrong_score = grade(wrong)[0]["score"]
     jobs = [("solution", solution, full, True), ("stubs", student, 0.0, True)]
     for attack in attacks.ATTACKS:
         cells = attacks.attack_cells(attack, repo=repo, source="/autograder/source")
@@ -136,31 +306,71 @@ def run_gate(
         else:
             expected, exact = (0.0 if attack.base == "stubs" else wrong_score), False
         jobs.append((f"attack: {attack.name}", with_cells(base, cells), expected, exact))
-
     with ThreadPoolExecutor() as pool:
         results = list(pool.map(lambda job: grade(job[1]), jobs))
-    graded = [
-        Graded(name, r, expected, exact)
-        for (name, _, expected, exact), r in zip(jobs, results, strict=True)
+    return [
+        Graded(name, r, expected, exact, seconds)
+        for (name, _, expected, exact), (r, seconds) in zip(jobs, results, strict=True)
     ]
 
-    problems = missing_from_zip(autograder_zip)
-    problems += [
+
+def problems_of(graded: list[Graded], table: dict) -> list[str]:
+    """What is wrong with graded submissions: a score off, a results file too large or too
+    late, or one that quotes the answer key, the hidden cases or a hidden number."""
+    problems = [
         f"{g.name}: scored {g.results['score']:g}, "
         f"expected {'' if g.exact else 'at most '}{g.expected:g}"
         for g in graded
         if not g.ok
     ]
-    fragments = secret_fragments()
+    limit = spec.LIMITS.budget_seconds + 15
+    problems += [
+        f"{g.name}: took {g.seconds:.0f} s (> {limit:g} s)" for g in graded if g.seconds > limit
+    ]
+    problems += [
+        f"{g.name}: results.json has {size} bytes (> {RESULTS_BYTES})"
+        for g in graded
+        if (size := len(json.dumps(g.results))) > RESULTS_BYTES
+    ]
+    fragments = secret_fragments(table)
     for g in graded:
         problems += [
             f"{g.name}: results.json quotes {leak!r}"
             for leak in leaked_fragments(g.results, fragments)
         ]
-    if not problems:
-        log(
-            f"gate: solution {graded[0].results['score']:g}/{full:g}, "
-            f"stubs {graded[1].results['score']:g}, {len(attacks.ATTACKS)} attacks graded "
-            "as expected, no results.json quotes the answer key or the hidden cases"
-        )
+    return problems
+
+
+def without_written_answers(results: dict) -> dict:
+    """`results` with the written answers left out: they quote the notebook's own Markdown
+    (the solution's holds the model answers), which the grader read, not student code."""
+    tests = [
+        {**test, "output": ""} if test.get("name", "").endswith(" written answer") else test
+        for test in results.get("tests", [])
+    ]
+    return {**results, "tests": tests}
+
+
+def run_gate(
+    student: dict, solution: dict, autograder_zip: bytes, log: Callable[[str], None] = print
+) -> list[str]:
+    """Grade the solution, the stubs and every attack on each of `PLATFORMS`; return the
+    problems found (none: ship)."""
+    table = grader.expected_outputs()
+    known_mistakes = hints.Hints(table)
+    problems = missing_from_zip(autograder_zip)
+    for platform, label in PLATFORMS:
+        with emulated(platform):
+            graded = grade_known(student, solution, autograder_zip, table, known_mistakes)
+        found = problems_of(graded, table)
+        problems += [f"{p} ({label})" if label else p for p in found]
+        if not found:
+            full = sum(q.points for q in spec.QUESTIONS)
+            confinement = graded[0].results["extra_data"]["confinement"]
+            log(
+                f"gate{' ' + label if label else ''}: solution {graded[0].results['score']:g}/"
+                f"{full:g}, stubs {graded[1].results['score']:g}, {len(graded) - 2} attacks "
+                "graded as expected, every results.json small, prompt and free of the answer "
+                f"key, the hidden cases and hidden numbers ({confinement})"
+            )
     return problems

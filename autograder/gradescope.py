@@ -11,12 +11,10 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import grader, hints
+from . import grader, hints, sandbox, spec
 from .archive import zip_bytes
 
-# Pinned for Gradescope's images: numpy 2.2 is the newest line that still supports the
-# Python 3.10 of Ubuntu 22.04 (and it supports 3.12, Ubuntu 24.04's).
-REQUIREMENTS = "numpy==2.2.6\n"
+REQUIREMENTS = f"numpy=={spec.NUMPY_VERSION}\n"
 VENV = "/opt/disc05/venv"
 # Build-only modules stay out of the zip; everything else of the package goes in, so that a
 # module added to the grading path can never be forgotten.
@@ -27,7 +25,10 @@ SETUP_SH = f"""#!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder image (Ubuntu 22.04 or 24.04).
 # It installs the pinned requirements with pip into a virtual environment that the
 # unprivileged sandbox user can run. Nothing else is downloaded.
+# DISC05_VENV and DISC05_SOURCE move it elsewhere (`python -m autograder gradescope-venv`).
 set -euo pipefail
+VENV="${{DISC05_VENV:-{VENV}}}"
+SOURCE="${{DISC05_SOURCE:-/autograder/source}}"
 if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
     apt-get update
     apt-get install -y --no-install-recommends python3 python3-venv
@@ -36,9 +37,13 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' || {{
     echo "disc05 needs Python 3.10 or newer; this image has $(python3 --version)" >&2
     exit 1
 }}
-python3 -m venv {VENV}
-{VENV}/bin/pip install --no-cache-dir --requirement /autograder/source/requirements.txt
-chmod -R a+rX /opt/disc05
+# bubblewrap gives student code its own namespaces where the container allows them; where it
+# does not, the grader falls back to a uid of its own, Landlock and resource limits.
+apt-get install -y --no-install-recommends bubblewrap || echo "bubblewrap not installed" >&2
+python3 -m venv "$VENV"
+"$VENV/bin/pip" install --no-cache-dir --requirement "$SOURCE/requirements.txt"
+chmod a+rx "$(dirname "$VENV")"
+chmod -R a+rX "$VENV"
 """
 
 RUN_AUTOGRADER = f"""#!/usr/bin/env bash
@@ -49,7 +54,10 @@ ROOT="${{DISC05_AUTOGRADER_ROOT:-/autograder}}"
 PYTHON="${{DISC05_PYTHON:-{VENV}/bin/python}}"
 RESULTS="$ROOT/results/results.json"
 cd "$ROOT/source"
-PYTHONPATH="$ROOT/source" "$PYTHON" -m autograder run-gradescope "$ROOT" || [ -s "$RESULTS" ] || {{
+# Each submission is alone in its container, and source/ and results/ are root's: where the
+# container refuses namespaces, the remaining layers are enough here (README: isolation).
+PYTHONPATH="$ROOT/source" "$PYTHON" -m autograder run-gradescope --allow-weak-isolation "$ROOT" \
+    || [ -s "$RESULTS" ] || {{
     # The grader could not even start: still leave a results file that says so.
     MESSAGE="The autograder failed to start; please tell the course staff."
     echo "{{\\"score\\": 0, \\"output\\": \\"$MESSAGE\\", \\"tests\\": []}}" > "$RESULTS"
@@ -79,12 +87,14 @@ def run(
     submission: Path | None = None,
     table: dict | None = None,
     known_mistakes: hints.Hints | None = None,
+    reraise: bool = False,
 ) -> grader.GradeReport:
     """Grade ``root/submission`` (or `submission`) and write ``root/results/results.json``.
 
     Always writes a results file, whatever the submission does; an internal failure of the
-    grader becomes a zero with a message to contact staff, and its traceback goes to stderr.
-    `table` and `known_mistakes` let a batch compute reference outputs and mistake outputs once.
+    grader becomes a zero with a message to contact staff, and its traceback goes to stderr
+    (with `reraise`, as the release gate asks, it is raised instead). `table` and
+    `known_mistakes` let a batch compute reference outputs and mistake outputs once.
     """
     results = root / "results" / "results.json"
     results.parent.mkdir(parents=True, exist_ok=True)
@@ -93,7 +103,17 @@ def run(
         report = grader.grade(
             submission or root / "submission", table, known_mistakes=known_mistakes
         )
+    except sandbox.SandboxUnavailable as error:
+        if reraise:
+            raise
+        print(error, file=sys.stderr)
+        report = grader.empty_report(
+            f"the autograder could not run student code safely here ({error}); "
+            "please tell the course staff"
+        )
     except Exception:  # noqa: BLE001 - the results file must be written in any case
+        if reraise:
+            raise
         traceback.print_exc(file=sys.stderr)
         report = grader.empty_report(
             "the autograder itself failed on this submission; please tell the course staff"

@@ -78,6 +78,11 @@ class Hints:
 
     def hint(self, function: str, failures: list[tuple[int, tuple]]) -> str | None:
         """The hint of the mistake that explains the first failing case (and most others)."""
+        mistake = self.match(function, failures)
+        return mistake.hint if mistake else None
+
+    def match(self, function: str, failures: list[tuple[int, tuple]]) -> Variant | None:
+        """The catalogued mistake that explains the first failing case (and most others)."""
         if not failures:
             return None
         first_index, first = failures[0]
@@ -96,4 +101,4 @@ class Hints:
                 for i, failure in failures
             )
 
-        return max(candidates, key=explained).hint
+        return max(candidates, key=explained)

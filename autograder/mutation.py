@@ -1,22 +1,26 @@
 """Mutation analysis: do the hidden tests catch real mistakes, and accept every right answer?
 
-Three kinds of variant are graded through the real grading path (a fresh simulated
+Four kinds of variant are graded through the real grading path (a fresh simulated
 ``/autograder`` per submission, exactly as Gradescope grades):
 
 * the catalogued mistakes of `autograder.variants`: each must lose points on its own
-  question and nowhere else;
+  question and nowhere else, and at least `MIN_LOSS` of its function's points;
 * systematic mutants, made mechanically from the reference (one operator, comparison,
   constant, axis, transpose or function swapped): those that differ from the reference on a
   large random battery must be caught like the mistakes; the rest are equivalent and set aside;
-* the alternative correct answers: each must get full marks.
+* the alternative correct answers: each must get full marks;
+* trivial answers (None, a constant, zeros or ones of the right shape, an argument returned),
+  each kind given for every function at once: none may earn a point.
 
-It also checks that no catalogued mistake, and no live mutant, passes all the public checks
-of its question (a mutant may, if `public_checks.UNCHECKED_MUTANTS` says why; the report
-lists it with that reason).
-`run` returns the problems (none: the release may ship) and writes a report.
+It also checks that every hidden case belongs to exactly one criterion of `spec.CRITERIA`,
+that no catalogued mistake passes all the public checks of its question, and that no live
+mutant does either (a mutant may, if `public_checks.UNCHECKED_MUTANTS` says why; the report
+lists it with that reason). `run` returns the problems (none: the release may ship) and writes
+a report with the points each mistake and mutant loses.
 """
 
 import ast
+import inspect
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -151,6 +155,58 @@ def mutants(function: str) -> list[Variant]:
         target += 1
 
 
+# ## Trivial answers
+
+
+_ORDINALS = ("first", "second", "third", "fourth", "fifth")
+
+
+def trivial_answers(function: str) -> list[Variant]:
+    """Answers that take no understanding: None, 0.0, zeros or ones of the right shape (taken
+    from the reference's output), and each argument returned as it came. None may earn points.
+
+    Each is Python source meant to run after the reference's definition, as a cell appended
+    to the solution notebook: it keeps the reference under another name for the shape.
+    """
+    params = list(inspect.signature(solutions.GRADED[function]).parameters)
+    reference = f"_reference_{function}"
+    call = f"{reference}({', '.join(params)})"
+    bodies = [
+        ("None", "return None"),
+        ("0.0 whatever the input", "return 0.0"),
+        ("zeros of the right shape", f"return np.zeros(np.shape({call}))"),
+        ("ones of the right shape", f"return np.ones(np.shape({call}))"),
+    ]
+    bodies += [
+        (f"the {_ORDINALS[i]} argument returned", f"return {name}") for i, name in enumerate(params)
+    ]
+    header = f"{reference} = {function}\ndef {function}({', '.join(params)}):\n    "
+    return [Variant(function, f"trivial: {name}", header + body) for name, body in bodies]
+
+
+def points_in_process(variant: Variant, table: dict) -> float:
+    """Points `variant` earns on its own function, judged in this process on the hidden cases.
+
+    The same criteria and verdicts as the grader's (`grader.criterion_results`), without the
+    sandbox: quick enough for tests; the gate grades through the real path.
+    """
+    from . import grader
+
+    strict = variant.function in spec.STRICT_WARNINGS
+    tolerance = spec.TOLERANCES[variant.function]
+    rows = table[variant.function]
+    failures = {}
+    for index, expected in enumerate(rows):
+        result, error, modified = hints.run_variant(variant, expected.case.args, strict)
+        if error is None and result is None:
+            error = "returned nothing convertible"
+        failure = hints.failure_of(result, error, modified, expected.value, tolerance)
+        if failure is not None:
+            failures[index] = str(failure[0])
+    labels = [expected.case.label for expected in rows]
+    return sum(c.points for c in grader.criterion_results(variant.function, labels, failures))
+
+
 # ## Equivalence on a large random battery
 
 
@@ -181,12 +237,34 @@ def differs_from_reference(variant: Variant) -> bool:
 # ## The gate
 
 
+MIN_LOSS = 0.10  # a catalogued mistake must cost at least this fraction of its function's points
+
+
 @dataclass
 class VariantResult:
     variant: Variant
     kind: str  # "mistake", "mutant" or "alternative"
     results: dict
     caught_by: list[str] = field(default_factory=list)  # labels of failing cases (mistakes)
+    points: float = 0.0  # what the variant earned on its own function
+    max_points: float = 0.0
+    failed_criteria: list[str] = field(default_factory=list)
+
+    @property
+    def lost(self) -> float:
+        return self.max_points - self.points
+
+
+@dataclass
+class TrivialResult:
+    """One kind of trivial answer, given for every function it applies to in one submission."""
+
+    name: str
+    points: dict[str, float]  # function: points earned
+
+    @property
+    def earning(self) -> dict[str, float]:
+        return {f: p for f, p in self.points.items() if p > gate.TOLERANCE}
 
 
 def _question_scores(results: dict) -> dict[str, float]:
@@ -205,10 +283,32 @@ def problems_of(result: VariantResult) -> list[str]:
     problems = []
     if scores[own] >= full[own] - gate.TOLERANCE:
         problems.append(f"{label} survived: no hidden case of {own} catches it")
+    elif result.kind == "mistake" and result.lost < MIN_LOSS * result.max_points - gate.TOLERANCE:
+        problems.append(
+            f"{label} loses only {result.lost:.3g} of {result.max_points:g} points "
+            f"(less than {MIN_LOSS:.0%}): give the criterion it fails more weight, or add "
+            "hidden cases that catch it to a criterion it passes"
+        )
     elsewhere = [q for q in scores if q != own and scores[q] < full[q] - gate.TOLERANCE]
     if elsewhere:
         problems.append(f"{label} also lost points on {', '.join(elsewhere)}")
     return problems
+
+
+def trivial_problems(result: TrivialResult) -> list[str]:
+    return [
+        f"trivial answer earns points: {function}, {result.name}, earns {points:.3g}"
+        for function, points in result.earning.items()
+    ]
+
+
+def trivial_submissions() -> list[tuple[str, list[Variant]]]:
+    """Each kind of trivial answer, with its version for every function it applies to."""
+    kinds: dict[str, list[Variant]] = {}
+    for function in solutions.GRADED:
+        for variant in trivial_answers(function):
+            kinds.setdefault(variant.name.removeprefix("trivial: "), []).append(variant)
+    return list(kinds.items())
 
 
 def public_escapes(test_files: dict[str, str]) -> list[str]:
@@ -265,7 +365,8 @@ def run(
     test_files: dict[str, str],
     log: Callable[[str], None] = print,
 ) -> tuple[list[str], str]:
-    """Grade every mistake, mutant and alternative; return (problems, report in Markdown)."""
+    """Grade every mistake, mutant, alternative and trivial answer; return (problems, report
+    in Markdown)."""
     from . import grader
 
     table = grader.expected_outputs()
@@ -274,23 +375,32 @@ def run(
     live = [m for m in all_mutants if differs_from_reference(m)]
     jobs = [(v, "mistake") for v in MISTAKES] + [(v, "mutant") for v in live]
     jobs += [(v, "alternative") for v in ALTERNATIVES]
+    trivial = trivial_submissions()
 
     def grade(job: tuple[Variant, str]) -> VariantResult:
         variant, kind = job
         notebook = gate.with_cells(solution, [variant.source])
         results, report = gate.grade_in_tree(autograder_zip, notebook, table, known_mistakes)
-        failing = [
-            c
-            for q in report.questions
-            for f in q.functions
-            if f.name == variant.function
-            for c in f.failing_cases
-        ]
-        return VariantResult(variant, kind, results, failing)
+        (own,) = [f for q in report.questions for f in q.functions if f.name == variant.function]
+        failed = [c.name for c in own.criteria if not c.passed]
+        return VariantResult(
+            variant, kind, results, own.failing_cases, own.points, own.max_points, failed
+        )
+
+    def grade_trivial(job: tuple[str, list[Variant]]) -> TrivialResult:
+        name, answers = job
+        notebook = gate.with_cells(solution, [a.source for a in answers])
+        _, report = gate.grade_in_tree(autograder_zip, notebook, table, known_mistakes)
+        replaced = {a.function for a in answers}
+        points = {f.name: f.points for q in report.questions for f in q.functions}
+        return TrivialResult(name, {f: p for f, p in points.items() if f in replaced})
 
     with ThreadPoolExecutor() as pool:
         graded = list(pool.map(grade, jobs))
-    problems = [p for r in graded for p in problems_of(r)]
+        trivial_results = list(pool.map(grade_trivial, trivial))
+    problems = criteria_problems(table)
+    problems += [p for r in graded for p in problems_of(r)]
+    problems += [p for r in trivial_results for p in trivial_problems(r)]
     escapes = public_escapes(test_files)
     problems += escapes
     from .public_checks import UNCHECKED_MUTANTS
@@ -298,29 +408,73 @@ def run(
     mutant_escapes, let_through = unchecked_mutants(test_files, live, UNCHECKED_MUTANTS)
     problems += mutant_escapes
 
-    report = _report(graded, all_mutants, live, escapes + mutant_escapes, let_through)
+    report = _report(
+        graded, all_mutants, live, escapes + mutant_escapes, trivial_results, let_through
+    )
     caught = sum(not problems_of(r) for r in graded if r.kind != "alternative")
     accepted = sum(not problems_of(r) for r in graded if r.kind == "alternative")
+    mistakes = [r for r in graded if r.kind == "mistake"]
+    least = min(mistakes, key=lambda r: r.lost / r.max_points, default=None)
+    least_text = (
+        f", the least costly mistake loses {least.lost / least.max_points:.0%} of its function"
+        if least
+        else ""
+    )
     log(
         f"mutation: {caught}/{len(MISTAKES) + len(live)} mistakes and live mutants caught "
-        f"({len(all_mutants) - len(live)} equivalent mutants set aside), "
+        f"({len(all_mutants) - len(live)} equivalent mutants set aside){least_text}, "
         f"{accepted}/{len(ALTERNATIVES)} alternatives accepted, "
         f"{len(MISTAKES) - len(escapes)}/{len(MISTAKES)} mistakes and "
         f"{len(live) - len(mutant_escapes) - len(let_through)}/{len(live)} live mutants fail a "
-        f"public check ({len(let_through)} let through, with reasons)"
+        f"public check ({len(let_through)} let through, with reasons), "
+        f"{sum(not r.earning for r in trivial_results)}/{len(trivial_results)} kinds of "
+        "trivial answer earn nothing"
     )
     return problems, report
+
+
+def criteria_problems(table: dict) -> list[str]:
+    """Hidden cases that belong to no criterion, and criteria without hidden cases."""
+    problems = []
+    for function, rows in table.items():
+        kinds = set()
+        for expected in rows:
+            kinds.add(spec.case_kind(expected.case.label))
+            try:
+                spec.criterion_of(function, expected.case.label)
+            except KeyError as error:
+                problems.append(f"hidden case {function}, {expected.case.label}: {error.args[0]}")
+        problems += [
+            f"criterion {function}: {c.name} has no hidden case"
+            for c in spec.CRITERIA[function]
+            if not kinds & set(c.kinds)
+        ]
+    return problems
+
+
+def _lost(result: VariantResult) -> str:
+    if not result.max_points:
+        return "-"
+    text = f"{result.lost:.3g} of {result.max_points:g} ({result.lost / result.max_points:.0%})"
+    return text + (f": {'; '.join(result.failed_criteria)}" if result.failed_criteria else "")
 
 
 def _row(result: VariantResult, name: str) -> str:
     caught = result.caught_by
     shown = "; ".join(caught[:3]) + (f"; and {len(caught) - 3} more" if len(caught) > 3 else "")
     cell = f"{len(caught)}: {shown}" if caught else "not caught"
-    cells = [result.variant.function, name, f"{result.results['score']:g}", cell]
+    cells = [result.variant.function, name, _lost(result), f"{result.results['score']:g}", cell]
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
-def _report(graded: list[VariantResult], all_mutants, live, escapes, let_through=()) -> str:
+def _report(
+    graded: list[VariantResult],
+    all_mutants,
+    live,
+    escapes,
+    trivial: list[TrivialResult] = (),
+    let_through=(),
+) -> str:
     lines = [
         "# Mutation report",
         "",
@@ -343,24 +497,37 @@ def _report(graded: list[VariantResult], all_mutants, live, escapes, let_through
             f"| {function} | {counts[0]} | {counts[1]} | {equivalent} "
             f"| {count(function, 'alternative')} |"
         )
+    header = [
+        "| function | {what} | points lost on the function: criteria failed | score "
+        "| cases that caught it |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     lines += [
         "",
-        "## Catalogued mistakes and the cases that caught each",
+        "## Catalogued mistakes: the points each loses and the cases that caught it",
         "",
-        "| function | mistake | score | cases that caught it |",
-        "| --- | --- | --- | --- |",
+        f"Each must lose at least {MIN_LOSS:.0%} of its function's points.",
+        "",
+        header[0].format(what="mistake"),
+        header[1],
     ]
     lines += [_row(r, r.variant.name) for r in graded if r.kind == "mistake"]
-    lines += [
-        "",
-        "## Live mutants",
-        "",
-        "| function | mutation | score | cases that caught it |",
-        "| --- | --- | --- | --- |",
-    ]
+    lines += ["", "## Live mutants", "", header[0].format(what="mutation"), header[1]]
     lines += [
         _row(r, r.variant.name.removeprefix("mutant: ")) for r in graded if r.kind == "mutant"
     ]
+    lines += [
+        "",
+        "## Trivial answers",
+        "",
+        "Each is given for every function at once; none may earn any point.",
+        "",
+        "| trivial answer | functions | points earned |",
+        "| --- | --- | --- |",
+    ]
+    for result in trivial:
+        earned = ", ".join(f"{f} {p:.3g}" for f, p in result.earning.items()) or "0"
+        lines.append(f"| {result.name} | {len(result.points)} | {earned} |")
     lines += ["", "## Public checks", ""]
     lines += [f"- {e}" for e in escapes] or [
         "Every catalogued mistake and every live mutant fails at least one public check of its "

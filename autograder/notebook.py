@@ -9,7 +9,9 @@ and three kinds of marker:
   reference source (solutions); the stub is derived from the reference, so signature and
   public docstring are written once;
 * a Markdown cell ``<!-- disc05: written QUESTION -->`` becomes an answer box, empty for
-  students and holding the model answer from `solutions/written_answers.md` for staff.
+  students and holding the model answer from `solutions/written_answers.md` for staff;
+* a Markdown cell ``<!-- disc05: criteria QUESTION -->`` becomes the list of what earns the
+  question's points, from the criteria declared in `spec.CRITERIA`.
 
 Local images (``![alt](file.svg)``) are inlined as data URIs, so the notebook alone is enough.
 """
@@ -28,6 +30,7 @@ import solutions
 
 from . import spec
 from .archive import zip_bytes
+from .grader import points_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "assignment" / "disc05.md"
@@ -37,6 +40,7 @@ Kind = Literal["student", "solution"]
 _FUNCTION = re.compile(r"^# disc05: function (\w+)\s*$")
 _SETUP = re.compile(r"^# disc05: setup\s*$")
 _WRITTEN = re.compile(r"^<!-- disc05: written (\w+) -->\s*$")
+_CRITERIA = re.compile(r"^<!-- disc05: criteria (\w+) -->\s*$")
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(([\w.-]+\.svg)\)")
 _NOTES = "\n\nNotes\n-----"
 ANSWER_PLACEHOLDER = "*Type your answer here, replacing this line.*"
@@ -116,6 +120,24 @@ def _written_cell(question: str, kind: Kind, answers: dict[str, str]) -> str:
     return f"{marker}\n**Model answer ({question}):**\n\n{answers[question]}"
 
 
+def criteria_cell(question: str) -> str:
+    """What earns the points of `question`: its functions' criteria, by name and points."""
+    (declared,) = [q for q in spec.QUESTIONS if q.name == question]
+    lines = [
+        f"<!-- disc05: criteria {question} -->",
+        f"**What earns the points of {question}'s functions ({points_text(declared.points)}).** "
+        "Hidden tests call each function on many inputs. A function's points are split among "
+        "the criteria below; a criterion earns its points only if every one of its tests "
+        "passes." + (" The written answer is graded by hand." if declared.written else ""),
+        "",
+    ]
+    for function in declared.functions:
+        points = spec.criterion_points(function)
+        listed = "; ".join(f"{name} ({points_text(value)})" for name, value in points.items())
+        lines.append(f"* `{function}` ({points_text(declared.share)}): {listed}.")
+    return "\n".join(lines)
+
+
 def build_notebook(kind: Kind, test_files: dict[str, str]) -> nbformat.NotebookNode:
     """The student or the solution notebook, without outputs, with stable cell ids.
 
@@ -129,6 +151,7 @@ def build_notebook(kind: Kind, test_files: dict[str, str]) -> nbformat.NotebookN
     answers = written_answers()
     seen_functions: list[str] = []
     seen_written: list[str] = []
+    seen_criteria: list[str] = []
     cells = []
     for cell in source.cells:
         text = cell.source.strip()
@@ -149,6 +172,12 @@ def build_notebook(kind: Kind, test_files: dict[str, str]) -> nbformat.NotebookN
                 raise ValueError(f"{SOURCE.name}: written-answer marker for {question!r}")
             seen_written.append(question)
             new = nbformat.v4.new_markdown_cell(_written_cell(question, kind, answers))
+        elif cell.cell_type == "markdown" and _CRITERIA.match(text):
+            question = _CRITERIA.match(text).group(1)
+            if question not in [q.name for q in spec.QUESTIONS]:
+                raise ValueError(f"{SOURCE.name}: criteria marker for {question!r}")
+            seen_criteria.append(question)
+            new = nbformat.v4.new_markdown_cell(criteria_cell(question))
         elif cell.cell_type == "markdown":
             new = nbformat.v4.new_markdown_cell(_inline_images(cell.source))
         else:
@@ -168,6 +197,11 @@ def build_notebook(kind: Kind, test_files: dict[str, str]) -> nbformat.NotebookN
         raise ValueError(
             f"{SOURCE.name}: written-answer markers {seen_written} do not match "
             f"{list(spec.WRITTEN_QUESTIONS)}"
+        )
+    if seen_criteria != [q.name for q in spec.QUESTIONS]:
+        raise ValueError(
+            f"{SOURCE.name}: criteria markers {seen_criteria} do not match the questions "
+            f"{[q.name for q in spec.QUESTIONS]} (each once, in order)"
         )
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata = {

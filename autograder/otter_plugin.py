@@ -1,14 +1,17 @@
 """Otter plugin: ``otter run -a disc05-autograder.zip SUBMISSION`` grades with disc05's grader.
 
-Otter would run the submission inside its own Jupyter kernel, as the user running Otter,
-beside the results it writes. This plugin keeps every line of student code out of Otter:
+Otter unpacks an export zip into its submission folder and would then start a Jupyter kernel
+there, as the user running Otter: any file of the zip that the kernel or Python reads at start-up
+(a module named ``otter``, IPython configuration, ``sitecustomize``, a package folder, a ``.pth``
+file, the ``.OTTER_LOG`` pickle) would run outside the sandbox. So, before Otter starts anything:
 
-* `before_grading` deletes ``.OTTER_LOG`` (an export zip carries it, and Otter would unpickle
-  this student-made file as the grading user);
-* `before_execution` hands Otter's kernel an empty notebook;
-* `after_grading` grades the submission with the zip's own ``run-gradescope`` entry point,
-  in a separate process that runs student code only in the sandbox, and makes Otter report
-  exactly that results.json.
+* `before_grading` moves the notebook or script text (the one file Otter chose) out of the
+  submission folder, deletes everything else that came with the upload, and leaves in its place
+  an empty notebook of the same name: no byte of the upload is left where an interpreter looks;
+* `before_execution` hands Otter's kernel an empty notebook, too;
+* `after_grading` grades the saved text with the zip's own ``run-gradescope`` entry point, in a
+  separate process that runs student code only in the sandbox, and makes Otter report exactly
+  that results.json.
 
 Otter loads plugins by import name, so ``autograder`` must be importable where ``otter run``
 runs (``pip install -e .`` in this repository); the grading itself uses the zip's code only.
@@ -18,11 +21,24 @@ import copy
 import importlib.util
 import json
 import os
+import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 from otter.plugins import AbstractOtterPlugin
+
+
+def _regular_file_bytes(path: Path) -> bytes | None:
+    """The file's bytes if it is a regular file (not a link, device or folder), else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as file:
+        return file.read() if stat.S_ISREG(os.fstat(fd).st_mode) else None
 
 
 class _Results:
@@ -39,8 +55,19 @@ class Disc05Grading(AbstractOtterPlugin):
     """Grades with disc05's sandboxed grader instead of Otter's in-kernel checks."""
 
     def before_grading(self, config):
-        log = Path(self.submission_path).with_name(".OTTER_LOG")
-        log.unlink(missing_ok=True)
+        submission = Path(self.submission_path)
+        kept = submission.parent.parent / "disc05-submission"
+        kept.mkdir(mode=0o700)
+        text = _regular_file_bytes(submission)
+        for entry in list(submission.parent.iterdir()):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        (kept / submission.name).write_bytes(text or b"")
+        empty = "" if submission.suffix == ".py" else nbformat.writes(nbformat.v4.new_notebook())
+        submission.write_text(empty, encoding="utf-8")
+        self.kept = kept / submission.name
 
     def before_execution(self, submission):
         empty = copy.deepcopy(submission)
@@ -48,7 +75,7 @@ class Disc05Grading(AbstractOtterPlugin):
         return empty
 
     def after_grading(self, results):
-        submission = Path(self.submission_path)
+        submission = self.kept
         root = submission.parent.parent
         # Only the zip's code and numpy, as on Gradescope: -S keeps this environment's site
         # packages (and any installed copy of the grader) off the path.

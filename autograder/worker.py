@@ -1,15 +1,15 @@
 """The sandboxed side of grading: runs a submission's cells and calls its functions.
 
-This file is never imported by the grader. `autograder.sandbox` starts it as a fork server:
-a fresh interpreter started with ``-I -S`` (no site packages, no environment, no current
-directory on the path) as an unprivileged user, which imports numpy once and forks a child
-for every submission. Each child reads one job from a pipe, confines itself (resource
-limits, and Landlock where the kernel has it: read access only to the interpreter, numpy and
-system libraries, write access only to its own scratch folder, no TCP, no signals or ptrace
-outside itself), and only then runs student code. It reports over a second pipe, one JSON
-line per event, and sends back plain data only: float64 arrays as base64 bytes, strings and
-numbers. It decides no score: every value it sends is checked by the grader, which never
-runs student code.
+The grader never imports this file. `autograder.sandbox` starts it as a fork server inside
+the sandbox (see `autograder.confine`): ``python -I -S -B -c SOURCE FD NUMPY_PARENT PROTOCOL
+COMPARE``, where FD is the control socket, NUMPY_PARENT the folder numpy is imported from, and
+PROTOCOL and COMPARE the sources of `autograder.protocol` and `autograder.compare`, loaded once
+into private modules. The server imports numpy once, makes itself non-dumpable (so no worker
+can trace it), and forks a child per submission. Each child reads one job from a pipe,
+confines itself (resource limits, and Landlock where the kernel has it: reads only below the
+paths it is given, writes nowhere, no TCP, no signals or tracing outside itself), and only then
+runs student code. It reports over a second pipe (see `autograder.protocol`) and decides
+nothing: the grader checks every value it sends.
 
 Standard library and numpy only, and Python 3.10 syntax: it runs on the grading machine's
 Python, not the one that built the release.
@@ -25,14 +25,12 @@ import sys
 import traceback
 import types
 
-_dumps, _write, _b64encode = json.dumps, os.write, base64.b64encode
-_MESSAGE_CHARS = 300
 
-
-def _send(fd, event):
-    data = (_dumps(event) + "\n").encode()
-    while data:
-        data = data[_write(fd, data) :]
+def _module(name, source):
+    """A private module made from `source`: not in sys.modules, so not importable by name."""
+    module = types.ModuleType(name)
+    exec(compile(source, f"<{name}>", "exec"), module.__dict__)
+    return module
 
 
 def _read_job(fd):
@@ -55,9 +53,9 @@ def _decode(value, np):
     return float(value["float"])
 
 
-def _encode(array):
-    array = array.astype("<f8", copy=False)
-    return {"array": _b64encode(array.tobytes()).decode(), "shape": list(array.shape)}
+def _array(value, np, protocol):
+    array = np.asarray(value, dtype="<f8", order="C")
+    return protocol.pack_array(array.tobytes(), array.shape)
 
 
 def _limit(name, value):
@@ -67,7 +65,7 @@ def _limit(name, value):
 def _confine(limits):
     _limit("RLIMIT_AS", limits["memory_mb"] << 20)
     _limit("RLIMIT_CPU", limits["cpu_seconds"])
-    _limit("RLIMIT_FSIZE", limits["file_mb"] << 20)
+    _limit("RLIMIT_FSIZE", 0)  # nothing to write: the sandbox's files are all read-only
     _limit("RLIMIT_NOFILE", 64)
     _limit("RLIMIT_CORE", 0)
     _limit("RLIMIT_NPROC", 0)  # no fork, no threads: nothing can outlive this process
@@ -89,12 +87,15 @@ class _PathBeneath(ctypes.Structure):
     _fields_ = [("allowed", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-def _landlock(readable, writable):
-    """Allow reads below `readable`, everything below `writable`, nothing else; return the ABI."""
+def _landlock(readable, writable, most):
+    """Allow reads below `readable`, everything on `writable`, nothing else; return the ABI used.
+
+    `most` caps the ABI (0: no Landlock), so that a weaker kernel can be emulated.
+    """
     libc = ctypes.CDLL(None, use_errno=True)
     syscall = libc.syscall
     syscall.restype = ctypes.c_long
-    abi = syscall(_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    abi = min(syscall(_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1)), most)
     if abi < 1:
         return 0
     handled = (1 << 13) - 1
@@ -121,12 +122,31 @@ def _landlock(readable, writable):
             if syscall(_ADD_RULE, ruleset, 1, ctypes.byref(rule), 0) < 0:
                 raise OSError(ctypes.get_errno(), f"landlock_add_rule failed for {path}")
             os.close(fd)
-    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
     if syscall(_RESTRICT_SELF, ruleset, 0) < 0:
         raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
     os.close(ruleset)
     return abi
+
+
+class _Program(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def _seccomp(program):
+    """Install the system-call filter the grader compiled (see autograder.syscalls)."""
+    if program is None:
+        return False
+    code = base64.b64decode(program)
+    buffer = ctypes.create_string_buffer(code, len(code))
+    fprog = _Program(len(code) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    if ctypes.CDLL(None, use_errno=True).prctl(22, 2, ctypes.byref(fprog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
+    return True
+
+
+def _no_new_privileges():
+    if ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
 
 
 def _fake_otter():
@@ -144,15 +164,10 @@ def _fake_otter():
     return module
 
 
-def _short(text):
-    text = " ".join(str(text).split())
-    return text if len(text) <= _MESSAGE_CHARS else text[: _MESSAGE_CHARS - 1] + "…"
-
-
 def _describe(error):
     """Exception type, message and the student's own frames (cells), nothing of ours."""
     try:
-        message = _short(error)
+        message = str(error)[:1000]
     except BaseException:
         message = "<the exception's message could not be printed>"
     frames = [
@@ -163,83 +178,92 @@ def _describe(error):
     return {"type": type(error).__name__, "message": message, "where": frames[-3:]}
 
 
-def _run_cells(cells, skip, out, namespace):
+def _run_cells(cells, skip, out, namespace, protocol):
     for index, source in enumerate(cells):
         if index in skip:
             continue
-        _send(out, {"event": "cell", "index": index})
+        protocol.send(out, {"event": "cell", "index": index})
         try:
             code = compile(source, f"<cell {index + 1}>", "exec")
             exec(code, namespace)  # noqa: S102 - the sandbox's purpose
         except BaseException as error:  # noqa: BLE001 - students may raise anything
-            _send(out, {"event": "cell_error", "index": index, **_describe(error)})
+            protocol.send(out, {"event": "cell_error", "index": index, **_describe(error)})
 
 
-def _run_calls(calls, namespace, out, np):
-    """Call the graded functions; one ``result`` line per call, in the order given."""
-    _send(out, {"event": "calls"})
+def _unconvertible(value, np):
+    """Why a returned value is not a float array, as one of the protocol's words."""
+    if value is None:
+        return "none"
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    try:
+        return "complex" if np.asarray(value).dtype.kind == "c" else "other"
+    except BaseException:  # noqa: BLE001
+        return "other"
+
+
+def _run_calls(calls, namespace, out, np, protocol, compare):
+    """Call the graded functions; one ``result`` event per call, in the order given."""
+    protocol.send(out, {"event": "calls"})
     for call in calls:
         head = {"event": "result", "id": call["id"]}
         function = namespace.get(call["function"])
         if not callable(function):
-            _send(out, {**head, "status": "not_defined"})
+            protocol.send(out, {**head, "kind": "not_defined"})
             continue
         try:
-            # call_on_copies, as_float_array and changed come from autograder.compare.
-            result, given = call_on_copies(function, call["args"], call["strict"])  # noqa: F821
-            array, problem = as_float_array(result)  # noqa: F821
-            modified = any(changed(b, a) for b, a in zip(call["args"], given, strict=True))  # noqa: F821
-        except NotImplementedError as error:
-            _send(out, {**head, "status": "not_attempted", **_describe(error)})
-            continue
+            result, given = compare.call_on_copies(function, call["args"], call["strict"])
+            array, problem = compare.as_float_array(result)
+            if problem is None:
+                event = {**head, "kind": "value", "value": _array(array, np, protocol)}
+                event["args"] = []
+                for argument in given:  # as they are after the call: the grader compares
+                    try:
+                        event["args"].append(_array(argument, np, protocol))
+                    except BaseException:  # noqa: BLE001 - mangled beyond reading
+                        event["args"].append(None)
+            else:
+                what = _unconvertible(result, np)
+                event = {**head, "kind": "unconvertible", "what": what}
+                event["type"] = type(result).__name__
         except BaseException as error:  # noqa: BLE001
-            _send(out, {**head, "status": "error", **_describe(error)})
-            continue
-        if problem is not None:
-            _send(out, {**head, "status": "unconvertible", "message": problem})
-            continue
-        _send(out, {**head, "status": "ok", "value": _encode(array), "modified": bool(modified)})
+            event = {**head, "kind": "raised", **_describe(error)}
+        protocol.send(out, event)
 
 
-def _work(job_fd, out):
+def _work(job_fd, out, np, protocol, compare):
     """A forked child: read one job, confine itself, run the student's code, report, exit."""
     try:
         job = _read_job(job_fd)
-        import numpy as np
-
-        exec(job["compare"], globals())  # the calling and judging code shared with the grader
-
         calls = [{**call, "args": [_decode(a, np) for a in call["args"]]} for call in job["calls"]]
-        os.chdir(job["writable"][0])
+        os.chdir("/")
         _confine(job["limits"])
-        try:
-            abi = _landlock(job["readable"], job["writable"]) if job["landlock"] else 0
-        except OSError:
-            abi = 0  # a kernel or container that refuses Landlock: the user switch still holds
+        _no_new_privileges()
+        abi = _landlock(job["readable"], ["/dev/null"], job["landlock"])
+        filtered = _seccomp(job["seccomp"])
     except BaseException as error:  # noqa: BLE001
-        _send(out, {"event": "fatal", "message": "".join(traceback.format_exception(error))})
+        message = "".join(traceback.format_exception(error))
+        protocol.send(out, {"event": "fatal", "message": message})
         os._exit(3)
-    _send(out, {"event": "ready", "uid": os.getuid(), "landlock": abi})
+    protocol.send(out, {"event": "ready", "uid": os.getuid(), "landlock": abi, "seccomp": filtered})
     sys.modules["otter"] = _fake_otter()
     namespace = {"__name__": "__main__", "__builtins__": builtins}
-    _run_cells(job["cells"], set(job["skip"]), out, namespace)
-    _run_calls(calls, namespace, out, np)
+    _run_cells(job["cells"], set(job["skip"]), out, namespace, protocol)
+    _run_calls(calls, namespace, out, np, protocol, compare)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    _send(out, {"event": "done", "peak_kb": peak})
+    protocol.send(out, {"event": "done", "peak_kb": peak})
     os._exit(0)  # skip atexit handlers and finalizers registered by student code
 
 
-def _serve(control):
-    """The fork server: numpy is imported once here; every job runs in a fresh forked child.
+def _serve(control, np, protocol, compare):
+    """The fork server: every job runs in a fresh forked child; the server runs no student code.
 
     Requests arrive on a Unix socket, one at a time: ``spawn`` (with the job's two pipe ends
     attached) answers the child's pid; ``wait`` answers its exit status, or None if it is still
-    running after the given timeout. The server itself never runs student code.
+    running after the given timeout; ``kill`` ends the child's whole process group.
     """
     import socket
     import time
-
-    import numpy  # noqa: F401 - imported once, before any fork
 
     channel = socket.socket(fileno=control)
     while True:
@@ -253,13 +277,19 @@ def _serve(control):
                 channel.close()
                 os.setsid()
                 try:
-                    _work(*fds)
+                    _work(*fds, np, protocol, compare)
                 finally:
                     os._exit(4)
             for fd in fds:
                 os.close(fd)
-            channel.sendall(_dumps({"pid": pid}).encode())
-        elif request["op"] == "wait":
+            reply = {"pid": pid}
+        elif request["op"] == "kill":
+            try:
+                os.killpg(request["pid"], 9)
+            except OSError:
+                pass
+            reply = {}
+        else:  # wait
             deadline = time.monotonic() + request["timeout"]
             status = None
             while status is None:
@@ -270,53 +300,28 @@ def _serve(control):
                     break
                 else:
                     time.sleep(0.005)
-            channel.sendall(_dumps({"status": status}).encode())
-
-
-def _strip_to_stdlib():
-    """Leave only the standard library importable (numpy is already imported).
-
-    The server starts with its site packages, to find numpy; afterwards nothing else there
-    (such as an installed copy of the grader) may be importable by student code.
-    """
-    import importlib
-    import sysconfig
-
-    paths = sysconfig.get_paths()
-    stdlib = tuple(os.path.realpath(paths[k]) for k in ("stdlib", "platstdlib"))
-    site = tuple(os.path.realpath(paths[k]) for k in ("purelib", "platlib"))
-
-    def standard(path):
-        real = os.path.realpath(path) if path else ""
-        return real.startswith(stdlib) and not real.startswith(site)
-
-    sys.path[:] = [p for p in sys.path if standard(p)]
-    standard_modules = ("_frozen_importlib", "_frozen_importlib_external", "zipimport")
-    sys.meta_path[:] = [
-        f for f in sys.meta_path if getattr(f, "__module__", "") in standard_modules
-    ]
-    sys.path_hooks[:] = [
-        h for h in sys.path_hooks if getattr(h, "__module__", "") in standard_modules
-    ]
-    sys.path_importer_cache.clear()
-    for name, module in list(sys.modules.items()):
-        where = getattr(module, "__file__", None) or ""
-        if where.startswith(site) and not (name == "numpy" or name.startswith("numpy.")):
-            del sys.modules[name]
-    importlib.invalidate_caches()
-    return list(sys.path)
+            reply = {"status": status}
+        channel.sendall(json.dumps(reply).encode())
 
 
 def main():
-    import numpy
+    control, numpy_parent, protocol_source, compare_source = sys.argv[1:5]
+    sys.path.append(numpy_parent)
+    import numpy as np
 
-    control = int(sys.argv[1])
-    numpy_dir = os.path.dirname(os.path.realpath(numpy.__file__))
-    libs = os.path.join(os.path.dirname(numpy_dir), "numpy.libs")
-    path = _strip_to_stdlib()
-    hello = {"path": path, "numpy": [numpy_dir] + ([libs] if os.path.isdir(libs) else [])}
-    os.write(control, _dumps(hello).encode())
-    _serve(control)
+    sys.path.remove(numpy_parent)  # numpy finds its own submodules; nothing else is importable
+    protocol = _module("disc05_protocol", protocol_source)
+    compare = _module("disc05_compare", compare_source)
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: workers cannot trace the server
+    # Started: the grader stops reading stderr, where start-up errors went; from now on
+    # whatever the server or a worker prints goes nowhere.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    os.write(int(control), b'{"hello": 1}')
+    _serve(int(control), np, protocol, compare)
 
 
-main()
+if __name__ == "__main__":
+    main()

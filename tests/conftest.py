@@ -43,3 +43,18 @@ def write_notebook(folder: Path, notebook_json: dict, name: str = "disc05.ipynb"
     path = folder / name
     path.write_text(json.dumps(notebook_json), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def emulate(monkeypatch):
+    """Grade as on a weaker platform: ``emulate("namespaces=off,landlock=4", weak=True)``."""
+
+    def switch(platform: str, weak: bool = False) -> None:
+        monkeypatch.setenv("DISC05_PLATFORM", platform)
+        if weak:
+            monkeypatch.setenv("DISC05_ALLOW_WEAK_ISOLATION", "1")
+        sandbox.reset()
+
+    yield switch
+    monkeypatch.undo()
+    sandbox.reset()

@@ -1,5 +1,5 @@
 """What a student sees: the student notebook opened in JupyterLab, in headless Chromium, run
-from top to bottom. Screenshots go to ``test-output/browser/`` (git-ignored).
+from top to bottom. Screenshots go to ``tests/output/browser/`` (git-ignored).
 
 Needs Debian's ``chromium`` (``.ci/run`` installs it with apt) and the dev extras (JupyterLab,
 Playwright); elsewhere the test is skipped with the reason. Nothing is downloaded: Playwright
@@ -32,7 +32,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = notebook.ROOT / "test-output" / "browser"
+SCREENSHOTS = notebook.ROOT / "tests" / "output" / "browser"
 RUN_ALL_SECONDS = 180
 NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in the visible tab
 

@@ -62,6 +62,21 @@ def test_block_edge_cases_have_the_stated_activation_pattern():
     assert np.all(W1 @ x0 > 0) and np.all(W2 @ np.maximum(W1 @ x0, 0) + x0 < 0)
     W1, W2, x0 = by_label("residual_jacobian", "edge: every unit active")
     assert np.all(W1 @ x0 > 0) and np.all(W2 @ np.maximum(W1 @ x0, 0) + x0 > 0)
+    W1, W2, x0 = by_label("residual_jacobian", "edge: outer pre-activations exactly 0")
+    outer = W2 @ np.maximum(W1 @ x0, 0) + x0
+    assert np.count_nonzero(outer == 0.0) >= 2 and np.all(W1 @ x0 != 0) and np.any(outer > 0)
+    W1, W2, x0 = by_label("residual_jacobian", "edge: the skip decides the outer ReLU")
+    branch = W2 @ np.maximum(W1 @ x0, 0)
+    assert np.any((branch < 0) & (branch + x0 > 0)) and np.any(branch + x0 < 0)
+
+
+def test_dropout_edge_cases_isolate_what_they_claim():
+    for case in ALL["dropout_loss"]:
+        if case.label.startswith("edge: targets fitted exactly"):
+            w, X, y, p = case.args
+            np.testing.assert_array_equal(y - p * (X @ w), 0.0)  # only the variance term is left
+    for label in ("edge: p = 0.5", "edge: N < d"):
+        assert by_label("dropout_gamma", label)[1] == 0.5  # the factor is 1: the norms alone
 
 
 def test_sigmoid_cases_include_scalars_extremes_and_lists():

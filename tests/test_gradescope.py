@@ -42,7 +42,7 @@ def submissions(tmp_path, solution_json, student_json):
         "stubs": (write_notebook(folder, student_json, "stubs.ipynb"), 0.0),
         "wrong gamma": (
             write_notebook(folder, gate.with_cells(solution_json, [WRONG_GAMMA]), "wrong.ipynb"),
-            FULL - gate.SHARE["dropout_gamma"],
+            FULL - 0.75,  # only "a diagonal matrix of column norms" is right
         ),
     }
     for attack, expected in (
@@ -77,6 +77,8 @@ def validate_results(data: dict) -> None:
         assert set(test) >= {"name", "score", "max_score", "visibility", "output"}
         assert 0 <= test["score"] <= test["max_score"] or test["max_score"] == 0
         assert test["visibility"] == "visible" and isinstance(test["output"], str)
+        # Gradescope's formats for a test's output (its autograder specification)
+        assert test.get("output_format", "text") in ("text", "html", "simple_format", "md", "ansi")
     assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
 
 
@@ -262,5 +264,61 @@ def test_grade_command_prints_a_table(submissions, sandbox_runtime):
         text=True,
         check=True,
     ).stdout
-    assert "dropout_gamma: 0/" in out
-    assert out.strip().splitlines()[-1].split()[:3] == ["total", f"{FULL - 1:.2f}", f"{FULL:g}"]
+    assert "dropout_gamma: 0.25 of 1 point" in out
+    assert "FAILED: the p-dependence" in out
+    assert out.strip().splitlines()[-1].split()[:3] == ["total", f"{FULL - 0.75:.2f}", f"{FULL:g}"]
+
+
+# Files an export zip may carry that Python, IPython or Otter would run at start-up if they were
+# left in the folder where the kernel starts; each leaves a marker when it runs.
+START_UP_PLANTS = {
+    "otter.py": "{mark}",
+    "ipython_config.py": "{mark}",
+    "ipython_kernel_config.py": "{mark}",
+    "sitecustomize.py": "{mark}",
+    "numpy/__init__.py": "{mark}",
+    "ipykernel/__init__.py": "{mark}",
+    "planted.pth": "import sys; {mark}",
+}
+
+
+def _plant_zip(path: Path, notebook: dict, markers: Path) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("disc05.ipynb", json.dumps(notebook))
+        for name, code in START_UP_PLANTS.items():
+            marker = markers / name.replace("/", "_")
+            archive.writestr(name, code.format(mark=f"open({str(marker)!r}, 'w').close()"))
+
+
+@pytest.mark.slow
+def test_otter_run_starts_nothing_that_came_with_the_upload(
+    tmp_path, autograder_zip, student_json, solution_json, sandbox_runtime
+):
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    # Control: the same upload, graded by Otter without disc05's plugin, runs the plants.
+    plain = tmp_path / "plain-autograder.zip"
+    with zipfile.ZipFile(autograder_zip) as source, zipfile.ZipFile(plain, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "otter_config.json":
+                data = json.dumps({**json.loads(data), "plugins": []}).encode()
+            target.writestr(item, data)
+    control = tmp_path / "control.zip"
+    _plant_zip(control, solution_json, markers)
+    otter = [str(OTTER), "run", "-o", str(tmp_path)]
+    subprocess.run([*otter, "-a", str(plain), str(control)], capture_output=True, timeout=300)
+    assert (markers / "otter.py").exists(), "the control upload should have run its otter.py"
+    shutil.rmtree(markers)
+    markers.mkdir()
+
+    for notebook, expected in ((student_json, 0.0), (solution_json, FULL)):
+        upload = tmp_path / "upload.zip"
+        _plant_zip(upload, notebook, markers)
+        done = subprocess.run(
+            [*otter, "-a", str(autograder_zip), str(upload)], capture_output=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+        assert sorted(p.name for p in markers.iterdir()) == []
+        results = json.loads((tmp_path / "results.json").read_text())
+        assert results["score"] == pytest.approx(expected)

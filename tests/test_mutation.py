@@ -122,9 +122,9 @@ def test_gate_fails_naming_the_mistake_a_weakened_case_set_lets_through(
     monkeypatch, solution_json, test_files, sandbox_runtime
 ):
     X = np.array([[1.0, 2.0], [0.5, -1.0], [2.0, 0.0]])
-    monkeypatch.setitem(
-        cases._GENERATORS, "dropout_gamma", lambda rng: [Case("edge: p = 0.5", (X, 0.5))]
-    )
+    # One case per criterion, all at p = 1/2, where the factor sqrt((1 - p) / p) is 1.
+    weakened = [Case(label, (X, 0.5)) for label in ("random", "edge: p = 0.5", "edge: p = 0.99")]
+    monkeypatch.setitem(cases._GENERATORS, "dropout_gamma", lambda rng: weakened)
     mistake = next(m for m in variants.MISTAKES if m.name.startswith("sqrt(p / (1 - p))"))
     problems, _ = _gate_on(monkeypatch, [mistake], [], solution_json, test_files)
     assert problems == [
@@ -154,7 +154,68 @@ def test_gate_passes_and_reports_on_a_sound_subset(
     )
     assert problems == []
     assert "| effective_column_norm | 5/5 | 0/0 | 0 | 0/0 |" in report
-    assert "sqrt((1 - p) / p), the factor of Gamma itself" in report
+    assert (
+        "| effective_column_norm | sqrt((1 - p) / p), the factor of Gamma itself | 1 of 1 (100%): "
+        "values for random p; p near 0, at 1/2 and near 1 |"
+    ) in report
+    assert "| zeros of the right shape | 11 | 0 |" in report
+    assert "| the first argument returned | 10 | 0 |" in report  # max_sigmoid_grad takes none
+    assert "| the fourth argument returned | 1 | 0 |" in report
+
+
+@pytest.mark.slow
+def test_gate_refuses_a_mistake_that_loses_less_than_a_tenth(
+    monkeypatch, solution_json, test_files, sandbox_runtime
+):
+    values, stability = spec.CRITERIA["sigmoid"]
+    monkeypatch.setitem(
+        spec.CRITERIA,
+        "sigmoid",
+        (
+            spec.Criterion(values.name, 0.95, values.kinds),
+            spec.Criterion(stability.name, 0.05, stability.kinds),
+        ),
+    )
+    overflowing = next(m for m in variants.MISTAKES if m.name.startswith("the textbook formula"))
+    problems, report = _gate_on(monkeypatch, [overflowing], [], solution_json, test_files)
+    assert problems == [
+        f"mistake sigmoid: {overflowing.name} loses only 0.05 of 1 points (less than 10%): give "
+        "the criterion it fails more weight, or add hidden cases that catch it to a criterion "
+        "it passes"
+    ]
+    assert "| 0.05 of 1 (5%): no overflow for large \\|x\\| |" in report
+
+
+@pytest.mark.slow
+def test_gate_refuses_a_case_set_on_which_a_trivial_answer_earns_points(
+    monkeypatch, solution_json, test_files, sandbox_runtime
+):
+    # At p = 1/2 the answer is 1: a constant 1.0 would pass every case.
+    halves = [Case(label, (0.5,)) for label in ("random", "edge: p = 0.5")]
+    monkeypatch.setitem(cases._GENERATORS, "effective_column_norm", lambda rng: halves)
+    problems, report = _gate_on(monkeypatch, [], [], solution_json, test_files)
+    assert problems == [
+        "trivial answer earns points: effective_column_norm, ones of the right shape, earns 1"
+    ]
+    assert "| ones of the right shape | 11 | effective_column_norm 1 |" in report
+
+
+@pytest.mark.slow
+def test_points_in_process_agree_with_the_grader(solution_json, table, sandbox_runtime, tmp_path):
+    # tests/test_criteria.py measures mistakes in-process; the grader must give the same points.
+    from autograder import grader
+
+    partial = [m for m in variants.MISTAKES if 0 < mutation.points_in_process(m, table)]
+    partial += mutation.trivial_answers("residual_jacobian")
+    assert len(partial) >= 8
+    for variant in partial:
+        notebook = tmp_path / "disc05.ipynb"
+        notebook.write_text(
+            __import__("json").dumps(gate.with_cells(solution_json, [variant.source]))
+        )
+        report = grader.grade(notebook, table)
+        (own,) = [f for q in report.questions for f in q.functions if f.name == variant.function]
+        assert own.points == pytest.approx(mutation.points_in_process(variant, table)), variant.name
 
 
 def test_a_live_mutant_passing_every_public_check_fails_the_gate_unless_a_reason_is_given(

@@ -4,9 +4,12 @@ import io
 import json
 import zipfile
 
+import nbformat
 import pytest
 from conftest import write_notebook
 
+import solutions
+from autograder import grader, spec
 from autograder.submission import SubmissionError, load, script_cells, without_magics
 
 
@@ -102,11 +105,100 @@ def test_python_file_with_a_syntax_error_is_cut_into_pieces(tmp_path):
 
 
 def test_python_file_with_cell_markers(tmp_path):
+    # Markdown cells hold only comments and are left out, as a notebook's would be.
     assert script_cells("# %%\nx = 1\n# %% [markdown]\n# text\n# %%\ny = 2\n") == [
-        "\nx = 1\n",
-        "\n# text\n",
-        "\ny = 2",
+        "x = 1",
+        "y = 2",
     ]
+
+
+def test_nbconvert_script_markers_are_cell_boundaries(solution_json):
+    nbconvert = pytest.importorskip("nbconvert")
+    notebook = nbformat.reads(json.dumps(solution_json), as_version=4)
+    script, _ = nbconvert.PythonExporter().from_notebook_node(notebook)
+    assert "# In[" in script  # the markers `jupyter nbconvert --to script` writes
+    cells = script_cells(script)
+    code = [c for c in solution_json["cells"] if c["cell_type"] == "code"]
+    assert len(cells) == len(code)
+    demos = [c for c in cells if "import matplotlib" in c]
+    assert len(demos) == 2  # the two demos
+    assert not any(f"def {name}(" in demo for demo in demos for name in solutions.GRADED)
+
+
+@pytest.mark.parametrize("form", ["py:percent", "py:light"])
+def test_jupytext_scripts_keep_cells_and_leave_out_ignored_ones(solution_json, form):
+    jupytext = pytest.importorskip("jupytext")
+    notebook = nbformat.reads(json.dumps(solution_json), as_version=4)
+    cells = script_cells(jupytext.writes(notebook, fmt=form))
+    ignored = [
+        c
+        for c in solution_json["cells"]
+        if c["cell_type"] == "code" and "otter_ignore" in c["metadata"].get("tags", [])
+    ]
+    assert ignored and not any("import matplotlib" in c for c in cells)
+    code = [c for c in solution_json["cells"] if c["cell_type"] == "code"]
+    assert len(cells) == len(code) - len(ignored)
+
+
+def test_unmarked_script_runs_each_top_level_statement_as_a_cell():
+    text = "import numpy as np\nimport matplotlib\n\n@staticmethod\ndef f(x):\n    return x\n"
+    text += "y = f(\n    2\n)\n"
+    assert script_cells(text) == [
+        "import numpy as np",
+        "import matplotlib",
+        "@staticmethod\ndef f(x):\n    return x",
+        "y = f(\n    2\n)",
+    ]
+
+
+def test_a_symbolic_link_in_a_submission_folder_is_never_read(tmp_path, student_json):
+    secret = tmp_path / "source" / "solutions" / "residual.py"
+    secret.parent.mkdir(parents=True)
+    secret.write_text("ANSWER = 42\n")
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "disc05.py").symlink_to("../source/solutions/residual.py")
+    with pytest.raises(SubmissionError, match="disc05.py is a symbolic link"):
+        load(folder)
+    # A linked folder is not followed either; a real notebook beside a link is graded.
+    (folder / "linked").symlink_to(secret.parent, target_is_directory=True)
+    write_notebook(folder, student_json)
+    submission = load(folder)
+    assert submission.origin == "disc05.ipynb"
+    assert not any("ANSWER" in cell for cell in submission.cells)
+    assert any("symbolic links" in note and "disc05.py" in note for note in submission.notes)
+
+
+def test_a_notebook_linked_into_the_folder_is_refused(tmp_path, student_json):
+    outside = write_notebook(tmp_path, student_json, "elsewhere.ipynb")
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    (folder / "disc05.ipynb").symlink_to(outside)
+    with pytest.raises(SubmissionError, match="disc05.ipynb is a symbolic link"):
+        load(folder)
+
+
+@pytest.mark.parametrize("name", ["disc05.ipynb", "answers.py", "export.zip"])
+def test_an_empty_file_is_named_as_empty(tmp_path, name):
+    (tmp_path / name).write_bytes(b"")
+    with pytest.raises(SubmissionError, match="the file is empty"):
+        load(tmp_path / name)
+    with pytest.raises(SubmissionError, match="the file is empty"):
+        load(tmp_path)
+
+
+def test_an_empty_notebook_inside_a_zip_is_named_as_empty(tmp_path):
+    (tmp_path / "export.zip").write_bytes(zip_of({"disc05.ipynb": b""}))
+    with pytest.raises(SubmissionError, match="disc05.ipynb in export.zip: the file is empty"):
+        load(tmp_path / "export.zip")
+
+
+def test_a_damaged_zip_gets_a_message(tmp_path, student_json):
+    data = bytearray(zip_of({"disc05.ipynb": json.dumps(student_json).encode() * 3}))
+    data[100:140] = b"\0" * 40  # inside the compressed notebook: a CRC or inflate error
+    (tmp_path / "export.zip").write_bytes(bytes(data))
+    with pytest.raises(SubmissionError, match="export.zip is damaged"):
+        load(tmp_path / "export.zip")
 
 
 def test_oversized_zip_member_is_refused(tmp_path, monkeypatch):
@@ -116,3 +208,48 @@ def test_oversized_zip_member_is_refused(tmp_path, monkeypatch):
     (tmp_path / "big.zip").write_bytes(zip_of({"disc05.ipynb": b" " * 1000}))
     with pytest.raises(SubmissionError, match="larger than"):
         load(tmp_path / "big.zip")
+
+
+def script_of(notebook_json: dict, form: str) -> str:
+    notebook = nbformat.reads(json.dumps(notebook_json), as_version=4)
+    if form == "nbconvert":
+        nbconvert = pytest.importorskip("nbconvert")
+        return nbconvert.PythonExporter().from_notebook_node(notebook)[0]
+    return pytest.importorskip("jupytext").writes(notebook, fmt=form)
+
+
+@pytest.mark.parametrize("form", ["nbconvert", "py:percent", "py:light"])
+def test_a_script_of_the_full_solution_gets_full_marks(
+    tmp_path, solution_json, table, sandbox_runtime, form
+):
+    """The demo's matplotlib import fails in the sandbox; it costs nothing but its own cell."""
+    path = tmp_path / "disc05.py"
+    path.write_text(script_of(solution_json, form), encoding="utf-8")
+    report = grader.grade(path, table)
+    assert report.score == pytest.approx(sum(q.points for q in spec.QUESTIONS)), report.table()
+
+
+def test_scripts_and_notebooks_built_to_exhaust_the_grader_are_read_in_bounded_memory(tmp_path):
+    import tracemalloc
+
+    from autograder.submission import script_cells
+
+    tracemalloc.start()
+    cells = script_cells("a" + "[0]" * 500_000 + "\ndef sigmoid(x):\n    return x\n")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 64 << 20 and any("def sigmoid" in cell for cell in cells)
+    deep = tmp_path / "deep.ipynb"
+    deep.write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(SubmissionError, match="nested too deeply"):
+        load(deep)
+
+
+def test_messages_name_a_few_files_however_many_there_are(tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(300):
+        (folder / f"{i:05d}{'x' * 200}.ipynb").write_text("{}")
+    with pytest.raises(SubmissionError) as refused:
+        load(folder)
+    assert len(str(refused.value)) < 1000 and "and 295 more" in str(refused.value)

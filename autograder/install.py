@@ -1,0 +1,121 @@
+"""Interpreters for grading: the sandbox's (``install-sandbox``) and Gradescope's venv
+(``gradescope-venv``), both with the numpy that the autograder zip pins.
+
+Grading as root needs a Python that the sandbox user can run. When the installing Python
+lives where that user cannot reach (under /root, say), `install` creates one from the system
+Python, in a folder named after the pinned numpy version: checkouts on one machine that pin
+the same numpy share it, and one that pins another version gets its own folder. An existing
+sandbox that works is never recreated; a new one is made beside its final place and moved
+there in one step, so that no other checkout ever sees it half made.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .archive import swap_folders
+from .spec import NUMPY_VERSION
+
+SANDBOX_HOME = Path(f"/opt/disc05-sandbox-numpy-{NUMPY_VERSION}")
+_BASES = ("/usr/bin/python3", "/usr/local/bin/python3")
+
+
+def _usable(python: str, user: str | None, numpy_version: str | None = None) -> bool:
+    """Whether `user` can run `python` with numpy (of `numpy_version`, if given), 3.10 or newer."""
+    from .sandbox import _run_as
+
+    code = "import sys, numpy; sys.exit(sys.version_info < (3, 10))"
+    if numpy_version is not None:
+        code += f"; sys.exit(numpy.__version__ != {numpy_version!r})"
+    try:
+        done = subprocess.run(
+            [python, "-I", "-c", code], cwd="/", capture_output=True, timeout=60, **_run_as(user)
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def _base_python(user: str) -> str:
+    """A system Python 3.10+ with venv that `user` can run."""
+    from .sandbox import SandboxUnavailable, _run_as
+
+    check = "import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 10))"
+    for base in _BASES:
+        if not Path(base).exists():
+            continue
+        done = subprocess.run(
+            [base, "-I", "-c", check], cwd="/", capture_output=True, **_run_as(user)
+        )
+        if done.returncode == 0:
+            return base
+    raise SandboxUnavailable(
+        f"no Python 3.10+ with venv that {user!r} can run in {', '.join(_BASES)}"
+    )
+
+
+def install(home: Path = SANDBOX_HOME) -> str:
+    """Create the sandbox interpreter (a venv with the pinned numpy) if grading needs one.
+
+    Returns a one-line description of what was done.
+
+    Raises
+    ------
+    SandboxUnavailable
+        If no system Python can be used, or the new venv does not work for the sandbox user.
+    """
+    from .sandbox import SandboxUnavailable, _sandbox_user
+
+    user = _sandbox_user()
+    pin = f"numpy=={NUMPY_VERSION}"
+    if user is None or _usable(sys.executable, user, NUMPY_VERSION):
+        return f"not needed: student code will run under {sys.executable}"
+    python = home / "bin" / "python"
+    if _usable(str(python), user, NUMPY_VERSION):
+        return f"already there: {home} ({pin}); left as it is"
+    base = _base_python(user)
+    home.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{home.name}.new-", dir=home.parent))
+    try:
+        subprocess.run([base, "-m", "venv", str(staging)], check=True, capture_output=True)
+        subprocess.run(
+            [str(staging / "bin" / "python"), "-m", "pip", "install", "--quiet", pin],
+            check=True,
+        )
+        staging.chmod(0o755)
+        if not _usable(str(staging / "bin" / "python"), user, NUMPY_VERSION):
+            raise SandboxUnavailable(f"a new venv with {pin} does not work for {user!r}")
+        if home.exists() or home.is_symlink():
+            # Not usable (checked above): a broken or older one, swapped out, then removed.
+            swap_folders(staging, home)
+        else:
+            staging.rename(home)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return f"created {home} ({pin}) from {base}"
+
+
+def gradescope_venv(venv: Path) -> str:
+    """Create `venv` the way the autograder zip's setup.sh does on Gradescope (by running it).
+
+    Returns a one-line description of what was done.
+    """
+    from . import gradescope
+
+    with tempfile.TemporaryDirectory(prefix="disc05-setup-") as source:
+        Path(source, "setup.sh").write_text(gradescope.SETUP_SH, encoding="utf-8")
+        Path(source, "requirements.txt").write_text(gradescope.REQUIREMENTS, encoding="utf-8")
+        # The system's python3, as on Gradescope's image, not one first on this shell's PATH.
+        path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        env = {**os.environ, "PATH": path, "DISC05_VENV": str(venv), "DISC05_SOURCE": source}
+        done = subprocess.run(
+            ["bash", str(Path(source, "setup.sh"))], env=env, capture_output=True, text=True
+        )
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
+        raise RuntimeError(f"setup.sh failed (exit status {done.returncode}): {lines[-1]}")
+    pinned = gradescope.REQUIREMENTS.strip()
+    return f"{venv} is ready ({pinned}, as setup.sh makes it on Gradescope): {venv}/bin/python"

@@ -1,0 +1,257 @@
+"""What crosses the sandbox boundary, written once for both sides.
+
+The grader sends the sandboxed worker one *job* (JSON): the submission's cells, the calls to
+make, the limits and the paths it may read. The worker answers with *events*, one JSON object
+per line on a pipe. Student code runs in the worker's process and can write anything to that
+pipe, so the grader treats every byte as hostile: `EventReader` reads with hard limits (bytes
+per event, events and bytes per submission), `parse_event` accepts only the shapes declared
+below and returns None for anything else, and every string a student controls is cut to a
+fixed length first and only then cleaned, in linear time. The worker decides nothing; it only
+reports what happened, and the grader draws every conclusion.
+
+Standard library only, Python 3.10 syntax: the worker loads this source privately, in an
+interpreter that has nothing but the standard library and numpy.
+
+Events, as the worker writes them:
+
+* ``{"event": "ready", "uid": int, "landlock": int, "seccomp": bool}``: confined; student
+  code runs next.
+* ``{"event": "cell", "index": int}``: cell `index` starts.
+* ``{"event": "cell_error", "index": int, "type": str, "message": str, "where": [str]}``.
+* ``{"event": "calls"}``: the graded calls start, in the order the job gave them.
+* ``{"event": "result", "id": int, "kind": KIND, ...}`` with KIND one of ``value`` (plus
+  ``value``: an array, ``args``: each argument after the call, an array or null), ``raised``
+  (plus ``type``, ``message``, ``where``), ``not_defined``, ``unconvertible`` (plus ``what``:
+  one of `UNCONVERTIBLE`, ``type``: str).
+* ``{"event": "done", "peak_kb": int}``.
+* ``{"event": "fatal", "message": str}``: the worker could not start (before student code).
+
+An array is ``{"array": base64 of little-endian float64, "shape": [int, ...]}``.
+"""
+
+import base64
+import binascii
+import json
+import math
+import os
+import re
+import select
+import time
+from dataclasses import dataclass
+
+MAX_EVENT_BYTES = 1 << 20  # one event; the largest honest one (a result) is about 150 kB
+MAX_SUBMISSION_BYTES = 48 << 20  # everything one worker may send
+MAX_DIMS = 8
+MAX_ELEMENTS = 1 << 22
+TEXT_CHARS = 300  # a student's exception message, as shown
+NAME_CHARS = 60  # an exception's type name
+MAX_FRAMES = 3
+UNCONVERTIBLE = ("none", "bool", "complex", "other")
+
+
+class ProtocolError(Exception):
+    """The worker broke the protocol; it is ended, and what it was doing is charged to it."""
+
+
+# --- arrays -------------------------------------------------------------------------------
+
+
+def pack_array(data: bytes, shape: list) -> dict:
+    """An array for the wire: `data` are little-endian float64 bytes."""
+    return {"array": base64.b64encode(data).decode("ascii"), "shape": list(shape)}
+
+
+def unpack_array(value: object) -> tuple[bytes, tuple[int, ...]] | None:
+    """The bytes and shape of a well-formed wire array, or None."""
+    if not isinstance(value, dict) or set(value) != {"array", "shape"}:
+        return None
+    shape, text = value["shape"], value["array"]
+    if not isinstance(shape, list) or len(shape) > MAX_DIMS or not isinstance(text, str):
+        return None
+    if not all(type(n) is int and 0 <= n <= MAX_ELEMENTS for n in shape):
+        return None
+    if math.prod(shape) > MAX_ELEMENTS or len(text) != 4 * math.ceil(8 * math.prod(shape) / 3):
+        return None
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return (data, tuple(shape)) if len(data) == 8 * math.prod(shape) else None
+
+
+# --- student text ---------------------------------------------------------------------------
+
+# Numbers with a decimal point or an exponent, and integers of four or more digits: any of them
+# could be a hidden input. Possessive quantifiers keep the match linear on any input.
+_NUMBER = re.compile(r"\d*+\.\d++(?:[eE][-+]?+\d++)?+|\d++\.?+(?:[eE][-+]?+\d++)?+")
+_NAME = re.compile(rf"[A-Za-z_][A-Za-z0-9_.]{{0,{NAME_CHARS - 1}}}")
+_FRAME = re.compile(r"cell (\d{1,5}), line (\d{1,6}), in ([A-Za-z_<>][A-Za-z0-9_<>.]{0,59})")
+
+
+def _hide_number(match: re.Match) -> str:
+    text = match.group()
+    return "…" if ("." in text or "e" in text.lower() or len(text) >= 4) else text
+
+
+def student_text(value: object, limit: int = TEXT_CHARS) -> str | None:
+    """A student-controlled string as it may be shown: cut first, then whitespace collapsed and
+    numbers hidden (all in linear time); None if `value` is not a string."""
+    if not isinstance(value, str):
+        return None
+    text = " ".join(value[: limit + 1].split())
+    text = _NUMBER.sub(_hide_number, text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def type_name(value: object) -> str | None:
+    """An exception's type name, if it looks like one (a dotted identifier, short), with long
+    numbers in it hidden."""
+    if isinstance(value, str) and _NAME.fullmatch(value[: NAME_CHARS + 1]):
+        return _NUMBER.sub(_hide_number, value)
+    return None
+
+
+def frames(value: object) -> list[str] | None:
+    """Where in the student's cells an exception came from: the well-formed lines among the
+    first three (None if `value` is not a list)."""
+    if not isinstance(value, list):
+        return None
+    well_formed = (
+        v for v in value[:MAX_FRAMES] if isinstance(v, str) and _FRAME.fullmatch(v[:101])
+    )
+    return [_NUMBER.sub(_hide_number, v) for v in well_formed]
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """One validated event: `kind` is the event name, `fields` its checked content."""
+
+    kind: str
+    fields: dict
+
+
+def _int(value: object, low: int = 0, high: int = 1 << 31) -> int | None:
+    return value if type(value) is int and low <= value <= high else None
+
+
+def _error_fields(event: dict) -> dict | None:
+    name, where = type_name(event.get("type")), frames(event.get("where"))
+    message = student_text(event.get("message"))
+    if message is None or where is None:
+        return None
+    return {"type": name or "Exception", "message": message, "where": where}
+
+
+def _result(event: dict, calls: int) -> dict | None:
+    ident, kind = _int(event.get("id"), 0, calls), event.get("kind")
+    if ident is None:
+        return None
+    if kind == "value" and set(event) == {"event", "id", "kind", "value", "args"}:
+        value, args = unpack_array(event["value"]), event["args"]
+        if value is None or not isinstance(args, list) or len(args) > 8:
+            return None
+        after = [None if a is None else unpack_array(a) for a in args]
+        if any(a is None and b is not None for a, b in zip(after, args, strict=True)):
+            return None
+        return {"id": ident, "kind": kind, "value": value, "args": after}
+    if kind == "raised" and set(event) == {"event", "id", "kind", "type", "message", "where"}:
+        fields = _error_fields(event)
+        return None if fields is None else {"id": ident, "kind": kind, **fields}
+    if kind == "not_defined" and set(event) == {"event", "id", "kind"}:
+        return {"id": ident, "kind": kind}
+    if kind == "unconvertible" and set(event) == {"event", "id", "kind", "what", "type"}:
+        what, name = event["what"], type_name(event["type"])
+        if what not in UNCONVERTIBLE:
+            return None
+        return {"id": ident, "kind": kind, "what": what, "type": name or "object"}
+    return None
+
+
+def parse_event(line: bytes, calls: int) -> Event | None:
+    """Validate one line from the worker: an `Event`, or None if it is not a well-formed one."""
+    try:
+        event = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(event, dict):
+        return None
+    kind, keys = event.get("event"), set(event)
+    fields: dict | None = None
+    if kind == "ready" and keys == {"event", "uid", "landlock", "seccomp"}:
+        uid, abi = _int(event["uid"], 0, (1 << 32) - 1), _int(event["landlock"], 0, 64)
+        filtered = event["seccomp"] if type(event["seccomp"]) is bool else None
+        if uid is not None and abi is not None and filtered is not None:
+            fields = {"uid": uid, "landlock": abi, "seccomp": filtered}
+    elif kind == "cell" and keys == {"event", "index"}:
+        index = _int(event["index"], 0, 1 << 20)
+        fields = None if index is None else {"index": index}
+    elif kind == "cell_error" and keys == {"event", "index", "type", "message", "where"}:
+        index, error = _int(event["index"], 0, 1 << 20), _error_fields(event)
+        fields = None if index is None or error is None else {"index": index, **error}
+    elif kind == "calls" and keys == {"event"}:
+        fields = {}
+    elif kind == "result":
+        fields = _result(event, calls)
+    elif kind == "done" and keys == {"event", "peak_kb"}:
+        peak = _int(event["peak_kb"], 0, 1 << 40)
+        fields = None if peak is None else {"peak_kb": peak}
+    elif kind == "fatal" and keys == {"event", "message"} and isinstance(event["message"], str):
+        fields = {"message": " ".join(event["message"][-2000:].split())}
+    return None if fields is None else Event(kind, fields)
+
+
+class EventReader:
+    """Reads newline-separated events from a pipe, within fixed limits.
+
+    Raises `ProtocolError` when an event exceeds `MAX_EVENT_BYTES`, the worker has sent more
+    than `MAX_SUBMISSION_BYTES`, or more than `max_events` events; `TimeoutError` past a
+    deadline. Memory stays proportional to one event, and each byte is scanned once.
+    """
+
+    def __init__(self, fd: int, max_events: int):
+        self.fd, self.max_events = fd, max_events
+        self.buffer = bytearray()
+        self.scanned = 0  # bytes of `buffer` known to hold no newline
+        self.total = self.events = 0
+        self.closed = False
+
+    def next_line(self, deadline: float) -> bytes | None:
+        """The next line (without its newline), or None once the worker closed the pipe."""
+        while True:
+            end = self.buffer.find(b"\n", self.scanned)
+            if end >= 0:
+                line = bytes(self.buffer[:end])
+                del self.buffer[: end + 1]
+                self.scanned = 0
+                self.events += 1
+                if self.events > self.max_events:
+                    raise ProtocolError("sent more messages than the job allows")
+                return line
+            self.scanned = len(self.buffer)
+            if self.scanned > MAX_EVENT_BYTES:
+                raise ProtocolError("sent a message larger than the grader accepts")
+            if self.closed:
+                return None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self.fd], [], [], remaining)[0]:
+                raise TimeoutError
+            chunk = os.read(self.fd, 1 << 16)
+            self.total += len(chunk)
+            if self.total > MAX_SUBMISSION_BYTES:
+                raise ProtocolError("sent more data than the grader accepts")
+            if not chunk:
+                self.closed = True
+            self.buffer += chunk
+
+
+# --- the worker's side ----------------------------------------------------------------------
+
+
+def send(fd: int, event: dict) -> None:
+    """Write one event (used by the worker)."""
+    data = (json.dumps(event) + "\n").encode()
+    while data:
+        data = data[os.write(fd, data) :]

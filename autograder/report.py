@@ -1,0 +1,379 @@
+"""The class report of a batch: ``report.html`` and ``mistakes.csv``, from what `grade-all` wrote.
+
+`write` reads ``scores.csv`` and ``results/ID.json`` in a batch's output folder and writes,
+beside them:
+
+* ``report.html``: one file that opens offline (inline CSS, plots as embedded PNG, no script at
+  all, and a content security policy that forbids loading anything): score distributions and
+  summary numbers; per function, the pass rate per kind of hidden case and the catalogued
+  mistakes matched across the class, with counts and one anonymised example each; the
+  submissions that could not be graded or hit a time or memory limit, with the reason; and per
+  written question, every answer beside the student's name, in a collapsible section.
+* ``mistakes.csv``: one row per submission and function whose result matched a catalogued
+  mistake (submission, question, function, mistake).
+
+Everything a student wrote or named (answers, names, file names, error messages) is escaped.
+"""
+
+import base64
+import csv
+import html
+import io
+import json
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import spec, written
+
+FUNCTIONS = [(q.name, f) for q in spec.QUESTIONS for f in q.functions]
+MAX_TOTAL = sum(q.points for q in spec.QUESTIONS)
+_NOT_ATTEMPTED = ("not attempted", "is not defined")
+
+
+@dataclass
+class Row:
+    """One submission as the batch left it."""
+
+    id: str
+    name: str
+    error: str
+    scores: dict[str, float] = field(default_factory=dict)
+    total: float = 0.0
+    results: dict = field(default_factory=dict)
+
+    @property
+    def graded(self) -> bool:
+        return bool(self.results) and not self.error
+
+    @property
+    def who(self) -> str:
+        return self.name or self.id
+
+    def feedback(self, function: str) -> str:
+        """The first line of the feedback on `function`."""
+        for test in self.results.get("tests", []):
+            for line in str(test.get("output", "")).splitlines():
+                if line.startswith(f"{function}:"):
+                    return line
+        return ""
+
+    def answer(self, question: str) -> tuple[str | None, str | None]:
+        """(the written answer, None) or (None, why there is none), from the results."""
+        for test in self.results.get("tests", []):
+            if test.get("name") == f"{question} written answer":
+                return written.read_back(question, str(test.get("output", "")))
+        return None, "not graded" if not self.graded else "missing"
+
+
+def read(out: Path) -> list[Row]:
+    """Every submission listed in ``out/scores.csv``, with its stored results."""
+    rows = []
+    with (out / "scores.csv").open(encoding="utf-8", newline="") as f:
+        for record in csv.DictReader(f):
+            stored = out / "results" / f"{record['id']}.json"
+            try:
+                results = json.loads(stored.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                results = {}
+            rows.append(
+                Row(
+                    id=record["id"],
+                    name=record.get("name", ""),
+                    error=record.get("error", "") or ("" if results else "not graded"),
+                    scores={q.name: float(record.get(q.name) or 0) for q in spec.QUESTIONS},
+                    total=float(record.get("total") or 0),
+                    results=results,
+                )
+            )
+    return rows
+
+
+def mistakes_of(row: Row) -> dict[str, str]:
+    found = row.results.get("extra_data", {}).get("mistakes", {})
+    return found if isinstance(found, dict) else {}
+
+
+def write_mistakes_csv(rows: list[Row], path: Path) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["submission", "question", "function", "mistake"])
+    for row in rows:
+        found = mistakes_of(row)
+        for question, function in FUNCTIONS:
+            if function in found:
+                writer.writerow([row.id, question, function, found[function]])
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+# --- plots --------------------------------------------------------------------------------------
+
+
+def _png(figure) -> str:
+    """A matplotlib figure as an <img> with a data URI."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    plt.close(figure)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img alt="plot" src="data:image/png;base64,{data}">'
+
+
+def _score_plots(graded: list[Row]) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.ticker import MaxNLocator
+
+    figure, axes = plt.subplots(1, 1 + len(spec.QUESTIONS), figsize=(15, 2.6))
+    figure.subplots_adjust(left=0.04, right=0.99, bottom=0.12, top=0.88, wspace=0.3)
+    totals = [r.total for r in graded]
+    axes[0].hist(totals, bins=np.linspace(0, MAX_TOTAL, 2 * int(MAX_TOTAL) + 1), color="#3b6ea5")
+    axes[0].set_title(f"total (of {MAX_TOTAL:g})")
+    axes[0].set_ylabel("submissions")
+    for axis, question in zip(axes[1:], spec.QUESTIONS, strict=True):
+        values = [r.scores[question.name] for r in graded]
+        bins = np.linspace(0, question.points, 4 * int(question.points) + 1)
+        axis.hist(values, bins=bins, color="#6a9f58")
+        axis.set_title(f"{question.name} (of {question.points:g})")
+    for axis in axes:
+        axis.spines[["top", "right"]].set_visible(False)
+        axis.yaxis.set_major_locator(MaxNLocator(integer=True))
+    return _png(figure)
+
+
+def _function_plot(outcomes: dict[str, Counter]) -> str:
+    import matplotlib.pyplot as plt
+
+    names = [f for _, f in FUNCTIONS][::-1]
+    parts = [
+        ("all cases passed", "#6a9f58"),
+        ("some cases failed", "#e0b040"),
+        ("every case failed", "#c8553d"),
+        ("not attempted", "#bbbbbb"),
+    ]
+    figure, axis = plt.subplots(figsize=(9, 0.32 * len(names) + 0.9))
+    figure.subplots_adjust(left=0.25, right=0.97, bottom=0.15, top=0.86)
+    left = [0] * len(names)
+    for label, colour in parts:
+        counts = [outcomes[n][label] for n in names]
+        axis.barh(names, counts, left=left, color=colour, label=label)
+        left = [a + b for a, b in zip(left, counts, strict=True)]
+    axis.set_xlabel("submissions")
+    axis.legend(
+        loc="lower center", bbox_to_anchor=(0.4, 1.0), ncol=4, frameon=False, fontsize="small"
+    )
+    axis.spines[["top", "right"]].set_visible(False)
+    return _png(figure)
+
+
+# --- sections -----------------------------------------------------------------------------------
+
+
+def _outcome(row: Row, function: str) -> str:
+    kinds = row.results.get("extra_data", {}).get("case_kinds", {}).get(function)
+    line = row.feedback(function)
+    if any(line.startswith(f"{function}: {words}") for words in _NOT_ATTEMPTED) or not kinds:
+        return "not attempted"
+    passed = sum(p for p, _ in kinds.values())
+    total = sum(t for _, t in kinds.values())
+    if passed == total:
+        return "all cases passed"
+    return "every case failed" if passed == 0 else "some cases failed"
+
+
+def _summary(rows: list[Row], graded: list[Row]) -> str:
+    totals = [r.total for r in graded]
+    items = [("submissions", f"{len(rows)}"), ("graded", f"{len(graded)}")]
+    if totals:
+        items += [
+            ("mean total", f"{statistics.fmean(totals):.2f} / {MAX_TOTAL:g}"),
+            ("median", f"{statistics.median(totals):.2f}"),
+            ("full marks", f"{sum(t >= MAX_TOTAL - 1e-9 for t in totals)}"),
+            ("zero", f"{sum(t <= 1e-9 for t in totals)}"),
+        ]
+    cards = "".join(
+        f'<div class="card"><b>{html.escape(v)}</b><span>{html.escape(k)}</span></div>'
+        for k, v in items
+    )
+    head = "".join(f"<th>{q.name}</th>" for q in spec.QUESTIONS)
+    means = "".join(
+        f"<td>{statistics.fmean(r.scores[q.name] for r in graded):.2f} / {q.points:g}</td>"
+        if graded
+        else "<td>–</td>"
+        for q in spec.QUESTIONS
+    )
+    return (
+        f'<div class="cards">{cards}</div>'
+        f'<table class="small"><tr><th></th>{head}</tr><tr><th>mean</th>{means}</tr></table>'
+    )
+
+
+def _bar(passed: int, total: int) -> str:
+    share = passed / total if total else 0.0
+    return (
+        f'<span class="bar"><span style="width:{100 * share:.0f}%"></span></span> '
+        f"{100 * share:.0f}% <small>({passed}/{total})</small>"
+    )
+
+
+def _functions(graded: list[Row]) -> tuple[str, dict[str, Counter]]:
+    status = {(id(r), f): _outcome(r, f) for r in graded for _, f in FUNCTIONS}
+    outcomes = {f: Counter(status[id(r), f] for r in graded) for _, f in FUNCTIONS}
+    blocks = []
+    for question, function in FUNCTIONS:
+        attempted = [r for r in graded if status[id(r), function] != "not attempted"]
+        kinds: dict[str, list[int]] = {}
+        for row in attempted:
+            for kind, (passed, total) in row.results["extra_data"]["case_kinds"][function].items():
+                counts = kinds.setdefault(kind, [0, 0])
+                counts[0] += passed
+                counts[1] += total
+        rates = "".join(
+            f"<tr><td>{html.escape(kind)}</td><td>{_bar(p, t)}</td></tr>"
+            for kind, (p, t) in kinds.items()
+        )
+        matched = Counter(mistakes_of(r).get(function) for r in attempted)
+        matched.pop(None, None)
+        examples = {}
+        for row in attempted:
+            name = mistakes_of(row).get(function)
+            if name and name not in examples:
+                examples[name] = row.feedback(function)
+        failing = sum(status[id(r), function] != "all cases passed" for r in attempted)
+        unexplained = failing - sum(matched.values())
+        items = "".join(
+            f"<li><b>{count} submission{'s' if count != 1 else ''}</b>: {html.escape(name)}"
+            f"<details><summary>example</summary><code>{html.escape(examples[name])}</code>"
+            "</details></li>"
+            for name, count in matched.most_common()
+        )
+        if unexplained:
+            items += (
+                f"<li><b>{unexplained} submission{'s' if unexplained != 1 else ''}</b>: "
+                "failing, matching no catalogued mistake</li>"
+            )
+        count = outcomes[function]
+        blocks.append(
+            f'<section class="function"><h3>{function} <small>({question})</small></h3>'
+            f"<p>{count['all cases passed']} of {len(graded)} pass every case; "
+            f"{len(graded) - len(attempted)} did not attempt it. Pass rate per kind of hidden "
+            f"case, over the {len(attempted)} that attempted it:</p>"
+            f'<table class="rates">{rates}</table>'
+            f"<h4>Catalogued mistakes matched</h4><ul>{items or '<li>none</li>'}</ul></section>"
+        )
+    return "".join(blocks), outcomes
+
+
+def _not_graded(rows: list[Row]) -> str:
+    trouble = []
+    for row in rows:
+        reasons = [row.error] if row.error else []
+        reasons += [str(line) for line in row.results.get("extra_data", {}).get("limits", [])]
+        if reasons:
+            trouble.append((row, reasons))
+    if not trouble:
+        return "<p>Every submission was graded within its limits.</p>"
+    items = "".join(
+        f"<tr><td>{html.escape(row.id)}</td><td>{html.escape(row.name)}</td>"
+        f"<td>{'<br>'.join(html.escape(r) for r in reasons)}</td></tr>"
+        for row, reasons in trouble
+    )
+    table = f"<table><tr><th>submission</th><th>students</th><th>why</th></tr>{items}</table>"
+    not_graded = sum(not row.graded for row, _ in trouble)
+    summary = (
+        f"{not_graded} could not be graded; {len(trouble) - not_graded} graded, but hit a "
+        "time or memory limit (what was not run scores 0)"
+    )
+    opened = " open" if len(trouble) <= 20 else ""
+    return f"<details{opened}><summary>{summary}</summary>{table}</details>"
+
+
+def _written(rows: list[Row]) -> str:
+    sections = []
+    for question in spec.WRITTEN_QUESTIONS:
+        typed, silent, nobody = [], Counter(), []
+        for row in sorted(rows, key=lambda r: (r.who.casefold(), r.id)):
+            answer, why = row.answer(question) if row.graded else (None, "not graded")
+            if why:
+                silent[why] += 1
+                nobody.append(f"{html.escape(row.who)} ({why})")
+            else:
+                typed.append((row, answer))
+        answers = "".join(
+            f'<div class="who">{html.escape(row.who)}</div>'
+            f'<div class="answer">{html.escape(text)}</div>'
+            for row, text in typed
+        )
+        none = ", ".join(f"{n} {why}" for why, n in sorted(silent.items()))
+        listed = ", ".join(nobody)
+        sections.append(
+            f'<details class="written"><summary>{question}: {len(typed)} answers'
+            f"{f' (no answer: {none})' if none else ''}</summary>"
+            f'<div class="answers">{answers}</div>'
+            f"{f'<p>No answer: {listed}.</p>' if nobody else ''}</details>"
+        )
+    return "".join(sections)
+
+
+_STYLE = """
+body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1200px;padding:0 1em;color:#222}
+h2{border-bottom:1px solid #ccc;margin-top:2em}
+img{max-width:100%}
+.cards{display:flex;gap:1em;flex-wrap:wrap;margin:1em 0}
+.card{border:1px solid #ddd;border-radius:6px;padding:.5em 1em;min-width:7em}
+.card b{display:block;font-size:1.4em}.card span{color:#666}
+table{border-collapse:collapse}td,th{padding:.2em .6em;text-align:left;vertical-align:top}
+tr:nth-child(even){background:#f6f6f6}
+.functions{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:0 2em}
+.function{border-top:1px solid #eee;padding-top:.3em}
+.bar{display:inline-block;width:140px;height:.8em;background:#eee;vertical-align:middle}
+.bar span{display:block;height:100%;background:#6a9f58}
+code{background:#f3f3f3;padding:.1em .3em;white-space:pre-wrap}
+summary{cursor:pointer;font-weight:600;margin:.4em 0}
+.answers{display:grid;grid-template-columns:minmax(10em,16em) 1fr;gap:.4em 1em}
+.who{font-weight:600;border-top:1px solid #eee;padding-top:.4em}
+.answer{white-space:pre-wrap;overflow-wrap:anywhere;border-top:1px solid #eee;padding-top:.4em}
+"""
+
+_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+def render(rows: list[Row]) -> str:
+    """The whole report as one HTML document."""
+    graded = [r for r in rows if r.graded]
+    functions, outcomes = _functions(graded)
+    plots = _score_plots(graded) if graded else "<p>No submission was graded.</p>"
+    overview = _function_plot(outcomes) if graded else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_CSP}">
+<title>disc05: class report</title><style>{_STYLE}</style></head>
+<body>
+<h1>disc05: class report</h1>
+<h2 id="scores">Scores</h2>
+{_summary(rows, graded)}
+{plots}
+<h2 id="functions">Functions</h2>
+{overview}
+<div class="functions">{functions}</div>
+<h2 id="not-graded">Not graded, timed out or out of memory</h2>
+{_not_graded(rows)}
+<h2 id="written">Written answers</h2>
+<p>Every answer as the student typed it (Markdown and maths as typed), by student name.</p>
+{_written(rows)}
+</body></html>
+"""
+
+
+def write(out: Path) -> tuple[Path, Path]:
+    """Write ``out/report.html`` and ``out/mistakes.csv`` from the batch in `out`."""
+    rows = read(out)
+    report, mistakes = out / "report.html", out / "mistakes.csv"
+    report.write_text(render(rows), encoding="utf-8")
+    write_mistakes_csv(rows, mistakes)
+    return report, mistakes

@@ -1,0 +1,116 @@
+"""The command line as staff scripts see it: exit statuses, one-line errors, pipes."""
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import write_notebook
+
+from autograder import spec
+from autograder.__main__ import DONE, FAILED, UNREADABLE, USAGE
+
+FULL = sum(q.points for q in spec.QUESTIONS)
+
+
+def cli(*args: str, **options) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", *args], capture_output=True, text=True, **options
+    )
+
+
+@pytest.fixture
+def unreadable(tmp_path, student_json) -> dict[str, Path]:
+    """Submissions that cannot be read, by kind."""
+    made = {}
+    made["pdf"] = tmp_path / "disc05.pdf"
+    made["pdf"].write_bytes(b"%PDF-1.7\n")
+    made["corrupt zip"] = tmp_path / "export.zip"
+    made["corrupt zip"].write_bytes(b"PK\x03\x04 not really a zip")
+    made["empty"] = tmp_path / "disc05.ipynb"
+    made["empty"].write_bytes(b"")
+    made["two notebooks"] = tmp_path / "two"
+    made["two notebooks"].mkdir()
+    write_notebook(made["two notebooks"], student_json, "a.ipynb")
+    write_notebook(made["two notebooks"], student_json, "b.ipynb")
+    return made
+
+
+def test_grade_exits_with_its_own_status_when_the_submission_cannot_be_read(
+    unreadable, sandbox_runtime
+):
+    for kind, path in unreadable.items():
+        done = cli("grade", str(path))
+        assert done.returncode == UNREADABLE, (kind, done.stdout, done.stderr)
+        assert "Could not grade:" in done.stdout, kind
+    assert "the file is empty" in cli("grade", str(unreadable["empty"])).stdout
+
+
+def test_grade_exits_zero_when_graded_whatever_the_score(tmp_path, student_json, sandbox_runtime):
+    done = cli("grade", "--json", str(write_notebook(tmp_path, student_json)))
+    assert done.returncode == DONE and '"score": 0' in done.stdout
+
+
+def test_grade_says_not_graded_when_the_sandbox_cannot_start(tmp_path, solution_json):
+    env = {**os.environ, "DISC05_SANDBOX_PYTHON": str(tmp_path / "no-such-python")}
+    done = cli("grade", str(write_notebook(tmp_path, solution_json)), env=env)
+    assert done.returncode == FAILED and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "not graded" in done.stderr
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path, solution_json, sandbox_runtime):
+    path = write_notebook(tmp_path, solution_json)
+    for args in (["grade", str(path)], ["grade", "--json", str(path)]):
+        command = " ".join([sys.executable, "-m", "autograder", *args]) + " | head -c 1 >/dev/null"
+        # `exec true` closes the pipe before anything is written; `head -c 1` just after.
+        for reader in (command, command.replace("head -c 1 >/dev/null", "true")):
+            done = subprocess.run(["bash", "-c", reader], capture_output=True, text=True)
+            assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, reader
+
+
+def test_grade_table_lists_the_written_parts_as_graded_by_hand(
+    tmp_path, solution_json, sandbox_runtime
+):
+    table = cli("grade", str(write_notebook(tmp_path, solution_json))).stdout
+    for name in spec.WRITTEN_QUESTIONS:
+        assert any(
+            line.startswith(name) and "graded by hand" in line for line in table.splitlines()
+        ), table
+    assert table.strip().splitlines()[-1].split()[:3] == ["total", f"{FULL:.2f}", f"{FULL:g}"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["grade", "missing.ipynb"],
+        ["grade-all", "missing-folder"],
+        ["grade-all", ".", "--timeout", "soon"],
+        ["grade-all", ".", "-j", "0"],
+        ["build", "--frobnicate"],
+        ["bench", "--n", "-3"],
+        ["bench", "--python", "no-such-python"],
+        ["gradescope-venv", "a", "b"],
+    ],
+)
+def test_a_bad_argument_gets_one_readable_line(tmp_path, args):
+    done = cli(*args, cwd=tmp_path)
+    assert done.returncode == USAGE and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("python -m autograder") and "Traceback" not in done.stderr
+
+
+def test_exit_statuses_are_documented():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    staff = readme[readme.index("## For staff") : readme.index("## Layout")]
+    for status in (DONE, FAILED, USAGE, UNREADABLE):
+        assert f"| {status} |" in staff
+    assert "not graded" in staff and "resume.json" in staff
+
+
+def test_an_export_zip_that_is_not_a_zip_is_one_line(tmp_path):
+    bad = tmp_path / "export.zip"
+    bad.write_bytes(b"nope")
+    assert not zipfile.is_zipfile(bad)
+    done = cli("grade-all", str(bad))
+    assert done.returncode == FAILED and done.stderr.count("\n") == 1

@@ -1,0 +1,160 @@
+"""What earns the points: criteria declared in spec.py, all-or-nothing credit per criterion,
+feedback per criterion, and what mistakes and trivial answers are worth."""
+
+import pytest
+
+import solutions
+from autograder import cases, grader, mutation, notebook, spec, variants
+
+FUNCTIONS = list(solutions.GRADED)
+OVERFLOWING_SIGMOID = next(
+    m for m in variants.MISTAKES if m.function == "sigmoid" and "overflows" in m.name
+)
+KINK_MISTAKE = next(m for m in variants.MISTAKES if m.name == "ReLU'(0) = 1 at the kink")
+
+
+def lost(variant: variants.Variant, table: dict) -> float:
+    """Points `variant` loses on its own function, judged in this process."""
+    return spec.question_of(variant.function).share - mutation.points_in_process(variant, table)
+
+
+def labels(function: str) -> list[str]:
+    return [case.label for case in cases.hidden_cases(function)]
+
+
+# ## Declarations
+
+
+def test_every_function_has_criteria_whose_weights_add_up_to_one():
+    assert list(spec.CRITERIA) == FUNCTIONS
+    for function, criteria in spec.CRITERIA.items():
+        assert sum(c.weight for c in criteria) == pytest.approx(1), function
+        assert len({c.name for c in criteria}) == len(criteria), function
+        share = spec.question_of(function).share
+        assert sum(spec.criterion_points(function).values()) == pytest.approx(share)
+
+
+def test_no_criterion_is_worth_less_than_a_quarter_of_its_function():
+    # What a question asks for in words must carry a visible share of the points.
+    assert min(c.weight for criteria in spec.CRITERIA.values() for c in criteria) >= 1 / 4
+
+
+def test_every_hidden_case_belongs_to_one_criterion_and_every_criterion_has_cases(table):
+    assert mutation.criteria_problems(table) == []
+
+
+def test_an_unassigned_case_and_an_empty_criterion_are_reported(table, monkeypatch):
+    monkeypatch.setitem(
+        spec.CRITERIA,
+        "effective_column_norm",
+        (
+            spec.Criterion("random p", 1, ("random",)),
+            spec.Criterion("nothing", 0, ("edge: p = 2",)),
+        ),
+    )
+    problems = mutation.criteria_problems(table)
+    assert (
+        "hidden case effective_column_norm, edge: p = 0.5: 0 criteria of effective_column_norm "
+        "list the case kind 'edge: p = 0.5'"
+    ) in problems
+    assert "criterion effective_column_norm: nothing has no hidden case" in problems
+
+
+def test_a_case_kind_is_its_label_up_to_the_first_comma():
+    assert spec.case_kind("random, N = 3, d = 2") == "random"
+    assert spec.case_kind("edge: targets fitted exactly, N = 9, d = 4") == (
+        "edge: targets fitted exactly"
+    )
+    assert spec.criterion_of("residual_jacobian", "edge: x0 = 0").name == "ReLU'(0) = 0 at a kink"
+
+
+# ## Credit
+
+
+def test_credit_within_a_criterion_is_all_or_nothing():
+    names = labels("sigmoid")
+    one_random_case = grader.criterion_results("sigmoid", names, {0: "not close"})
+    assert [c.points for c in one_random_case] == [0, 0.5]
+    assert [c.total for c in one_random_case] == [22, 2]
+    assert sum(c.points for c in grader.criterion_results("sigmoid", names, {})) == 1
+
+
+def test_a_criterion_without_cases_earns_nothing():
+    (criterion,) = grader.criterion_results("max_sigmoid_grad", [], {})
+    assert not criterion.passed and criterion.points == 0
+    assert grader._function_feedback("max_sigmoid_grad", [criterion], 1.0).splitlines() == [
+        "max_sigmoid_grad: 0 of 1 point",
+        "    FAILED: the largest value of sigma' (1 point): no case tests it",
+    ]
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_trivial_answers_earn_nothing(function, table):
+    answers = mutation.trivial_answers(function)
+    assert len(answers) >= 4
+    for answer in answers:
+        assert mutation.points_in_process(answer, table) == 0, answer.name
+
+
+@pytest.mark.parametrize("variant", variants.MISTAKES, ids=lambda v: f"{v.function}: {v.name}")
+def test_every_catalogued_mistake_loses_at_least_a_tenth_of_its_function(variant, table):
+    share = spec.question_of(variant.function).share
+    assert lost(variant, table) >= mutation.MIN_LOSS * share
+
+
+def test_the_requirements_questions_state_cost_at_least_a_quarter(table):
+    assert lost(OVERFLOWING_SIGMOID, table) >= 1 / 4 * 1
+    overflow_grad = next(m for m in variants.MISTAKES if m.name.startswith("the overflow-prone"))
+    assert lost(overflow_grad, table) >= 1 / 4 * 1
+    jacobian = spec.question_of("residual_jacobian").share
+    assert lost(KINK_MISTAKE, table) >= jacobian / 4
+    # The mechanical slip, one mask only, costs exactly the kink criterion.
+    (inner_mask,) = [
+        m for m in mutation.mutants("residual_jacobian") if m.name.endswith("`a1 > 0`: > became >=")
+    ]
+    assert lost(inner_mask, table) == pytest.approx(jacobian / 3)
+
+
+# ## Feedback
+
+
+def test_feedback_lists_each_criterion_and_the_first_failing_case_of_a_failed_one():
+    names = labels("sigmoid")
+    extreme = names.index("edge: |x| up to 1e4 beside ordinary values")
+    criteria = grader.criterion_results(
+        "sigmoid", names, {extreme: "raised FloatingPointError: overflow encountered in exp"}
+    )
+    assert grader._function_feedback("sigmoid", criteria, 1.0).splitlines() == [
+        "sigmoid: 0.5 of 1 point",
+        "    passed: values on ordinary inputs (0.5 points)",
+        "    FAILED: no overflow for large |x| (0.5 points): 1 of 2 cases failed; first failure, "
+        "edge: |x| up to 1e4 beside ordinary values: raised FloatingPointError: overflow "
+        "encountered in exp",
+    ]
+
+
+def test_an_unattempted_function_gets_one_line():
+    names = labels("dropout_gamma")
+    reason = "not attempted (it still raises NotImplementedError)"
+    criteria = grader.criterion_results(
+        "dropout_gamma", names, dict.fromkeys(range(len(names)), reason)
+    )
+    assert grader._function_feedback("dropout_gamma", criteria, 1.0) == f"dropout_gamma: {reason}"
+
+
+# ## The notebook
+
+
+def test_the_notebook_names_each_question_s_criteria_but_no_case(student_json):
+    cells = ["".join(c["source"]) for c in student_json["cells"] if c["cell_type"] == "markdown"]
+    shown = [c for c in cells if c.startswith("<!-- disc05: criteria ")]
+    assert len(shown) == len(spec.QUESTIONS)
+    every_label = {label for f in FUNCTIONS for label in labels(f) if label.startswith("edge")}
+    for question, text in zip(spec.QUESTIONS, shown, strict=True):
+        assert text.startswith(f"<!-- disc05: criteria {question.name} -->")
+        for function in question.functions:
+            assert f"`{function}` ({grader.points_text(question.share)})" in text
+            for name, points in spec.criterion_points(function).items():
+                assert f"{name} ({grader.points_text(points)})" in text
+        assert not [label for label in every_label if label in text]
+    assert notebook.criteria_cell("q1c") in cells

@@ -1,0 +1,396 @@
+"""Isolation on every platform: the channel from the sandbox is hostile, weaker platforms are
+emulated (``DISC05_PLATFORM``) and either hold the guarantees or are refused, and one
+submission can never break a classmate's grading."""
+
+import csv
+import json
+import os
+import select
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import write_notebook
+
+from autograder import confine, gate, gradescope, hints, protocol, sandbox, spec
+
+FULL = sum(q.points for q in spec.QUESTIONS)
+FAST = spec.Limits(call_seconds=1.0, cell_seconds=1.0, budget_seconds=20.0)
+
+# Platforms to emulate on this machine: (DISC05_PLATFORM, weak isolation allowed).
+ACCEPTED = [
+    ("landlock=0", False),  # a kernel without Landlock, with namespaces
+    ("root=off,landlock=4", False),  # Ubuntu 22.04/24.04, Debian 12, every slot one uid
+    ("namespaces=off,landlock=6", True),  # a container without namespaces, as root
+]
+
+
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+    )
+
+
+# ## The channel: limits, shapes and linear-time text
+
+
+def _reader_over(data: bytes, max_events: int = 100) -> protocol.EventReader:
+    read, write = os.pipe()
+
+    def feed():
+        with os.fdopen(write, "wb") as pipe:
+            try:
+                pipe.write(data)
+            except BrokenPipeError:
+                pass
+
+    threading.Thread(target=feed, daemon=True).start()
+    return protocol.EventReader(read, max_events)
+
+
+def _read_all(reader: protocol.EventReader) -> list[bytes]:
+    lines = []
+    while (line := reader.next_line(time.monotonic() + 10)) is not None:
+        lines.append(line)
+    return lines
+
+
+def test_reader_refuses_an_oversized_event_without_holding_it():
+    reader = _reader_over(b"x" * (40 << 20) + b"\n")
+    with pytest.raises(protocol.ProtocolError, match="larger than"):
+        _read_all(reader)
+    assert len(reader.buffer) <= protocol.MAX_EVENT_BYTES + (1 << 16)
+    os.close(reader.fd)
+
+
+def test_reader_caps_the_number_of_events_and_the_bytes_per_submission():
+    with pytest.raises(protocol.ProtocolError, match="more messages"):
+        _read_all(_reader_over(b"{}\n" * 101))
+    assert len(_read_all(_reader_over(b"{}\n" * 100))) == 100
+    many = (b"y" * 1000 + b"\n") * (protocol.MAX_SUBMISSION_BYTES // 1000 + 10)
+    with pytest.raises(protocol.ProtocolError, match="more data"):
+        _read_all(_reader_over(many, max_events=10**9))
+
+
+def test_reader_is_linear_in_what_it_reads():
+    start = time.monotonic()
+    lines = _read_all(_reader_over(b"z" * 1000 + b"\n" + b"w" * (900 << 10) + b"\n"))
+    assert [len(line) for line in lines] == [1000, 900 << 10]
+    assert time.monotonic() - start < 2
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"event": "cell", "index": "0"}',
+        b'{"event": "cell", "index": true}',
+        b'{"event": "cell", "index": 0, "extra": 1}',
+        b'{"event": "ready", "uid": 0, "landlock": [[[]]]}',
+        b'{"event": "result", "id": 0, "kind": "value", "value": {"array": "AAAA", "shape": [5]},'
+        b' "args": []}',
+        b'{"event": "result", "id": 0, "kind": "value", "value": {"array": "AAAAAAAA8D8=",'
+        b' "shape": []}, "args": [{"array": "!!", "shape": []}]}',
+        b'{"event": "result", "id": 999, "kind": "not_defined"}',
+        b'{"event": "result", "id": 0, "kind": "unconvertible", "what": "lies", "type": "x"}',
+        b'{"event": "result", "id": 0, "kind": "raised", "type": "E", "message": 5, "where": []}',
+        b'{"event": "done", "peak_kb": -1}',
+        b"\xff\xfe",
+        b"null",
+    ],
+)
+def test_malformed_events_are_refused(line):
+    assert protocol.parse_event(line, calls=10) is None
+
+
+def test_student_text_is_cut_before_it_is_cleaned_in_linear_time():
+    start = time.monotonic()
+    text = protocol.student_text("9" * 1_000_000 + "." + "1" * 1_000_000)
+    assert time.monotonic() - start < 0.5
+    assert len(text) <= protocol.TEXT_CHARS and "9999" not in text
+    assert protocol.student_text("got 0.4821316 and 1e-3, shape (3, 4), 123456") == (
+        "got … and …, shape (3, 4), …"
+    )
+    assert protocol.type_name("E" + "x" * 100) is None and protocol.type_name("1.5") is None
+    assert protocol.frames(["cell 3, line 2, in v48213162", "junk"]) == ["cell 3, line 2, in v…"]
+
+
+def test_arrays_on_the_wire_are_checked_exactly():
+    assert protocol.unpack_array({"array": "AAAAAAAA8D8=", "shape": []}) == (
+        b"\x00" * 6 + b"\xf0\x3f",
+        (),
+    )
+    for bad in (
+        {"array": "AAAA", "shape": [5]},
+        {"array": "!!", "shape": []},
+        {"array": "AAAAAAAAAAA=", "shape": [-1]},
+        {"array": "AAAAAAAA8D8=", "shape": [True]},
+        {"array": "AAAAAAAA8D8=", "shape": [1] * 9},
+        {"array": "AAAAAAAA8D8=", "shape": [], "extra": 1},
+        [1.0],
+    ):
+        assert protocol.unpack_array(bad) is None
+
+
+def test_the_grader_decides_whether_an_argument_was_modified(sandbox_runtime):
+    import numpy as np
+
+    code = (
+        "import sys\n"
+        "worker = sys.modules['__main__']\n"
+        "def quiet(x):\n    x[0] = 5.0\n    return x.copy()\n"
+        "def honest(x):\n    return x * 2\n"
+    )
+    calls = [sandbox.Call(name, (np.arange(3.0),)) for name in ("quiet", "honest")]
+    report = sandbox.run([code], calls, FAST)
+    assert [o.modified for o in report.outcomes] == [True, False]
+
+
+def test_bubblewrap_shows_numpy_but_no_installed_package(sandbox_runtime):
+    interp = sandbox_runtime.interpreter
+    argv = confine.bwrap_argv("bwrap", interp)
+    hidden = {argv[i + 1] for i, arg in enumerate(argv) if arg == "--tmpfs"}
+    for folder in (*interp.site, *(f"{d}/site-packages" for d in interp.stdlib)):
+        bound_above = any(
+            folder.startswith(argv[i + 1] + "/") for i, a in enumerate(argv) if a == "--ro-bind"
+        )
+        assert not (bound_above and Path(folder).is_dir()) or folder in hidden, folder
+    assert ["--ro-bind", interp.numpy, interp.numpy] == argv[argv.index(interp.numpy) - 1 :][:3]
+
+
+# ## Platforms: the switch, the refusal, the record
+
+
+def test_platform_switch_reads_each_setting(monkeypatch):
+    monkeypatch.setenv("DISC05_PLATFORM", "namespaces=off, landlock=3,root=off")
+    found = confine.platform()
+    assert found.bwrap is None and not found.root
+    assert found.landlock == min(3, confine.kernel_landlock_abi())
+    monkeypatch.setenv("DISC05_PLATFORM", "landlock=many")
+    with pytest.raises(confine.SandboxUnavailable, match="cannot read 'landlock=many'"):
+        confine.platform()
+
+
+def test_without_namespaces_grading_is_refused_in_one_line_unless_staff_opt_in(
+    tmp_path, solution_json
+):
+    path = write_notebook(tmp_path, solution_json)
+    refused = cli("grade", str(path), env={"DISC05_PLATFORM": "namespaces=off"})
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1
+    assert "sandbox unavailable: bubblewrap is switched off" in refused.stderr
+    assert "--allow-weak-isolation" in refused.stderr
+    allowed = cli(
+        "grade", "--json", "--allow-weak-isolation", str(path),
+        env={"DISC05_PLATFORM": "namespaces=off"},
+    )  # fmt: skip
+    results = json.loads(allowed.stdout)
+    assert results["score"] == pytest.approx(FULL)
+    assert results["extra_data"]["confinement"].startswith("no namespaces (bubblewrap is switched")
+
+
+@pytest.fixture
+def refusing_bwrap(monkeypatch):
+    """A `bwrap` first on PATH that fails as bubblewrap does where user namespaces are refused."""
+    folder = Path(tempfile.mkdtemp(prefix="disc05-test-", dir="/tmp"))
+    folder.chmod(0o755)  # the sandbox's uid starts it
+    fake = folder / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}:{os.environ['PATH']}")
+    yield
+    fake.unlink()
+    folder.rmdir()
+
+
+def test_bubblewrap_that_cannot_start_is_refused_or_replaced_as_staff_chose(
+    refusing_bwrap, emulate, sandbox_runtime
+):
+    emulate("")
+    with pytest.raises(sandbox.SandboxUnavailable) as refused:
+        sandbox.run(["def f(): return 1.0"], [sandbox.Call("f", ())], FAST)
+    assert "No permissions to create new namespace" in str(refused.value)
+    emulate("", weak=True)
+    report = sandbox.run(["def f(): return 1.0"], [sandbox.Call("f", ())], FAST)
+    assert report.outcomes[0].status == "ok"
+    assert report.confinement.startswith("no namespaces (bubblewrap could not start a sandbox")
+
+
+def test_every_report_records_its_confinement(tmp_path, solution_json, sandbox_runtime):
+    results = json.loads(
+        cli("grade", "--json", str(write_notebook(tmp_path, solution_json))).stdout
+    )
+    confinement = results["extra_data"]["confinement"]
+    assert confinement.startswith("bubblewrap namespaces") and "resource limits" in confinement
+
+
+def test_gradescope_entry_point_uses_what_the_container_allows(
+    tmp_path, solution_json, test_files, sandbox_runtime
+):
+    import io
+    import zipfile
+
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(io.BytesIO(gradescope.autograder_zip(test_files))) as archive:
+        archive.extractall(root / "source")
+    (root / "submission").mkdir()
+    write_notebook(root / "submission", solution_json)
+    env = {"DISC05_AUTOGRADER_ROOT": str(root), "DISC05_PYTHON": sys.executable}
+    env["DISC05_PLATFORM"] = "namespaces=off"
+    subprocess.run(
+        ["bash", str(root / "source" / "run_autograder")], env={**os.environ, **env}, check=True
+    )
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == pytest.approx(FULL)
+    assert results["extra_data"]["confinement"].startswith("no namespaces")
+
+
+# ## The attack suite on every emulated platform
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("platform, weak", ACCEPTED, ids=[p for p, _ in ACCEPTED])
+def test_attack_suite_holds_on_an_emulated_platform(
+    platform, weak, emulate, student_json, solution_json, table, test_files, tmp_path, monkeypatch
+):
+    emulate(platform, weak=weak)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    graded = gate.grade_known(
+        student_json,
+        solution_json,
+        gradescope.autograder_zip(test_files),
+        table,
+        hints.Hints(table),
+    )
+    assert gate.problems_of(graded, table) == []
+    assert graded[0].results["score"] == pytest.approx(FULL)
+    assert list(tmp_path.iterdir()) == [], "grading left files behind"
+
+
+# ## Classmates in the same batch
+
+
+KILLER = (
+    "import os, signal, time\n"
+    "end = time.monotonic() + 3\n"
+    "while time.monotonic() < end:\n"
+    "    for pid in [-1] + list(range(2, 2000)):\n"
+    "        try:\n"
+    "            os.kill(pid, signal.SIGKILL)\n"
+    "        except OSError:\n"
+    "            pass"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("platform", ["", "root=off,landlock=4"])
+def test_a_submission_that_signals_everything_costs_no_classmate(
+    platform, tmp_path, solution_json, student_json, sandbox_runtime
+):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for i in range(4):
+        write_notebook(folder, solution_json, f"honest{i}.ipynb")
+        write_notebook(folder, gate.with_cells(student_json, [KILLER]), f"killer{i}.ipynb")
+    out = tmp_path / "out"
+    done = cli(
+        "grade-all", str(folder), "-o", str(out), "-j", "2", env={"DISC05_PLATFORM": platform}
+    )
+    assert done.returncode == 0, done.stderr
+    with (out / "scores.csv").open() as table:
+        rows = list(csv.DictReader(table))
+    scores = {row["id"]: float(row["total"]) for row in rows}
+    assert all(row["confinement"].startswith("bubblewrap namespaces") for row in rows)
+    assert scores == {
+        **{f"honest{i}": FULL for i in range(4)},
+        **{f"killer{i}": 0 for i in range(4)},
+    }
+
+
+def test_a_platform_without_a_system_call_filter_is_refused(emulate):
+    emulate("seccomp=off")
+    with pytest.raises(sandbox.SandboxUnavailable, match="libseccomp is not installed"):
+        sandbox.run(["def f(): return 1.0"], [sandbox.Call("f", ())], FAST)
+
+
+def test_a_platform_where_slots_share_a_uid_without_namespaces_is_refused(tmp_path, solution_json):
+    path = write_notebook(tmp_path, solution_json)
+    done = cli("grade-all", str(tmp_path), "-o", str(tmp_path / "out"),
+               env={"DISC05_PLATFORM": "namespaces=off,root=off,landlock=4"})  # fmt: skip
+    assert done.returncode == 1 and "sandbox unavailable" in done.stderr, done.stderr
+    assert path.exists()
+
+
+# ## Reaching out: sockets that really listen
+
+
+@pytest.fixture
+def listeners(tmp_path):
+    """A TCP port, a pathname UNIX socket anyone may connect to, and an abstract socket, all
+    listening on this machine, each recording whether anything connected."""
+    made, connected = [], []
+    tcp = socket.create_server(("127.0.0.1", 0))
+    made.append((tcp, ("127.0.0.1", tcp.getsockname()[1])))
+    path = Path(tempfile.mkdtemp(prefix="disc05-test-", dir="/tmp")) / "open.sock"
+    unix = socket.socket(socket.AF_UNIX)
+    unix.bind(str(path))
+    path.chmod(0o777)
+    path.parent.chmod(0o755)
+    unix.listen()
+    made.append((unix, str(path)))
+    abstract = socket.socket(socket.AF_UNIX)
+    abstract.bind(f"\0disc05-test-{os.getpid()}")
+    abstract.listen()
+    made.append((abstract, f"\0disc05-test-{os.getpid()}"))
+    for sock, _ in made:
+        sock.setblocking(False)
+
+    def any_connected() -> bool:
+        ready, _, _ = select.select([s for s, _ in made], [], [], 0.2)
+        connected.extend(ready)
+        return bool(connected)
+
+    yield [address for _, address in made], any_connected
+    for sock, _ in made:
+        sock.close()
+    path.unlink()
+    path.parent.rmdir()
+
+
+@pytest.mark.parametrize("platform", ["", "landlock=0", "root=off,landlock=4"])
+def test_no_connection_reaches_a_listener_on_this_machine(
+    platform, listeners, emulate, sandbox_runtime
+):
+    emulate(platform)
+    addresses, any_connected = listeners
+    code = (
+        "import socket\n"
+        f"ADDRESSES = {addresses!r}\n"
+        "def reach():\n"
+        "    reached = 0.0\n"
+        "    for address in ADDRESSES:\n"
+        "        family = socket.AF_INET if isinstance(address, tuple) else socket.AF_UNIX\n"
+        "        s = socket.socket(family)\n"
+        "        s.settimeout(0.5)\n"
+        "        try:\n"
+        "            s.connect(address if family == socket.AF_UNIX else tuple(address))\n"
+        "            reached += 1\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return reached\n"
+    )
+    # Control: the same code, run here, reaches all three.
+    namespace: dict = {}
+    exec(code, namespace)
+    assert namespace["reach"]() == 3.0 and any_connected()
+    report = sandbox.run([code], [sandbox.Call("reach", ())], FAST)
+    assert report.outcomes[0].status == "ok" and float(report.outcomes[0].value) == 0.0

@@ -1,0 +1,283 @@
+"""The class report: a class with known mistakes, written answers and broken uploads, graded
+by `grade-all`, and what report.html and mistakes.csv say about it; the report at scale; and
+the report in a real browser (headless Chromium), offline, without console errors."""
+
+import csv
+import html
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from test_written import with_answers
+
+from autograder import batch, gate, grader, report, sandbox, spec, written
+from autograder.variants import MISTAKES
+
+OUTPUT = Path(__file__).resolve().parent / "output"  # the screenshot is kept here
+MATHS = r"The Jacobian is $D_2 (W_2 D_1 W_1 + I)$; with $I$ the gradient passes *unchanged*."
+HOSTILE = '<script>alert("x")</script> & <img src=https://example.com/x.png>'
+
+
+def _mistake(function: str, name: str) -> str:
+    (variant,) = [m for m in MISTAKES if m.function == function and m.name == name]
+    return variant.source
+
+
+NO_IDENTITY = ("residual_jacobian", "without the identity from the skip connection")
+ROW_NORMS = ("dropout_gamma", "row norms instead of column norms")
+MEMORY = "def sigmoid(x):\n    return np.ones(10**9) * x\n"
+
+METADATA = {
+    "submission_1": "Ada Lovelace",
+    "submission_2": "Bob Stub",
+    "submission_3": "Carol Jacobi",
+    "submission_4": "Dan <b>Bold</b>",
+    "submission_5": "Erin Broken",
+    "submission_6": "Frank Memory",
+}
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory, solution_json, student_json):
+    """A Gradescope export folder of six, graded by grade-all; returns the output folder."""
+    root = tmp_path_factory.mktemp("class") / "export"
+    root.mkdir()
+    (root / "submission_metadata.yml").write_text(
+        "".join(
+            f"{folder}:\n  :submitters:\n  - :name: '{name}'\n    :sid: '{i}'\n"
+            f"    :email: s{i}@example.edu\n"
+            for i, (folder, name) in enumerate(METADATA.items())
+        )
+    )
+    carol = gate.with_cells(
+        with_answers(student_json, {"q1a": MATHS, "q1c": "Short."}),
+        [_mistake(*NO_IDENTITY)],
+    )
+    dan = gate.with_cells(
+        with_answers(student_json, {"q1a": HOSTILE}), [_mistake(*NO_IDENTITY), _mistake(*ROW_NORMS)]
+    )
+    notebooks = {
+        "submission_1": solution_json,
+        "submission_2": student_json,
+        "submission_3": carol,
+        "submission_4": dan,
+        "submission_6": gate.with_cells(solution_json, [MEMORY]),
+    }
+    for folder in METADATA:
+        (root / folder).mkdir()
+    for folder, notebook in notebooks.items():
+        (root / folder / "disc05.ipynb").write_text(json.dumps(notebook))
+    (root / "submission_5" / "disc05.ipynb").write_text('{"cells": [')
+    out = root.parent / "graded"
+    batch.grade_all(root, out, jobs=2, progress=None)
+    return out
+
+
+def test_mistakes_csv_lists_every_matched_mistake(graded_class, sandbox_runtime):
+    with (graded_class / "mistakes.csv").open() as f:
+        rows = [tuple(r.values()) for r in csv.DictReader(f)]
+    assert rows == [
+        ("submission_3", "q1c", *NO_IDENTITY),
+        ("submission_4", "q1c", *NO_IDENTITY),
+        ("submission_4", "q2a", *ROW_NORMS),
+    ]
+
+
+def _section(page: str, anchor: str) -> str:
+    start = page.index(f'id="{anchor}"')
+    end = page.find("<h2 ", start)
+    return page[start : end if end > 0 else None]
+
+
+def _function_block(page: str, function: str) -> str:
+    start = page.index(f"<h3>{function} ")
+    return page[start : page.index("</section>", start)]
+
+
+def test_report_counts_mistakes_with_an_anonymised_example(graded_class, sandbox_runtime):
+    page = (graded_class / "report.html").read_text()
+    jacobian = _function_block(page, "residual_jacobian")
+    assert f"<b>2 submissions</b>: {html.escape(NO_IDENTITY[1])}" in jacobian
+    assert "<code>residual_jacobian: 5/27 cases passed" in jacobian  # the example: feedback
+    assert not any(name in jacobian for name in ("Carol", "Dan", "submission_"))
+    gamma = _function_block(page, "dropout_gamma")
+    assert f"<b>1 submission</b>: {html.escape(ROW_NORMS[1])}" in gamma
+    sigmoid = _function_block(page, "sigmoid")
+    assert "failing, matching no catalogued mistake" in sigmoid  # Frank's MemoryError
+    # Pass rates per kind, over those who attempted: the edge case x0 = 0 has no identity
+    # to lose, so both mistaken submissions pass it and so do Ada and Frank.
+    assert re.search(r"edge: x0 = 0</td><td>.*?100% <small>\(4/4\)</small>", jacobian)
+
+
+def test_report_lists_what_was_not_graded_with_the_reason(graded_class, sandbox_runtime):
+    section = _section((graded_class / "report.html").read_text(), "not-graded")
+    assert "1 could not be graded; 1 graded, but hit a time or memory limit" in section
+    assert "submission_5" in section and "Erin Broken" in section
+    assert "is not a valid notebook" in section
+    assert "submission_6" in section and "sigmoid: raised MemoryError" in section
+    assert "submission_1" not in section and "submission_3" not in section
+
+
+def test_report_shows_every_written_answer_beside_its_student(graded_class, sandbox_runtime):
+    page = (graded_class / "report.html").read_text()
+    section = _section(page, "written")
+    q1a = section[section.index("q1a: ") : section.index("q1c: ")]
+    assert "q1a: 4 answers (no answer: 1 not graded, 1 untouched)" in q1a
+    assert (
+        f'<div class="who">Carol Jacobi</div><div class="answer">{html.escape(MATHS)}</div>' in q1a
+    )
+    assert f'<div class="who">{html.escape("Dan <b>Bold</b>")}</div>' in q1a
+    assert html.escape(HOSTILE) in q1a
+    assert "<script" not in page and "https://example.com" not in page.replace(
+        html.escape(HOSTILE), ""
+    )
+    model = written.answers(
+        (graded_class.parent / "export" / "submission_1" / "disc05.ipynb").read_bytes()
+    )["q1a"]
+    assert html.escape(model) in q1a
+    q1c = section[section.index("q1c: ") : section.index("q2c: ")]
+    assert "q1c: 3 answers (no answer: 1 not graded, 2 untouched)" in q1c and "Short." in q1c
+
+
+def test_report_is_self_contained(graded_class, sandbox_runtime):
+    page = (graded_class / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 2
+    tags = re.findall(r"<[a-zA-Z][^>]*>", page)  # escaped student text holds no "<"
+    links = [m for t in tags for m in re.findall(r"""(?:src|href)=["']?([^"' >]*)""", t)]
+    assert links and all(link.startswith("data:") for link in links), links
+    assert "<script" not in page and "<link" not in page
+
+
+def _synthetic_results(rng: random.Random, table: dict) -> dict:
+    """A plausible results.json, without grading: for the report at scale."""
+    report = grader.empty_report("x") if rng.random() < 0.02 else grader.empty_report("")
+    if report.error == "":
+        report.error = None
+        report.written = {
+            q: rng.choice(["", written.PLACEHOLDER, "An answer with $x^2$. " * rng.randint(1, 60)])
+            for q in spec.WRITTEN_QUESTIONS
+        }
+        for question in report.questions:
+            for result in question.functions:
+                kinds = {}
+                for entry in table[result.name]:
+                    counts = kinds.setdefault(grader.case_kind(entry.case.label), [0, 0])
+                    counts[0] += rng.random() < 0.7
+                    counts[1] += 1
+                report.case_kinds[result.name] = kinds
+                result.total = sum(t for _, t in kinds.values())
+                result.passed = sum(p for p, _ in kinds.values())
+                result.feedback = f"{result.name}: {result.passed}/{result.total} cases passed"
+                options = [m.name for m in MISTAKES if m.function == result.name]
+                if options and rng.random() < 0.3:
+                    report.mistakes[result.name] = rng.choice(options)
+        if rng.random() < 0.03:
+            report.limits = ["cell 4 did not finish within 10 s"]
+    return report.to_gradescope()
+
+
+def write_synthetic_batch(out: Path, n: int, table: dict) -> None:
+    """What grade-all would leave for `n` submissions: results and scores.csv."""
+    rng = random.Random(5)
+    (out / "results").mkdir(parents=True)
+    entries = []
+    for i in range(n):
+        entry = batch.Entry(
+            f"submission_{i:04d}", out, [{"name": f"Student {i}", "email": "", "sid": ""}]
+        )
+        results = _synthetic_results(rng, table)
+        (out / "results" / f"{entry.id}.json").write_text(json.dumps(results, indent=2))
+        entries.append(entry)
+    batch.write_csv(entries, out)
+
+
+def test_report_at_scale_is_quick(tmp_path, table):
+    write_synthetic_batch(tmp_path, 120, table)
+    start = time.monotonic()
+    report.write(tmp_path)
+    seconds = time.monotonic() - start
+    page = (tmp_path / "report.html").read_text()
+    assert seconds < 10, seconds
+    assert page.count('<div class="who">') <= 3 * 120
+    assert page.count("<tr>") < 300  # plots and per-kind rates, not a row per submission
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if found := shutil.which(name):
+            return found
+    return None
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no Chromium on this machine")
+def test_report_renders_in_headless_chromium_without_console_errors(
+    graded_class, tmp_path, sandbox_runtime
+):
+    OUTPUT.mkdir(exist_ok=True)
+    screenshot = OUTPUT / "class-report.png"
+    screenshot.unlink(missing_ok=True)
+    page = (graded_class / "report.html").resolve()
+    common = [
+        _chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+    ]
+    env = {**os.environ, "HOME": str(tmp_path)}
+    shot = subprocess.run(
+        [*common, f"--screenshot={screenshot}", "--window-size=1280,2000", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert shot.returncode == 0, shot.stderr[-2000:]
+    assert screenshot.stat().st_size > 20_000
+    dom = subprocess.run(
+        [*common, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert "Carol Jacobi" in dom.stdout and "<script" not in dom.stdout
+    console = [
+        line
+        for line in (shot.stderr + dom.stderr).splitlines()
+        if "CONSOLE" in line or "Uncaught" in line or "Content Security Policy" in line
+    ]
+    assert console == []
+
+
+def test_limits_hit_name_the_cell_or_function_and_the_limit():
+    outcome = sandbox.Outcome
+    report = sandbox.Report(
+        outcomes=[
+            outcome("ok"),
+            outcome("timeout", "did not finish within 5 s"),
+            outcome("skipped", "was not run: an earlier case did not finish within 5 s"),
+            outcome("error", "MemoryError: Unable to allocate", error_type="MemoryError"),
+            outcome("skipped", "was not run: the submission used up its 60 s"),
+            outcome("skipped", "was not run: the submission used up its 60 s"),
+        ],
+        cell_errors={2: "MemoryError: out of memory", 5: "NameError: name 'x' is not defined"},
+        skipped_cells={7: "did not finish within 10 s"},
+    )
+    functions = ["sigmoid", "residual_block", "residual_block", "dropout_loss", "dropout_gamma"]
+    assert grader._limits_hit(report, [*functions, "dropout_gamma"]) == [
+        "cell 8 did not finish within 10 s",
+        "cell 3 raised MemoryError: out of memory",
+        "residual_block: did not finish within 5 s",
+        "dropout_loss: raised MemoryError: Unable to allocate",
+        "dropout_gamma was not run: the submission used up its 60 s",
+    ]
