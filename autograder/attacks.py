@@ -333,6 +333,8 @@ BREACH_ATTACKS: tuple[Attack, ...] = (
             "    attempt(path, lambda: unix(path))\n"
             "attempt('shared memory', lambda: succeeds(libc.shmget(0, 1 << 20, 0o1600)))\n"
             "attempt('message queue', lambda: succeeds(libc.msgget(0, 0o1600)))\n"
+            "mq_open = {{'x86_64': 240, 'aarch64': 180}}[__import__('platform').machine()]\n"
+            "attempt('posix queue', lambda: succeeds(libc.syscall(mq_open, b'q', 0o102, 0o600, None)))\n"
             "add_key = {{'x86_64': 248, 'aarch64': 217}}[__import__('platform').machine()]\n"
             "attempt('keyring', lambda: succeeds(libc.syscall(add_key, b'user', b'k', b'v', 1, -4)))\n"
             "attempt('io_uring', lambda: succeeds(libc.syscall(425, 8, ctypes.create_string_buffer(120))))\n"
@@ -419,9 +421,36 @@ CHANNEL_ATTACKS: tuple[Attack, ...] = (
         ),
     ),
     Attack(
-        "two thousand cells that raise long errors",
+        "two thousand cells that raise long errors, half of them MemoryError",
         "solution",
-        tuple("# def sigmoid(\nraise ValueError('x' * 10_000)" for _ in range(2000)),
+        tuple(
+            f"# def sigmoid(\nraise {kind}('x' * 10_000)"
+            for _ in range(1000)
+            for kind in ("ValueError", "MemoryError")
+        ),
+    ),
+    Attack(
+        "Markdown built to make the grader's own text searches slow",
+        "solution",
+        (
+            "<!-- markdown -->\n" + "\n" * 300_000 + "**Your answer (q1a):**" + " " * 100_000 + "x",
+            "<!-- markdown -->\n<!-- disc05: written q1c -->" + "\t" * 300_000,
+        ),
+    ),
+    Attack(
+        "its fork server stopped and continued",
+        "solution",
+        (
+            "import os, signal\n"
+            "import numpy as np\n"
+            "def effective_column_norm(p):\n"
+            "    for sig in (signal.SIGSTOP, signal.SIGCONT, signal.SIGSTOP):\n"
+            "        try:\n"
+            "            os.kill(os.getppid(), sig)\n"
+            "        except OSError:\n"
+            "            pass\n"
+            "    return float(np.sqrt(p / (1 - p)))",
+        ),
     ),
     Attack(
         "forged and malformed messages on every descriptor",

@@ -235,9 +235,9 @@ def bwrap_argv(bwrap: str, interp: Interpreter) -> list[str]:
     """bubblewrap's command line: new namespaces, and a read-only root that holds only the
     interpreter, numpy and system libraries (site-packages folders are empty but for numpy)."""
     argv = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns"]
-    # No --die-with-parent: it is tied to the thread that started bubblewrap, not the process.
-    # The server exits when its control socket closes, and its PID namespace goes with it.
-    argv += ["--new-session", "--cap-drop", "ALL", "--hostname", "sandbox"]
+    # --die-with-parent: the sandbox ends with the grader (which starts it from a thread that
+    # lives as long as it does), or when its bubblewrap is killed.
+    argv += ["--die-with-parent", "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox"]
     seen: list[str] = []
     for path in (*SYSTEM_PATHS, interp.executable, *interp.stdlib, interp.prefix + "/lib"):
         if not os.path.lexists(path) or any(path == s or path.startswith(s + "/") for s in seen):

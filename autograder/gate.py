@@ -44,11 +44,22 @@ class Graded:
         return abs(score - self.expected) <= TOLERANCE or (not self.exact and score < self.expected)
 
 
+MARKDOWN = "<!-- markdown -->\n"  # a cell that starts with this is appended as Markdown
+
+
 def with_cells(notebook: dict, cells: list[str]) -> dict:
-    """A copy of a notebook (as JSON) with code cells appended."""
+    """A copy of a notebook (as JSON) with code cells (or `MARKDOWN` cells) appended."""
     copy = json.loads(json.dumps(notebook))
     copy["cells"] += [
-        {"cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": None}
+        {"cell_type": "markdown", "metadata": {}, "source": c[len(MARKDOWN) :]}
+        if c.startswith(MARKDOWN)
+        else {
+            "cell_type": "code",
+            "metadata": {},
+            "source": c,
+            "outputs": [],
+            "execution_count": None,
+        }
         for c in cells
     ]
     return copy

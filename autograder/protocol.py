@@ -42,7 +42,7 @@ import time
 from dataclasses import dataclass
 
 MAX_EVENT_BYTES = 1 << 20  # one event; the largest honest one (a result) is about 150 kB
-MAX_SUBMISSION_BYTES = 48 << 20  # everything one worker may send
+MAX_SUBMISSION_BYTES = 48 << 20  # everything the workers of one submission may send
 MAX_DIMS = 8
 MAX_ELEMENTS = 1 << 22
 TEXT_CHARS = 300  # a student's exception message, as shown
@@ -221,8 +221,8 @@ class EventReader:
     deadline. Memory stays proportional to one event, and each byte is scanned once.
     """
 
-    def __init__(self, fd: int, max_events: int):
-        self.fd, self.max_events = fd, max_events
+    def __init__(self, fd: int, max_events: int, max_bytes: int = MAX_SUBMISSION_BYTES):
+        self.fd, self.max_events, self.max_bytes = fd, max_events, max_bytes
         self.buffer = bytearray()
         self.scanned = 0  # bytes of `buffer` known to hold no newline
         self.total = self.events = 0
@@ -250,7 +250,7 @@ class EventReader:
                 raise TimeoutError
             chunk = os.read(self.fd, 1 << 16)
             self.total += len(chunk)
-            if self.total > MAX_SUBMISSION_BYTES:
+            if self.total > self.max_bytes:
                 raise ProtocolError("sent more data than the grader accepts")
             if not chunk:
                 self.closed = True

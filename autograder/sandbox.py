@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -229,6 +230,11 @@ def _slot() -> int:
     return _local.slot
 
 
+# Every fork server is started from this one thread, which lives as long as the grader:
+# bubblewrap's --die-with-parent follows the thread that started it, not the process.
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="disc05-spawn")
+
+
 class _Server:
     """A fork server in a slot's sandbox: numpy loaded once, one forked child per worker."""
 
@@ -259,7 +265,8 @@ class _Server:
         self.namespaced = bool(prefix)
         self._ready = False
         try:
-            self.process = subprocess.Popen(
+            self.process = _SPAWNER.submit(
+                subprocess.Popen,
                 command,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -269,7 +276,7 @@ class _Server:
                 pass_fds=(theirs.fileno(),),
                 start_new_session=True,
                 **confine.run_as(self.plan.uid),
-            )
+            ).result()
         except OSError as error:
             self.process = None
             self.start_error = str(error)
@@ -332,7 +339,7 @@ class _Server:
             raise ServerGone("the fork server sent an unreadable reply")
         return answer
 
-    def _ask(self, request: dict, fds: tuple[int, ...] = (), timeout: float = 30.0) -> dict:
+    def _ask(self, request: dict, fds: tuple[int, ...] = (), timeout: float = 10.0) -> dict:
         try:
             socket.send_fds(self.channel, [json.dumps(request).encode()], list(fds))
         except OSError as error:
@@ -434,7 +441,7 @@ def reset() -> None:
 class _Worker:
     """One forked worker and the reading end of its event pipe."""
 
-    def __init__(self, job: dict, max_events: int):
+    def __init__(self, job: dict, max_events: int, max_bytes: int):
         job_read, job_write = os.pipe()
         events, events_write = os.pipe()
         try:
@@ -455,7 +462,7 @@ class _Worker:
             os.close(job_read)
             os.close(events_write)
         self.status: str | None = None
-        self.reader = protocol.EventReader(events, max_events)
+        self.reader = protocol.EventReader(events, max_events, max_bytes)
         try:
             with os.fdopen(job_write, "wb") as pipe:
                 pipe.write(json.dumps(job).encode())
@@ -555,6 +562,7 @@ class _Session:
         self.budget_end = time.monotonic() + limits.budget_seconds
         self.phase, self.current = "start", None
         self.landlock, self.seccomp = 0, False
+        self.received = 0  # bytes from every worker so far: the cap is per submission
 
     def job(self) -> dict:
         return {
@@ -585,16 +593,16 @@ class _Session:
         return self.report
 
     def deadline(self) -> tuple[float, float]:
-        limit = {"start": 30.0, "cell": self.limits.cell_seconds}.get(
-            self.phase, self.limits.call_seconds
-        )
+        if self.phase == "start":  # no student code yet: the budget is not the worker's to use
+            return 30.0, time.monotonic() + 30.0
+        limit = self.limits.cell_seconds if self.phase == "cell" else self.limits.call_seconds
         return limit, min(time.monotonic() + limit, self.budget_end)
 
     def run_worker(self) -> bool:
         """Run one worker until done (True) or until it must be replaced (False)."""
         self.phase, self.current = "start", None
         max_events = 2 * len(self.cells) + len(self.pending) + 4
-        worker = _Worker(self.job(), max_events)
+        worker = _Worker(self.job(), max_events, protocol.MAX_SUBMISSION_BYTES - self.received)
         self.report.confinement = worker.server.plan.describe(self.landlock, self.seccomp)
         try:
             while True:
@@ -618,6 +626,7 @@ class _Session:
                 if not self.handle(event, worker):
                     return self.phase == "done"
         finally:
+            self.received += worker.reader.total
             worker.close()
 
     def handle(self, event: protocol.Event, worker: _Worker) -> bool:

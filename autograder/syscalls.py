@@ -21,10 +21,16 @@ DENIED = (
     # network and local sockets
     "socket",
     "socketpair",
-    # System V IPC: segments and queues outlive the process and its memory limit
+    # System V and POSIX IPC: segments and queues outlive the process and its memory limit
     "shmget",
     "msgget",
     "semget",
+    "mq_open",
+    "mq_unlink",
+    "mq_timedsend",
+    "mq_timedreceive",
+    "mq_notify",
+    "mq_getsetattr",
     # kernel keyrings: quota shared by the uid, left behind after exit
     "add_key",
     "request_key",

@@ -280,6 +280,8 @@ def _serve(control, np, protocol, compare):
             if pid == 0:
                 channel.close()
                 os.setsid()
+                # A worker that kills its server dies at once, in the call that did it.
+                ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
                 try:
                     _work(*fds, np, protocol, compare)
                 finally:

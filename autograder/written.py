@@ -22,14 +22,18 @@ MAX_JSON_BYTES = 40_000  # of one answer once JSON-escaped: three stay well unde
 
 
 def _label(question: str) -> re.Pattern:
-    return re.compile(rf"^\s*\*\*\s*(Your|Model) answer \({question}\):\s*\*\*\s*$", re.MULTILINE)
+    # Spaces and tabs only (no newlines) around the label: the search stays linear in the text.
+    return re.compile(
+        rf"^[ \t]*\*\*[ \t]*(Your|Model) answer \({question}\):[ \t]*\*\*[ \t]*$", re.MULTILINE
+    )
 
 
 def _text(cell: dict) -> str:
     source = cell.get("source", "")
     if isinstance(source, list):
         source = "".join(str(part) for part in source)
-    return str(source).replace("\r\n", "\n").replace("\r", "\n")
+    source = str(source)[: 4 * MAX_CHARS]  # what is shown is cut shorter anyway
+    return source.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _question_of(text: str) -> str | None:

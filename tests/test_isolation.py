@@ -274,6 +274,28 @@ def test_attack_suite_holds_on_an_emulated_platform(
     assert gate.problems_of(graded, table) == []
     assert graded[0].results["score"] == pytest.approx(FULL)
     assert list(tmp_path.iterdir()) == [], "grading left files behind"
+    sandbox.reset()
+    time.sleep(0.5)
+    assert _processes_of_our_slots() == [], "grading left processes behind"
+
+
+def _processes_of_our_slots() -> list[str]:
+    """Processes still running as a uid of this grader's slots (root only; else none)."""
+    first = confine.slot_uid(confine.platform(), 0)
+    if first is None or first < confine.SLOT_UID_BASE:
+        return []
+    ours = range(first, first + 64)
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        zombie = fields.get("State", "").split()[:1] == ["Z"]  # ended, not yet reaped by init
+        if int(fields.get("Uid", "-1").split()[0]) in ours and not zombie:
+            found.append(f"{entry.name} {fields.get('State', '').strip()} {fields['Name'].strip()}")
+    return found
 
 
 # ## Classmates in the same batch
