@@ -258,9 +258,11 @@ def test_a_worker_that_kills_its_fork_server_costs_only_itself(
     # server it may kill (without Landlock), which is then replaced.
     emulate("landlock=0")
     # Once the server is dead the worker's parent is another process, which it may not signal.
+    # The server's death reaches the worker a moment later: it waits for it in this call.
     killer = (
-        "def sigmoid(x):\n    import os, signal\n    try:\n"
+        "def sigmoid(x):\n    import os, signal, time\n    try:\n"
         "        os.kill(os.getppid(), signal.SIGKILL)\n    except OSError:\n        pass\n"
+        "    time.sleep(2)\n"
         "    return 0.0"
     )
     report = grade(solution_json, killer)
