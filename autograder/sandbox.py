@@ -65,6 +65,11 @@ class Call:
         return {"function": self.function, "strict": self.strict, "args": args}
 
     @functools.cached_property
+    def wire_json(self) -> str:
+        """`wire` as JSON, less its closing brace: a batch encodes each hidden call once."""
+        return json.dumps(self.wire)[:-1]
+
+    @functools.cached_property
     def sent(self) -> list[str]:
         """Each argument's `protocol.digest`: what an unmodified argument reports after a call."""
         import numpy as np
@@ -441,7 +446,7 @@ def reset() -> None:
 class _Worker:
     """One forked worker and the reading end of its event pipe."""
 
-    def __init__(self, job: dict, max_events: int, max_bytes: int):
+    def __init__(self, job: bytes, max_events: int, max_bytes: int):
         job_read, job_write = os.pipe()
         events, events_write = os.pipe()
         try:
@@ -465,7 +470,7 @@ class _Worker:
         self.reader = protocol.EventReader(events, max_events, max_bytes)
         try:
             with os.fdopen(job_write, "wb") as pipe:
-                pipe.write(json.dumps(job).encode())
+                pipe.write(job)
         except BrokenPipeError:
             pass
 
@@ -564,11 +569,11 @@ class _Session:
         self.landlock, self.seccomp = 0, False
         self.received = 0  # bytes from every worker so far: the cap is per submission
 
-    def job(self) -> dict:
-        return {
+    def job(self) -> bytes:
+        """The job, as JSON: each call is its cached `Call.wire_json` with its id added."""
+        head = {
             "cells": self.cells,
             "skip": sorted(self.report.skipped_cells),
-            "calls": [{"id": i, **self.calls[i].wire} for i in self.pending],
             "limits": {
                 "memory_mb": self.limits.memory_mb,
                 "cpu_seconds": int(self.limits.budget_seconds) + 2,
@@ -577,6 +582,8 @@ class _Session:
             "seccomp": _b64(self.rt.platform.seccomp),
             "readable": list(self.rt.interpreter.readable),
         }
+        calls = ", ".join(f'{self.calls[i].wire_json}, "id": {i}}}' for i in self.pending)
+        return f'{json.dumps(head)[:-1]}, "calls": [{calls}]}}'.encode()
 
     def run(self) -> Report:
         while True:
