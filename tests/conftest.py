@@ -39,6 +39,19 @@ def sandbox_runtime():
         pytest.skip(str(error))
 
 
+# Headless Chromium as this machine kind runs it: no sandbox of its own (we are root), and no
+# background connections (the network is closed).
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
 def write_notebook(folder: Path, notebook_json: dict, name: str = "disc05.ipynb") -> Path:
     path = folder / name
     path.write_text(json.dumps(notebook_json), encoding="utf-8")

@@ -19,19 +19,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import CHROMIUM_FLAGS
 
 from autograder import notebook, public_checks, spec
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = notebook.ROOT / "tests" / "output" / "browser"
 RUN_ALL_SECONDS = 180
 NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in the visible tab

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import CHROMIUM_FLAGS
 from test_written import with_answers
 
 from autograder import batch, gate, grader, report, sandbox, spec, written
@@ -244,13 +245,7 @@ def test_report_renders_in_headless_chromium_without_console_errors(
     page = (graded_class / "report.html").resolve()
     common = [
         _chromium(),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
+        *CHROMIUM_FLAGS,
         f"--user-data-dir={tmp_path / 'profile'}",
         "--enable-logging=stderr",
         "--v=0",
