@@ -10,12 +10,14 @@ there in one step, so that no other checkout ever sees it half made.
 """
 
 import os
+import pwd
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from . import confine
 from .archive import swap_folders
 from .spec import NUMPY_VERSION
 
@@ -23,16 +25,19 @@ SANDBOX_HOME = Path(f"/opt/disc05-sandbox-numpy-{NUMPY_VERSION}")
 _BASES = ("/usr/bin/python3", "/usr/local/bin/python3")
 
 
+def _as(user: str | None) -> dict:
+    """`subprocess` arguments that run a command as `user` (by name; None: as ourselves)."""
+    return {} if user is None else confine.run_as(pwd.getpwnam(user).pw_uid)
+
+
 def _usable(python: str, user: str | None, numpy_version: str | None = None) -> bool:
     """Whether `user` can run `python` with numpy (of `numpy_version`, if given), 3.10 or newer."""
-    from .sandbox import _run_as
-
     code = "import sys, numpy; sys.exit(sys.version_info < (3, 10))"
     if numpy_version is not None:
         code += f"; sys.exit(numpy.__version__ != {numpy_version!r})"
     try:
         done = subprocess.run(
-            [python, "-I", "-c", code], cwd="/", capture_output=True, timeout=60, **_run_as(user)
+            [python, "-I", "-c", code], cwd="/", capture_output=True, timeout=60, **_as(user)
         )
     except (OSError, subprocess.SubprocessError):
         return False
@@ -41,15 +46,13 @@ def _usable(python: str, user: str | None, numpy_version: str | None = None) -> 
 
 def _base_python(user: str) -> str:
     """A system Python 3.10+ with venv that `user` can run."""
-    from .sandbox import SandboxUnavailable, _run_as
+    from .sandbox import SandboxUnavailable
 
     check = "import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 10))"
     for base in _BASES:
         if not Path(base).exists():
             continue
-        done = subprocess.run(
-            [base, "-I", "-c", check], cwd="/", capture_output=True, **_run_as(user)
-        )
+        done = subprocess.run([base, "-I", "-c", check], cwd="/", capture_output=True, **_as(user))
         if done.returncode == 0:
             return base
     raise SandboxUnavailable(
@@ -67,9 +70,9 @@ def install(home: Path = SANDBOX_HOME) -> str:
     SandboxUnavailable
         If no system Python can be used, or the new venv does not work for the sandbox user.
     """
-    from .sandbox import SandboxUnavailable, _sandbox_user
+    from .sandbox import SandboxUnavailable
 
-    user = _sandbox_user()
+    user = confine.SHARED_USER if os.geteuid() == 0 else None
     pin = f"numpy=={NUMPY_VERSION}"
     if user is None or _usable(sys.executable, user, NUMPY_VERSION):
         return f"not needed: student code will run under {sys.executable}"

@@ -120,17 +120,6 @@ def encode_arg(value: object) -> dict:
     return {"float": float(value)}
 
 
-def decode_array(value: object) -> np.ndarray | None:
-    """A float64 array from the worker, or None if the message is not a well-formed one."""
-    import numpy as np
-
-    unpacked = protocol.unpack_array(value)
-    if unpacked is None:
-        return None
-    data, shape = unpacked
-    return np.frombuffer(data, dtype="<f8").reshape(shape).copy()
-
-
 # --- which interpreter ------------------------------------------------------------------------
 
 
@@ -704,19 +693,3 @@ def run(cells: list[str], calls: list[Call], limits: Limits = LIMITS) -> Report:
         When the sandbox itself cannot be had (never because of what the submission does).
     """
     return _Session(runtime(), cells, calls, limits).run()
-
-
-# --- users, for `autograder.install` --------------------------------------------------------------
-
-
-def _run_as(user: str | None) -> dict:
-    if user is None:
-        return {}
-    import pwd
-
-    entry = pwd.getpwnam(user)
-    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
-
-
-def _sandbox_user() -> str | None:
-    return confine.SHARED_USER if os.geteuid() == 0 else None

@@ -36,15 +36,12 @@ class Limits:
         Wall time for the whole submission; what is not run by then scores 0.
     memory_mb : int
         Address space of the sandboxed process (numpy itself takes about 100 MB of it).
-    file_mb : int
-        Largest file the sandboxed process may write in its scratch folder.
     """
 
     call_seconds: float = 5.0
     cell_seconds: float = 10.0
     budget_seconds: float = 60.0
     memory_mb: int = 512
-    file_mb: int = 8
 
 
 LIMITS = Limits()
