@@ -43,6 +43,7 @@ import ctypes
 import dataclasses
 import functools
 import importlib.util
+import inspect
 import json
 import os
 import pwd
@@ -153,61 +154,61 @@ class Interpreter:
         return (*own, *libs, *SYSTEM_PATHS, *DEVICES)
 
 
-_PROBE = """
-import json, os, sys, sysconfig, importlib.util
-paths = sysconfig.get_paths()
-numpy_dir = os.path.dirname(os.path.realpath(importlib.util.find_spec("numpy").origin))
-libs = os.path.join(os.path.dirname(numpy_dir), "numpy.libs")
-print(json.dumps({
-    "executable": os.path.realpath(sys.executable),
-    "stdlib": sorted({os.path.realpath(paths[k]) for k in ("stdlib", "platstdlib")}),
-    "site": sorted({os.path.realpath(paths[k]) for k in ("purelib", "platlib")}),
-    "numpy": numpy_dir,
-    "numpy_libs": libs if os.path.isdir(libs) else None,
-    "prefix": os.path.realpath(sys.base_prefix),
-    "ok": sys.version_info >= (3, 10),
-}))
-"""
+_PROBE_IMPORTS = "import importlib.util, json, os, sys, sysconfig"
+
+
+def _facts() -> dict | None:
+    """This interpreter's `Interpreter` fields but `python`, or None without numpy or 3.10.
+
+    The grader calls it for itself; for another interpreter its source is run there, after
+    `_PROBE_IMPORTS`.
+    """
+    spec = importlib.util.find_spec("numpy")
+    if spec is None or spec.origin is None or sys.version_info < (3, 10):
+        return None
+    paths = sysconfig.get_paths()
+    numpy_dir = os.path.dirname(os.path.realpath(spec.origin))
+    libs = os.path.join(os.path.dirname(numpy_dir), "numpy.libs")
+    return {
+        "executable": os.path.realpath(sys.executable),
+        "stdlib": sorted({os.path.realpath(paths[k]) for k in ("stdlib", "platstdlib")}),
+        "site": sorted({os.path.realpath(paths[k]) for k in ("purelib", "platlib")}),
+        "numpy": numpy_dir,
+        "numpy_libs": libs if os.path.isdir(libs) else None,
+        "prefix": os.path.realpath(sys.base_prefix),
+    }
+
+
+def _interpreter(python: str, facts: object) -> Interpreter | None:
+    if not isinstance(facts, dict):
+        return None
+    return Interpreter(
+        python=python, **{**facts, "stdlib": tuple(facts["stdlib"]), "site": tuple(facts["site"])}
+    )
 
 
 @functools.cache
 def interpreter(python: str, user: int | None) -> Interpreter | None:
     """Describe `python` as the sandbox will run it, or None if it cannot (as `user`)."""
+    probe = f"{_PROBE_IMPORTS}\n{inspect.getsource(_facts)}\nprint(json.dumps(_facts()))\n"
     try:
         done = subprocess.run(
-            [python, "-I", "-c", _PROBE],
+            [python, "-I", "-c", probe],
             cwd="/",
             capture_output=True,
             timeout=60,
             env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
             **run_as(user),
         )
-        found = json.loads(done.stdout) if done.returncode == 0 else None
+        facts = json.loads(done.stdout) if done.returncode == 0 else None
     except (OSError, subprocess.SubprocessError, ValueError):
         return None
-    if not isinstance(found, dict) or found.pop("ok", False) is not True:
-        return None
-    found["stdlib"], found["site"] = tuple(found["stdlib"]), tuple(found["site"])
-    return Interpreter(python=python, **found)
+    return _interpreter(python, facts)
 
 
 def this_interpreter() -> Interpreter | None:
     """The grader's own interpreter, described without starting another process."""
-    spec = importlib.util.find_spec("numpy")
-    if spec is None or spec.origin is None:
-        return None
-    paths = sysconfig.get_paths()
-    numpy_dir = os.path.dirname(os.path.realpath(spec.origin))
-    libs = os.path.join(os.path.dirname(numpy_dir), "numpy.libs")
-    return Interpreter(
-        python=sys.executable,
-        executable=os.path.realpath(sys.executable),
-        stdlib=tuple(sorted({os.path.realpath(paths[k]) for k in ("stdlib", "platstdlib")})),
-        site=tuple(sorted({os.path.realpath(paths[k]) for k in ("purelib", "platlib")})),
-        numpy=numpy_dir,
-        numpy_libs=libs if os.path.isdir(libs) else None,
-        prefix=os.path.realpath(sys.base_prefix),
-    )
+    return _interpreter(sys.executable, _facts())
 
 
 def run_as(uid: int | None) -> dict:
