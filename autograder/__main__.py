@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["DISC05_ALLOW_WEAK_ISOLATION"] = "1"
     # Imports are per command: grading must not pay for (or need) the build's dependencies.
     if args.command == "build":
-        from . import build
+        from .release import build
 
         try:
             build.build(args.dist, execute=not args.no_execute)
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "grade-all":
         return _grade_all(args)
     elif args.command == "bench":
-        from . import bench
+        from .release import bench
 
         python = str(args.python.absolute()) if args.python else None
         figures = bench.run(args.n, args.jobs, args.samples, args.otter_samples, python)
@@ -194,11 +194,12 @@ def main(argv: list[str] | None = None) -> int:
             _fail(f"install-sandbox failed: {error}")
             return FAILED
     elif args.command == "gradescope-venv":
-        from . import gradescope, install
+        from . import gradescope
+        from .release import package
 
         venv = args.venv or Path(gradescope.VENV)
         try:
-            _say(install.gradescope_venv(venv.resolve()))
+            _say(package.gradescope_venv(venv.resolve()))
         except (RuntimeError, OSError) as error:
             _fail(f"gradescope-venv failed: {error}")
             return FAILED

@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import grader, hints, spec
+from . import grader, gradescope, hints, spec
 from . import report as class_report
 
 METADATA = "submission_metadata.yml"
@@ -179,24 +179,14 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def identity_files() -> list[Path]:
-    """The grading code and answer key: the Python files the autograder zip ships."""
-    from . import gradescope
-
-    root = Path(__file__).resolve().parent.parent
-    files = [p for p in sorted((root / "autograder").glob("*.py"))]
-    files = [p for p in files if p.name not in gradescope.BUILD_ONLY]
-    return files + [root / "solutions" / name for name in gradescope.SOLUTION_MODULES]
-
-
 def autograder_identity(limits: spec.Limits) -> str:
     """A hash of what decides a score: the grading code and answer key that the autograder
     zip ships, numpy's version, and the limits in force."""
     import numpy as np
 
     digest = hashlib.sha256()
-    for path in identity_files():
-        digest.update(f"{path.parent.name}/{path.name}\0".encode() + path.read_bytes())
+    for name, path in gradescope.shipped_files().items():
+        digest.update(f"{name}\0".encode() + path.read_bytes())
     digest.update(f"numpy {np.__version__}; {limits!r}".encode())
     return digest.hexdigest()
 

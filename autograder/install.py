@@ -99,26 +99,3 @@ def install(home: Path = SANDBOX_HOME) -> str:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return f"created {home} ({pin}) from {base}"
-
-
-def gradescope_venv(venv: Path) -> str:
-    """Create `venv` the way the autograder zip's setup.sh does on Gradescope (by running it).
-
-    Returns a one-line description of what was done.
-    """
-    from . import gradescope
-
-    with tempfile.TemporaryDirectory(prefix="disc05-setup-") as source:
-        Path(source, "setup.sh").write_text(gradescope.SETUP_SH, encoding="utf-8")
-        Path(source, "requirements.txt").write_text(gradescope.REQUIREMENTS, encoding="utf-8")
-        # The system's python3, as on Gradescope's image, not one first on this shell's PATH.
-        path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-        env = {**os.environ, "PATH": path, "DISC05_VENV": str(venv), "DISC05_SOURCE": source}
-        done = subprocess.run(
-            ["bash", str(Path(source, "setup.sh"))], env=env, capture_output=True, text=True
-        )
-    if done.returncode != 0:
-        lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
-        raise RuntimeError(f"setup.sh failed (exit status {done.returncode}): {lines[-1]}")
-    pinned = gradescope.REQUIREMENTS.strip()
-    return f"{venv} is ready ({pinned}, as setup.sh makes it on Gradescope): {venv}/bin/python"

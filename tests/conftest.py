@@ -6,7 +6,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import grader, notebook, public_checks, sandbox
+from autograder import grader, sandbox
+from autograder.release import notebook, public_checks
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import write_notebook
 
-from autograder import attacks, batch, gate, sandbox, spec
+from autograder import batch, gradescope, sandbox, spec
+from autograder.release import attacks, gate
 
 FULL = sum(q.points for q in spec.QUESTIONS)
 WRONG_GAMMA = (
@@ -262,9 +263,9 @@ def test_results_of_another_autograder_are_regraded(folder, tmp_path, monkeypatc
 
 
 def test_the_autograder_identity_covers_code_answer_key_and_limits():
-    names = [f"{p.parent.name}/{p.name}" for p in batch.identity_files()]
+    names = set(gradescope.shipped_files())
     assert "autograder/spec.py" in names and "autograder/cases.py" in names
-    assert "solutions/residual.py" in names and "autograder/build.py" not in names
+    assert "solutions/residual.py" in names and "autograder/release/build.py" not in names
     default = batch.autograder_identity(spec.LIMITS)
     assert default == batch.autograder_identity(spec.LIMITS)
     assert default != batch.autograder_identity(batch.limits_for(30.0))

@@ -21,7 +21,8 @@ import nbformat
 import pytest
 from conftest import CHROMIUM_FLAGS
 
-from autograder import notebook, public_checks, spec
+from autograder import spec
+from autograder.release import notebook, public_checks
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = notebook.ROOT / "tests" / "output" / "browser"

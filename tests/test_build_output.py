@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import solutions
-from autograder import build, gate, sandbox
+from autograder import sandbox
+from autograder.release import build, gate
 
 RELEASE = {
     build.STUDENT_ZIP: b"student zip",
@@ -73,7 +74,8 @@ def test_an_empty_folder_and_the_current_folder_can_be_the_output(tmp_path, quic
     here = tmp_path / "here"
     here.mkdir()
     done = subprocess.run(
-        [sys.executable, "-c", "from autograder import build; build.check_dist('.')"], cwd=here
+        [sys.executable, "-c", "from autograder.release import build; build.check_dist('.')"],
+        cwd=here,
     )
     assert done.returncode == 0
     build.write_release(dict(RELEASE), here)

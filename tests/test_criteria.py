@@ -4,7 +4,8 @@ feedback per criterion, and what mistakes and trivial answers are worth."""
 import pytest
 
 import solutions
-from autograder import cases, grader, mutation, notebook, spec, variants
+from autograder import cases, grader, spec, variants
+from autograder.release import mutation, notebook
 
 FUNCTIONS = list(solutions.GRADED)
 OVERFLOWING_SIGMOID = next(

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from conftest import write_notebook
 
-from autograder import attacks, gate, gradescope, spec
+from autograder import spec
+from autograder.release import attacks, gate, package
 
 FULL = sum(q.points for q in spec.QUESTIONS)
 OTTER = Path(sys.executable).with_name("otter")
@@ -28,7 +29,7 @@ WRONG_GAMMA = (
 @pytest.fixture(scope="module")
 def autograder_zip(tmp_path_factory, test_files):
     path = tmp_path_factory.mktemp("dist") / "disc05-autograder.zip"
-    path.write_bytes(gradescope.autograder_zip(test_files))
+    path.write_bytes(package.autograder_zip(test_files))
     return path
 
 
@@ -154,7 +155,7 @@ def test_autograder_zip_has_otters_layout_and_no_stray_files(autograder_zip):
         requirements = archive.read("requirements.txt").decode()
     assert {"run_autograder", "setup.sh", "requirements.txt", "otter_config.json"} <= names
     assert {f"tests/{q.name}.py" for q in spec.QUESTIONS} <= names
-    assert "autograder/build.py" not in names and "solutions/written_answers.md" not in names
+    assert "autograder/release/build.py" not in names and "solutions/written_answers.md" not in names
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
     assert config["plugins"] == ["autograder.otter_plugin.Disc05Grading"]
     assert all("==" in line for line in requirements.split())

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from conftest import write_notebook
 
-from autograder import attacks, cases, gate, grader, sandbox, spec
+from autograder import cases, grader, sandbox, spec
+from autograder.release import attacks, gate, leaks, package
 
 FULL = sum(q.points for q in spec.QUESTIONS)
 REPO = str(Path(__file__).resolve().parent.parent)
@@ -216,9 +217,9 @@ def test_results_are_plain_data_even_for_subclasses(sandbox_runtime):
 def test_attack_gets_its_expected_score(
     attack, solution_json, student_json, table, sandbox_runtime, tmp_path
 ):
-    from autograder import build, gradescope
+    from autograder.release import build
 
-    zip_bytes = gradescope.autograder_zip(build.public_checks.render_all())
+    zip_bytes = package.autograder_zip(build.public_checks.render_all())
     wrong = gate.with_cells(student_json, [attacks.WRONG_ANSWERS])
     base = {"solution": solution_json, "stubs": student_json, "wrong": wrong}[attack.base]
     cells = attacks.attack_cells(attack, repo=REPO, source="/autograder/source")
@@ -235,7 +236,7 @@ def test_attack_gets_its_expected_score(
         assert results["score"] == 0
     else:
         assert results["score"] <= gate.grade_in_tree(zip_bytes, wrong, table)[0]["score"]
-    assert not gate.leaked_fragments(results, gate.secret_fragments(table))
+    assert not leaks.leaked_fragments(results, leaks.secret_fragments(table))
     assert len(json.dumps(results)) < 256_000
 
 

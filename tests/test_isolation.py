@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import write_notebook
 
-from autograder import confine, gate, gradescope, hints, protocol, sandbox, spec
+from autograder import confine, hints, protocol, sandbox, spec
+from autograder.release import gate, package
 
 FULL = sum(q.points for q in spec.QUESTIONS)
 FAST = spec.Limits(call_seconds=1.0, cell_seconds=1.0, budget_seconds=20.0)
@@ -240,7 +241,7 @@ def test_gradescope_entry_point_uses_what_the_container_allows(
     import zipfile
 
     root = tmp_path / "autograder"
-    with zipfile.ZipFile(io.BytesIO(gradescope.autograder_zip(test_files))) as archive:
+    with zipfile.ZipFile(io.BytesIO(package.autograder_zip(test_files))) as archive:
         archive.extractall(root / "source")
     (root / "submission").mkdir()
     write_notebook(root / "submission", solution_json)
@@ -267,7 +268,7 @@ def test_attack_suite_holds_on_an_emulated_platform(
     graded = gate.grade_known(
         student_json,
         solution_json,
-        gradescope.autograder_zip(test_files),
+        package.autograder_zip(test_files),
         table,
         hints.Hints(table),
     )

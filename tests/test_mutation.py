@@ -6,18 +6,9 @@ import numpy as np
 import pytest
 
 import solutions
-from autograder import (
-    build,
-    cases,
-    gate,
-    gradescope,
-    hints,
-    mutation,
-    public_checks,
-    spec,
-    variants,
-)
+from autograder import cases, hints, spec, variants
 from autograder.cases import Case
+from autograder.release import gate, mutation, package, public_checks, run_checks
 
 FUNCTIONS = list(solutions.GRADED)
 
@@ -70,7 +61,7 @@ def test_every_mistake_fails_a_public_check_with_its_own_hint(variant, test_file
     question = spec.question_of(variant.function).name
     failed = [
         o
-        for o in build.run_public_checks(env, test_files)
+        for o in run_checks.run_public_checks(env, test_files)
         if o.question == question and not o.passed
     ]
     assert failed, "the public checks do not notice this mistake"
@@ -112,7 +103,7 @@ def _gate_on(monkeypatch, mistakes, alternatives, solution_json, test_files):
     monkeypatch.setattr(mutation, "MISTAKES", tuple(mistakes))
     monkeypatch.setattr(mutation, "ALTERNATIVES", tuple(alternatives))
     monkeypatch.setattr(mutation, "mutants", lambda function: [])
-    zip_bytes = gradescope.autograder_zip(test_files)
+    zip_bytes = package.autograder_zip(test_files)
     problems, report = mutation.run(solution_json, zip_bytes, test_files, log=lambda _: None)
     return problems, report
 

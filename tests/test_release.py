@@ -20,7 +20,8 @@ from otter.test_files import create_test_file
 from otter.test_files.exception_test import ExceptionTestFile
 
 import solutions
-from autograder import build, notebook, public_checks, spec
+from autograder import spec
+from autograder.release import build, leaks, notebook, public_checks, run_checks
 
 ALL_FUNCTIONS = [f for q in spec.QUESTIONS for f in q.functions]
 
@@ -112,8 +113,8 @@ def test_solution_notebook_is_the_student_notebook_with_answers_filled_in(studen
 def test_public_checks_pass_on_reference_and_report_stubs_as_not_attempted(
     student, solution, test_files
 ):
-    build.verify_public_checks(student, solution, test_files)
-    outcomes = build.run_public_checks(build.notebook_functions(solution), test_files)
+    run_checks.verify_public_checks(student, solution, test_files)
+    outcomes = run_checks.run_public_checks(run_checks.notebook_functions(solution), test_files)
     assert {o.question for o in outcomes} == {q.name for q in spec.QUESTIONS}
     assert all(o.passed for o in outcomes)
 
@@ -129,7 +130,7 @@ def test_public_checks_flag_a_function_that_modifies_its_argument(test_files):
     env = with_function(
         "def dropout_to_ridge_weights(w_check, p):\n    w_check *= p\n    return w_check"
     )
-    outcomes = build.run_public_checks(env, test_files)
+    outcomes = run_checks.run_public_checks(env, test_files)
     assert any("modified one of its arguments" in o.message for o in outcomes if not o.passed)
 
 
@@ -138,21 +139,21 @@ def test_public_checks_flag_a_function_that_modifies_its_argument(test_files):
 
 def test_leak_scan_finds_nothing_in_the_release_and_finds_planted_answers(student):
     files = {spec.NOTEBOOK_NAME: nbformat.writes(student).encode()}
-    assert build.find_leaks(files) == []
+    assert leaks.find_leaks(files) == []
     for planted in (
         notebook.reference_source("effective_matrix"),
         notebook.written_answers()["q1c"],
     ):
         tampered = json.loads(files[spec.NOTEBOOK_NAME])
         tampered["cells"].append(nbformat.v4.new_markdown_cell(planted))
-        assert build.find_leaks({"x.ipynb": json.dumps(tampered).encode()})
+        assert leaks.find_leaks({"x.ipynb": json.dumps(tampered).encode()})
 
 
 def test_leak_scan_looks_inside_the_embedded_public_checks():
     planted = {"tests/q9.py": notebook.reference_source("dropout_gamma")}
     cell = notebook.setup_source(planted)
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
-    assert build.find_leaks({"x.ipynb": nbformat.writes(nb).encode()})
+    assert leaks.find_leaks({"x.ipynb": nbformat.writes(nb).encode()})
 
 
 def test_two_builds_give_identical_bytes():

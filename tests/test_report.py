@@ -17,7 +17,8 @@ import pytest
 from conftest import CHROMIUM_FLAGS
 from test_written import with_answers
 
-from autograder import batch, gate, grader, report, sandbox, spec, written
+from autograder import batch, grader, report, sandbox, spec, written
+from autograder.release import gate
 from autograder.variants import MISTAKES
 
 OUTPUT = Path(__file__).resolve().parent / "output"  # the screenshot is kept here

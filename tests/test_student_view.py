@@ -20,8 +20,9 @@ from otter.nbmeta_config import NBMetadataConfig
 from otter.test_files import create_test_file
 
 import solutions
-from autograder import build, grader, notebook, public_checks, spec, variants
-from autograder.public_checks import FAILED, NOT_ATTEMPTED, PASSED, WAITING
+from autograder import grader, spec, variants
+from autograder.release import build, notebook, public_checks
+from autograder.release.public_checks import FAILED, NOT_ATTEMPTED, PASSED, WAITING
 
 
 def setup_namespace(test_files: dict[str, str], folder: Path) -> dict:

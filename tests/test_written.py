@@ -7,7 +7,8 @@ import zipfile
 import pytest
 from conftest import write_notebook
 
-from autograder import gate, grader, notebook, spec, submission, written
+from autograder import grader, spec, submission, written
+from autograder.release import gate, leaks, notebook
 
 MATHS = (
     r"Each factor is at most $\sigma'(0) = 1/4$, so $\|\partial x_L / \partial x_0\| \le 4^{-L}$"
@@ -143,8 +144,8 @@ def test_the_gate_does_not_count_the_notebooks_own_answers_as_leaks(solution_jso
     report = grader.empty_report("x")
     report.written = written.answers(json.dumps(solution_json).encode())
     results = report.to_gradescope()
-    fragments = gate.secret_fragments()
+    fragments = leaks.secret_fragments()
     text = " ".join(json.dumps(results).replace("\\n", " ").split())
     quoted = [f for f in fragments if f in text]
     assert quoted  # the model answers are answer key, but the notebook's own text
-    assert gate.leaked_fragments(results, fragments) == []
+    assert leaks.leaked_fragments(results, fragments) == []

@@ -30,8 +30,9 @@ from pathlib import Path
 
 import nbformat
 
-from . import attacks, gate, grader, gradescope, notebook, public_checks, spec
-from .variants import MISTAKES
+from .. import grader, spec
+from ..variants import MISTAKES
+from . import attacks, gate, notebook, package, public_checks
 
 TARGETS = {
     "core_seconds": 0.5,
@@ -176,7 +177,7 @@ def run(
         otter = str(Path(sys.executable).with_name("otter"))
         if otter_samples and Path(otter).exists():
             zip_path = root / "disc05-autograder.zip"
-            zip_path.write_bytes(gradescope.autograder_zip(public_checks.render_all()))
+            zip_path.write_bytes(package.autograder_zip(public_checks.render_all()))
             out = root / "otter-out"
             out.mkdir()
             figures["otter_seconds"] = statistics.median(

@@ -7,30 +7,27 @@ notebook's own ``grader.check`` cells all pass, and the student release contains
 of reference code, derivation or model answer. Output is byte-for-byte reproducible.
 """
 
-import base64
 import copy
-import io
 import json
 import re
 import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-import numpy as np
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
-from otter.nbmeta_config import NBMetadataConfig
-from otter.test_files import create_test_file
 
 import solutions
 
-from . import gate, gradescope, mutation, notebook, public_checks, sandbox, spec
-from .archive import swap_folders, zip_bytes
+from .. import sandbox, spec
+from ..archive import swap_folders, zip_bytes
+from . import gate, mutation, notebook, package, public_checks
+from .leaks import answer_key_fragments, find_leaks
 from .notebook import Kind
+from .run_checks import ChecksWrong, verify_public_checks
 
 ROOT = notebook.ROOT
 DIST = ROOT / "dist"
@@ -42,65 +39,6 @@ EXECUTION_TIMEOUT = 120  # seconds per cell; the demos take about one
 
 class BuildError(Exception):
     """The release is not fit to ship; the message says why."""
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    """One public test case run against one notebook."""
-
-    question: str
-    case: str
-    passed: bool
-    message: str
-
-
-def notebook_functions(nb: nbformat.NotebookNode) -> dict:
-    """Namespace of the graded functions a notebook defines (with ``np`` available).
-
-    Only the cells that define graded functions are executed, so the result does not depend
-    on the demos or on Otter's notebook client.
-    """
-    env: dict = {"np": np}
-    for source in notebook.code_cells(nb):
-        match = re.match(r"def (\w+)\(", source)
-        if match and match.group(1) in solutions.GRADED:
-            exec(compile(source, "<notebook cell>", "exec"), env)  # noqa: S102 - our own cells
-    return env
-
-
-def run_public_checks(env: dict, test_files: dict[str, str]) -> list[CheckOutcome]:
-    """Run every public test file, through Otter's own test runner, against `env`."""
-    outcomes = []
-    with tempfile.TemporaryDirectory() as folder:
-        for path, text in sorted(test_files.items()):
-            file = Path(folder, path)
-            file.parent.mkdir(parents=True, exist_ok=True)
-            file.write_text(text, encoding="utf-8")
-            test_file = create_test_file(str(file), NBMetadataConfig())
-            test_file.run(env)
-            outcomes += [
-                CheckOutcome(test_file.name, r.test_case.name, r.passed, r.message or "")
-                for r in test_file.test_case_results
-            ]
-    return outcomes
-
-
-def verify_public_checks(
-    student: nbformat.NotebookNode, solution: nbformat.NotebookNode, test_files: dict[str, str]
-) -> None:
-    """Every public case passes on the solution and fails, as not attempted, on the stubs."""
-    problems = [
-        f"fails on the solution: {o.question} / {o.case}\n{o.message}"
-        for o in run_public_checks(notebook_functions(solution), test_files)
-        if not o.passed
-    ]
-    problems += [
-        f"does not report the stub as not attempted: {o.question} / {o.case}"
-        for o in run_public_checks(notebook_functions(student), test_files)
-        if o.passed or "not attempted" not in o.message
-    ]
-    if problems:
-        raise BuildError("public checks are wrong:\n" + "\n".join(problems))
 
 
 # Otter recognises Colab by the name of the IPython shell; make it see Colab in our kernel.
@@ -187,58 +125,6 @@ def verify_executions(student: nbformat.NotebookNode, solution: nbformat.Noteboo
             )
 
 
-def answer_key_fragments() -> list[str]:
-    """Text that must never reach students: reference code, derivations, model answers.
-
-    Fragments are whitespace-normalised lines of reference code (after the docstring), lines
-    of the ``Notes`` sections, and sentences of the written answers, long enough to be
-    specific (short ones such as ``return out`` could occur anywhere).
-    """
-    fragments = []
-    for name in solutions.GRADED:
-        source = notebook.reference_source(name)
-        code = source.split('"""')[-1]
-        fragments += [line.strip() for line in code.splitlines() if len(line.strip()) >= 20]
-        doc = notebook.public_docstring(name)
-        full = solutions.GRADED[name].__doc__ or ""
-        notes = full[full.find("Notes\n") :] if "Notes\n" in full else ""
-        fragments += [
-            line.strip()
-            for line in notes.splitlines()[2:]
-            if len(line.strip()) >= 25 and line.strip() not in doc
-        ]
-    for answer in notebook.written_answers().values():
-        sentences = re.split(r"(?<=[.:;])\s+", " ".join(answer.split()))
-        fragments += [s for s in sentences if len(s) >= 30]
-    return [" ".join(f.split()) for f in fragments]
-
-
-def release_texts(files: dict[str, bytes]) -> dict[str, str]:
-    """Every text students receive, with the public-check archive inside the notebook unpacked."""
-    texts = {}
-    for name, data in files.items():
-        text = data.decode("utf-8")
-        texts[name] = text
-        for blob in re.findall(r'PUBLIC_CHECKS = \\"([A-Za-z0-9+/=]+)\\"', text):
-            with zipfile.ZipFile(io.BytesIO(base64.b64decode(blob))) as archive:
-                for inner in archive.namelist():
-                    texts[f"{name}!{inner}"] = archive.read(inner).decode("utf-8")
-    return texts
-
-
-def find_leaks(files: dict[str, bytes]) -> list[str]:
-    """Answer-key fragments found in the student release, as ``file: fragment`` lines."""
-    leaks = []
-    fragments = answer_key_fragments()
-    for name, text in release_texts(files).items():
-        # Notebook JSON escapes newlines and quotes; undo that before comparing.
-        plain = " ".join(
-            text.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\").split()
-        )
-        leaks += [f"{name}: {fragment}" for fragment in fragments if fragment in plain]
-    return leaks
-
-
 def release_files(
     execute: bool = True, grade: bool = True, log: Callable[[str], None] = print
 ) -> dict[str, bytes]:
@@ -264,7 +150,10 @@ def release_files(
     solution = notebook.build_notebook("solution", test_files)
     log("rendered the student and solution notebooks")
 
-    verify_public_checks(student, solution, test_files)
+    try:
+        verify_public_checks(student, solution, test_files)
+    except ChecksWrong as error:
+        raise BuildError(f"public checks are wrong:\n{error}") from None
     count = sum(len(checks) for checks in public_checks.CHECKS.values())
     log(f"public checks: {count} cases pass on the solution and fail on the stubs")
 
@@ -278,7 +167,7 @@ def release_files(
         raise BuildError("the student release leaks the answer key:\n" + "\n".join(leaks))
     log(f"leak scan: none of {len(answer_key_fragments())} answer-key fragments in the release")
 
-    autograder_zip = gradescope.autograder_zip(test_files)
+    autograder_zip = package.autograder_zip(test_files)
     report = ""
     try:
         if grade:

@@ -20,8 +20,8 @@ import numpy as np
 
 import solutions
 
-from . import compare, hints, spec
-from .variants import MISTAKES
+from .. import compare, hints, spec
+from ..variants import MISTAKES
 
 # How a line of ``grader.check`` output starts, by verdict.
 PASSED, FAILED, WAITING, NOT_ATTEMPTED = "✓", "✗", "…", "○"

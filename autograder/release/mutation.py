@@ -29,8 +29,11 @@ import numpy as np
 
 import solutions
 
-from . import cases, compare, gate, hints, notebook, spec
-from .variants import ALTERNATIVES, MISTAKES, Variant
+from .. import cases, compare, grader, hints, spec
+from ..variants import ALTERNATIVES, MISTAKES, Variant
+from . import gate, notebook
+from .public_checks import UNCHECKED_MUTANTS
+from .run_checks import run_public_checks
 
 BATTERY_SEED = 7_2026
 BATTERY_ROUNDS = 10  # times the hidden-case generators are rerun with other seeds
@@ -190,8 +193,6 @@ def points_in_process(variant: Variant, table: dict) -> float:
     The same criteria and verdicts as the grader's (`grader.criterion_results`), without the
     sandbox: quick enough for tests; the gate grades through the real path.
     """
-    from . import grader
-
     strict = variant.function in spec.STRICT_WARNINGS
     tolerance = spec.TOLERANCES[variant.function]
     rows = table[variant.function]
@@ -313,8 +314,6 @@ def trivial_submissions() -> list[tuple[str, list[Variant]]]:
 
 def public_escapes(test_files: dict[str, str]) -> list[str]:
     """Catalogued mistakes that pass every public check of their question."""
-    from .build import run_public_checks
-
     escapes = []
     for variant in MISTAKES:
         env = {"np": np, **solutions.GRADED}
@@ -336,8 +335,6 @@ def unchecked_mutants(
     An escape is a problem unless `explained` (``public_checks.UNCHECKED_MUTANTS``) gives the
     reason it is let through; then it is listed in the report with that reason.
     """
-    from .build import run_public_checks
-
     problems, lines = [], []
     for variant in live:
         env = {"np": np, **solutions.GRADED}
@@ -367,8 +364,6 @@ def run(
 ) -> tuple[list[str], str]:
     """Grade every mistake, mutant, alternative and trivial answer; return (problems, report
     in Markdown)."""
-    from . import grader
-
     table = grader.expected_outputs()
     known_mistakes = hints.Hints(table)
     all_mutants = [m for f in solutions.GRADED for m in mutants(f)]
@@ -403,8 +398,6 @@ def run(
     problems += [p for r in trivial_results for p in trivial_problems(r)]
     escapes = public_escapes(test_files)
     problems += escapes
-    from .public_checks import UNCHECKED_MUTANTS
-
     mutant_escapes, let_through = unchecked_mutants(test_files, live, UNCHECKED_MUTANTS)
     problems += mutant_escapes
 

@@ -28,11 +28,11 @@ import nbformat
 
 import solutions
 
-from . import spec
-from .archive import zip_bytes
-from .grader import points_text
+from .. import spec
+from ..archive import zip_bytes
+from ..grader import points_text
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 SOURCE = ROOT / "assignment" / "disc05.md"
 
 Kind = Literal["student", "solution"]

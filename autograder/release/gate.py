@@ -8,11 +8,9 @@ or the hidden cases.
 """
 
 import contextlib
-import functools
 import io
 import json
 import os
-import re
 import tempfile
 import time
 import zipfile
@@ -21,7 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import attacks, grader, gradescope, hints, sandbox, spec
+from .. import cases, compare, grader, gradescope, hints, sandbox, spec
+from ..variants import ALTERNATIVES
+from . import attacks, leaks, public_checks
+from .run_checks import run_public_checks
 
 SHARE = {name: q.share for q in spec.QUESTIONS for name in q.functions}
 TOLERANCE = 1e-6
@@ -84,18 +85,6 @@ def grade_in_tree(
     return results, report
 
 
-GRADING_MODULES = (
-    "gradescope",
-    "grader",
-    "hints",
-    "sandbox",
-    "install",
-    "submission",
-    "cases",
-    "compare",
-)
-
-
 def reference_problems() -> list[str]:
     """What is wrong with the reference itself, each problem naming the function.
 
@@ -109,9 +98,6 @@ def reference_problems() -> list[str]:
     import numpy as np
 
     import solutions
-
-    from . import cases, compare, public_checks
-    from .variants import ALTERNATIVES
 
     inputs = {
         name: [(f"hidden case {c.label!r}", c.args) for c in cases.hidden_cases(name)]
@@ -166,8 +152,6 @@ def reference_disagreements(test_files: dict[str, str]) -> list[str]:
 
     import solutions
 
-    from .build import run_public_checks
-
     env = {"np": np, **solutions.GRADED}
     return [
         f"solutions.{o.case.split(':')[0]} disagrees with the public check {o.question} / "
@@ -178,7 +162,8 @@ def reference_disagreements(test_files: dict[str, str]) -> list[str]:
 
 
 def missing_from_zip(autograder_zip: bytes) -> list[str]:
-    """Grading modules that the unpacked zip cannot import from its own files (with numpy only)."""
+    """Modules of the zip's `autograder` package that the unpacked zip cannot import from its
+    own files (with numpy only): the runtime must stand without the release tooling."""
     import importlib.util
     import subprocess
     import sys
@@ -187,11 +172,19 @@ def missing_from_zip(autograder_zip: bytes) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="disc05-zip-") as folder:
         with zipfile.ZipFile(io.BytesIO(autograder_zip)) as archive:
             archive.extractall(folder)
+            modules = sorted(
+                Path(name).stem
+                for name in archive.namelist()
+                if name.startswith("autograder/")
+                and name.endswith(".py")
+                and name.count("/") == 1
+                and not name.endswith("__main__.py")
+            )
         code = (
             "import importlib, json, sys\n"
             f"sys.path[:0] = [{folder!r}, {str(numpy_site)!r}]\n"
             "found = {}\n"
-            f"for name in {GRADING_MODULES!r}:\n"
+            f"for name in {modules!r}:\n"
             "    try:\n"
             "        found[name] = importlib.import_module('autograder.' + name).__file__\n"
             "    except ImportError as error:\n"
@@ -209,64 +202,6 @@ def missing_from_zip(autograder_zip: bytes) -> list[str]:
             for name, where in found.items()
             if not str(where).startswith(folder)
         ]
-
-
-def leaked_fragments(results: dict, fragments: list[str]) -> list[str]:
-    """The fragments that `results` quotes (numbers are looked up by their leading digits),
-    leaving out the written answers: they quote the notebook's own Markdown."""
-    results = without_written_answers(results)
-    text = " ".join(json.dumps(results).replace("\\n", " ").split())
-    numbers, others = _numbers_apart(tuple(fragments))
-    quoted = _specific_numbers(float(n) for n in _DECIMAL.findall(text)) & numbers
-    return sorted(quoted) + [f for f in others if f in text]
-
-
-@functools.lru_cache(maxsize=4)
-def _numbers_apart(fragments: tuple[str, ...]) -> tuple[frozenset[str], list[str]]:
-    numbers = frozenset(f for f in fragments if _DECIMAL.fullmatch(f))
-    return numbers, [f for f in fragments if f not in numbers]
-
-
-_DECIMAL = re.compile(r"\d+\.\d+")
-
-
-def _specific_numbers(values) -> set[str]:
-    """Each value's leading six significant digits as printed (``0.482131`` of 0.4821316...),
-    for values with that many: a result quoting one of them quotes a hidden number."""
-    found = set()
-    for value in values:
-        text = repr(abs(float(value)))
-        if "e" in text or "inf" in text or "nan" in text:
-            continue
-        digits = 0
-        for end, char in enumerate(text):
-            digits += char.isdigit() and (digits > 0 or char != "0")
-            if digits == 6:
-                found.add(text[: end + 1])
-                break
-    return found
-
-
-def hidden_numbers(table: dict) -> set[str]:
-    """The hidden inputs and the expected values, as `_specific_numbers`."""
-    import numpy as np
-
-    values = []
-    for expected in (e for entries in table.values() for e in entries):
-        values += np.ravel(expected.value).tolist()
-        for arg in expected.case.args:
-            values += np.ravel(np.asarray(arg, dtype=float)).tolist()
-    return _specific_numbers(values)
-
-
-def secret_fragments(table: dict | None = None) -> list[str]:
-    """Lines of the hidden cases and of the reference code, long enough to be specific, and
-    (given the reference outputs) every specific hidden input and expected value."""
-    from .build import answer_key_fragments
-
-    cases = (Path(__file__).with_name("cases.py")).read_text(encoding="utf-8")
-    lines = [" ".join(line.split()) for line in cases.splitlines() if len(line.strip()) >= 25]
-    return answer_key_fragments() + lines + sorted(hidden_numbers(table or {}))
 
 
 # The platforms the gate grades the attack suite on: this machine as it is, and the fallback a
@@ -298,7 +233,7 @@ def grade_known(
 ) -> list[Graded]:
     """Grade the solution, the stubs and every attack, in parallel, each in a fresh simulated
     /autograder tree."""
-    repo = str(Path(__file__).resolve().parent.parent)
+    repo = str(Path(__file__).resolve().parents[2])
     full = sum(q.points for q in spec.QUESTIONS)
     wrong = with_cells(student, [attacks.WRONG_ANSWERS])
 
@@ -343,23 +278,13 @@ def problems_of(graded: list[Graded], table: dict) -> list[str]:
         for g in graded
         if (size := len(json.dumps(g.results))) > RESULTS_BYTES
     ]
-    fragments = secret_fragments(table)
+    fragments = leaks.secret_fragments(table)
     for g in graded:
         problems += [
             f"{g.name}: results.json quotes {leak!r}"
-            for leak in leaked_fragments(g.results, fragments)
+            for leak in leaks.leaked_fragments(g.results, fragments)
         ]
     return problems
-
-
-def without_written_answers(results: dict) -> dict:
-    """`results` with the written answers left out: they quote the notebook's own Markdown
-    (the solution's holds the model answers), which the grader read, not student code."""
-    tests = [
-        {**test, "output": ""} if test.get("name", "").endswith(" written answer") else test
-        for test in results.get("tests", [])
-    ]
-    return {**results, "tests": tests}
 
 
 def run_gate(
