@@ -26,18 +26,19 @@ import dataclasses
 import hashlib
 import io
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import grader, gradescope, hints, spec
+from . import grader, gradescope, hints, sandbox, spec
 from . import report as class_report
 
 METADATA = "submission_metadata.yml"
@@ -328,14 +329,12 @@ class _Breaker:
 
     def __init__(self, limit: int):
         self.limit, self.in_a_row, self.last = limit, 0, ""
-        self.lock = threading.Lock()
 
     def record(self, outcome: object) -> None:
-        with self.lock:
-            if isinstance(outcome, NotGraded):
-                self.in_a_row, self.last = self.in_a_row + 1, outcome.reason
-            else:
-                self.in_a_row = 0
+        if isinstance(outcome, NotGraded):
+            self.in_a_row, self.last = self.in_a_row + 1, outcome.reason
+        else:
+            self.in_a_row = 0
 
     @property
     def open(self) -> bool:
@@ -360,6 +359,78 @@ def limits_for(timeout: float | None) -> spec.Limits:
         call_seconds=min(spec.LIMITS.call_seconds, timeout),
         cell_seconds=min(spec.LIMITS.cell_seconds, timeout),
     )
+
+
+class _Grading:
+    """What a grading process needs, set before the processes are forked so that they inherit
+    it: the reference outputs and the catalogue's outputs, computed once for the batch."""
+
+    table: dict = {}
+    limits: spec.Limits = spec.LIMITS
+    known: "hints.Hints | None" = None
+    source = ""  # the name of PATH, for messages
+
+    @classmethod
+    def start(cls, table: dict, limits: spec.Limits, known: "hints.Hints | None", source: str):
+        cls.table, cls.limits, cls.known, cls.source = table, limits, known, source
+
+    @classmethod
+    def attempt(cls, entry: Entry) -> "grader.GradeReport | NotGraded":
+        """Grade `entry`, retrying a failure that is not the submission's doing."""
+        if not entry.path.exists():
+            return NotGraded(f"{cls.source} has no {entry.id}, which {METADATA} lists")
+        reason = ""
+        for attempt in range(1 + RETRIES):
+            if attempt:
+                time.sleep(RETRY_SECONDS * 2 ** (attempt - 1))
+            try:
+                return grader.grade(entry.path, cls.table, cls.limits, cls.known)
+            except Exception as error:  # noqa: BLE001 - never the submission's doing
+                reason = _one_line(error)
+        return NotGraded(reason)
+
+
+def _grade_in_processes(
+    todo: list[Entry],
+    workers: int,
+    record: Callable[[Entry, "grader.GradeReport | NotGraded"], None],
+    breaker: _Breaker,
+    not_tried: Callable[[], NotGraded],
+) -> None:
+    """Grade `todo` in `workers` forked processes, one submission at a time each.
+
+    A process per slot, not a thread: the grader's own work (reading the sandbox's messages,
+    judging every call) holds Python's interpreter lock, so threads would take turns. The
+    processes are forked, inheriting the reference outputs; each starts its own fork server
+    (and, as root, gets its own uids). Submissions are handed out a few at a time, so that
+    once `GIVE_UP_AFTER` in a row could not be graded, the rest are not tried. Should a
+    grading process die, the submissions it held are not graded and a new pool goes on.
+    """
+    waiting = list(reversed(todo))
+    context = multiprocessing.get_context("fork")
+    while waiting:
+        in_flight: dict = {}
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=sandbox.prestart) as pool:
+            while waiting or in_flight:
+                while waiting and len(in_flight) < 2 * workers and not breaker.open:
+                    entry = waiting.pop()
+                    in_flight[pool.submit(_Grading.attempt, entry)] = entry
+                while waiting and breaker.open:
+                    record(waiting.pop(), not_tried())
+                if not in_flight:
+                    break
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                broken = False
+                for future in done:
+                    try:
+                        outcome = future.result()
+                    except BrokenProcessPool as error:  # never the submission's doing
+                        outcome, broken = NotGraded(f"its grading process stopped ({error})"), True
+                    record(in_flight.pop(future), outcome)
+                if broken:
+                    for entry in in_flight.values():
+                        record(entry, NotGraded("its grading process stopped"))
+                    break
 
 
 def grade_all(
@@ -398,62 +469,50 @@ def grade_all(
         breaker = _Breaker(GIVE_UP_AFTER)
         # Messages must not quote the scratch folder, which is gone once the batch ends.
         hide = [(str(Path(scratch).resolve()), path.name), (scratch, path.name)]
-
-        def grade_one(entry: Entry) -> grader.GradeReport | NotGraded:
-            outcome = attempt_grading(entry)
-            breaker.record(outcome)
-            return outcome
-
-        def attempt_grading(entry: Entry) -> grader.GradeReport | NotGraded:
-            if not entry.path.exists():
-                return NotGraded(f"{path.name} has no {entry.id}, which {METADATA} lists")
-            reason = ""
-            for attempt in range(1 + RETRIES):
-                if breaker.open:
-                    return NotGraded(
-                        f"not tried: the {GIVE_UP_AFTER} submissions before it could not be "
-                        f"graded either ({breaker.last})"
-                    )
-                if attempt:
-                    time.sleep(RETRY_SECONDS * 2 ** (attempt - 1))
-                try:
-                    return grader.grade(entry.path, table, limits, known)
-                except Exception as error:  # noqa: BLE001 - never the submission's doing
-                    reason = _one_line(error)
-            for long, short in hide:
-                reason = reason.replace(long, short)
-            return NotGraded(reason)
-
         not_graded, errors = {}, 0
-        with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
-            futures = {pool.submit(grade_one, e): e for e in todo}
-            for future in as_completed(futures):
-                entry, outcome = futures[future], future.result()
-                stored = [
-                    out / "results" / f"{entry.id}.json",
-                    out / "feedback" / f"{entry.id}.txt",
-                ]
-                if isinstance(outcome, NotGraded):
-                    not_graded[entry.id] = outcome.reason
-                    for stale in stored:
-                        stale.unlink(missing_ok=True)
-                    records[entry.id] = {"status": "not graded", "reason": outcome.reason}
-                else:
-                    errors += outcome.error is not None
-                    if outcome.error:
-                        for long, short in hide:
-                            outcome.error = outcome.error.replace(long, short)
-                    stored[0].write_text(json.dumps(outcome.to_gradescope(), indent=2) + "\n")
-                    stored[1].write_text(outcome.table() + "\n")
-                    records[entry.id] = {
-                        "status": "graded",
-                        "submission": digests[entry.id],
-                        "autograder": identity,
-                        "timeouts": outcome.timeouts,
-                    }
-                _save_state(out, state)
-                if bar:
-                    bar.step()
+
+        def record(entry: Entry, outcome: grader.GradeReport | NotGraded) -> None:
+            nonlocal errors
+            breaker.record(outcome)
+            stored = [out / "results" / f"{entry.id}.json", out / "feedback" / f"{entry.id}.txt"]
+            if isinstance(outcome, NotGraded):
+                reason = outcome.reason
+                for long, short in hide:
+                    reason = reason.replace(long, short)
+                not_graded[entry.id] = reason
+                for stale in stored:
+                    stale.unlink(missing_ok=True)
+                records[entry.id] = {"status": "not graded", "reason": reason}
+            else:
+                errors += outcome.error is not None
+                if outcome.error:
+                    for long, short in hide:
+                        outcome.error = outcome.error.replace(long, short)
+                stored[0].write_text(json.dumps(outcome.to_gradescope(), indent=2) + "\n")
+                stored[1].write_text(outcome.table() + "\n")
+                records[entry.id] = {
+                    "status": "graded",
+                    "submission": digests[entry.id],
+                    "autograder": identity,
+                    "timeouts": outcome.timeouts,
+                }
+            _save_state(out, state)
+            if bar:
+                bar.step()
+
+        def not_tried() -> NotGraded:
+            return NotGraded(
+                f"not tried: the {GIVE_UP_AFTER} submissions before it could not be "
+                f"graded either ({breaker.last})"
+            )
+
+        _Grading.start(table, limits, known, path.name)
+        workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+        if workers == 1:  # here, in this process
+            for entry in todo:
+                record(entry, not_tried() if breaker.open else _Grading.attempt(entry))
+        else:
+            _grade_in_processes(todo, workers, record, breaker, not_tried)
         csv_path = write_csv(entries, out, digests, identity)
         class_report.write(out)
     return Summary(

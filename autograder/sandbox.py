@@ -406,6 +406,22 @@ def _stop_servers() -> None:
         server.close()
 
 
+def _forget_after_fork() -> None:
+    """In a forked process (a grading process of `grade-all`): the fork servers, and the
+    thread that starts them, are the parent's; start afresh, leaving the parent's running."""
+    global _SPAWNER
+    _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="disc05-spawn")
+    for server in list(_every_server):
+        server.channel.close()  # this process's copy of the control socket only
+    _every_server.clear()
+    _prestarted.clear()
+    _prestarting.clear()
+    _local.__dict__.pop("server", None)
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 def _refuse_namespaces(rt: Runtime, reason: str) -> Runtime:
     """Remember that bubblewrap cannot start here: every later server goes without it."""
     global _runtime

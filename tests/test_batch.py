@@ -66,7 +66,7 @@ def cli(*args: str, **options) -> subprocess.CompletedProcess:
 
 
 def quiet_batch(path: Path, out: Path, **options) -> batch.Summary:
-    return batch.grade_all(path, out, jobs=2, progress=None, **options)
+    return batch.grade_all(path, out, jobs=options.pop("jobs", 2), progress=None, **options)
 
 
 @pytest.fixture
@@ -171,7 +171,7 @@ def test_a_failing_sandbox_never_becomes_a_score_and_the_next_run_grades(
 ):
     out = tmp_path / "out"
     calls = failing_sandbox(monkeypatch)
-    summary = quiet_batch(folder, out)
+    summary = quiet_batch(folder, out, jobs=1)  # graded here, where `calls` can count
     assert sorted(summary.not_graded) == ["alice", "bob", "carol"]
     assert len(calls) == 3 * (1 + batch.RETRIES)  # each retried before giving up
     rows = read_csv(out / "scores.csv")
@@ -381,3 +381,46 @@ def test_a_timeout_bounds_every_call_and_cell():
 def test_student_text_in_scores_csv_is_never_a_formula():
     assert batch._cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert batch._cell("+1") == "'+1" and batch._cell("Ada Lovelace") == "Ada Lovelace"
+
+
+def test_after_several_failures_in_a_row_the_parallel_rest_is_not_tried(
+    tmp_path, solution_json, monkeypatch, no_waiting
+):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for i in range(12):
+        write_notebook(subs, solution_json, f"s{i:02}.ipynb")
+    monkeypatch.setattr(batch, "GIVE_UP_AFTER", 2)
+    failing_sandbox(monkeypatch)  # in every grading process, forked with it
+    summary = quiet_batch(subs, tmp_path / "out")
+    assert len(summary.not_graded) == 12
+    tried = [r for r in summary.not_graded.values() if not r.startswith("not tried")]
+    assert 2 <= len(tried) <= 2 + 2 * 2  # those handed out before the second failure came back
+    assert "no user namespaces" in summary.not_graded["s11"]
+
+
+def test_a_grading_process_that_dies_costs_no_score_and_the_next_run_grades(
+    tmp_path, solution_json, monkeypatch, sandbox_runtime
+):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for i in range(8):
+        write_notebook(subs, solution_json, f"s{i}.ipynb")
+    real = batch.grader.grade
+
+    def grade(path, *args, **kwargs):
+        if path.name == "s1.ipynb":
+            os._exit(1)  # the grading process itself, not a sandboxed worker
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(batch.grader, "grade", grade)
+    out = tmp_path / "out"
+    summary = quiet_batch(subs, out)
+    # s1, and whatever its pool held then, is not graded; a new pool grades the rest.
+    assert "s1" in summary.not_graded and summary.graded >= 3
+    assert all(r.startswith("its grading process stopped") for r in summary.not_graded.values())
+    rows = read_csv(out / "scores.csv")
+    assert rows["s1"]["total"] == "" and float(rows["s7"]["total"]) == FULL
+    monkeypatch.undo()
+    again = quiet_batch(subs, out)
+    assert again.not_graded == {} and float(read_csv(out / "scores.csv")["s1"]["total"]) == FULL
