@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import write_notebook
 
-from autograder import batch, gradescope, sandbox, spec
+from autograder import batch, gradescope, ledger, roster, sandbox, spec
 from autograder.release import attacks, gate
 
 FULL = sum(q.points for q in spec.QUESTIONS)
@@ -147,7 +147,7 @@ def test_discover_plain_folder_and_bad_exports(tmp_path):
     (tmp_path / "x.ipynb").write_text("{}")
     (tmp_path / "y").mkdir()
     (tmp_path / ".hidden").write_text("")
-    assert [e.id for e in batch.discover(tmp_path)] == ["x", "y"]
+    assert [e.id for e in roster.discover(tmp_path)] == ["x", "y"]
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"not a zip")
     with pytest.raises(batch.BatchError, match="not a readable zip"):
@@ -255,10 +255,10 @@ def test_a_replaced_submission_is_regraded_without_force(
 def test_results_of_another_autograder_are_regraded(folder, tmp_path, monkeypatch, sandbox_runtime):
     out = tmp_path / "out"
     quiet_batch(folder, out)
-    monkeypatch.setattr(batch, "autograder_identity", lambda limits: "points changed")
+    monkeypatch.setattr(ledger, "autograder_identity", lambda limits: "points changed")
     again = quiet_batch(folder, out)
     assert (again.graded, again.skipped) == (4, 0)
-    state = json.loads((out / batch.RESUME).read_text())["submissions"]
+    state = json.loads((out / ledger.RESUME).read_text())["submissions"]
     assert state["alice"]["autograder"] == "points changed"
 
 
@@ -266,9 +266,9 @@ def test_the_autograder_identity_covers_code_answer_key_and_limits():
     names = set(gradescope.shipped_files())
     assert "autograder/spec.py" in names and "autograder/cases.py" in names
     assert "solutions/residual.py" in names and "autograder/release/build.py" not in names
-    default = batch.autograder_identity(spec.LIMITS)
-    assert default == batch.autograder_identity(spec.LIMITS)
-    assert default != batch.autograder_identity(batch.limits_for(30.0))
+    default = ledger.autograder_identity(spec.LIMITS)
+    assert default == ledger.autograder_identity(spec.LIMITS)
+    assert default != ledger.autograder_identity(batch.limits_for(30.0))
 
 
 def test_a_stale_result_is_never_listed_as_a_score(
@@ -379,8 +379,8 @@ def test_a_timeout_bounds_every_call_and_cell():
 
 
 def test_student_text_in_scores_csv_is_never_a_formula():
-    assert batch._cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
-    assert batch._cell("+1") == "'+1" and batch._cell("Ada Lovelace") == "Ada Lovelace"
+    assert ledger._cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert ledger._cell("+1") == "'+1" and ledger._cell("Ada Lovelace") == "Ada Lovelace"
 
 
 def test_after_several_failures_in_a_row_the_parallel_rest_is_not_tried(

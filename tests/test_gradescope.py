@@ -155,7 +155,9 @@ def test_autograder_zip_has_otters_layout_and_no_stray_files(autograder_zip):
         requirements = archive.read("requirements.txt").decode()
     assert {"run_autograder", "setup.sh", "requirements.txt", "otter_config.json"} <= names
     assert {f"tests/{q.name}.py" for q in spec.QUESTIONS} <= names
-    assert "autograder/release/build.py" not in names and "solutions/written_answers.md" not in names
+    assert (
+        "autograder/release/build.py" not in names and "solutions/written_answers.md" not in names
+    )
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
     assert config["plugins"] == ["autograder.otter_plugin.Disc05Grading"]
     assert all("==" in line for line in requirements.split())

@@ -17,7 +17,7 @@ import pytest
 from conftest import CHROMIUM_FLAGS
 from test_written import with_answers
 
-from autograder import batch, grader, report, sandbox, spec, written
+from autograder import batch, grader, ledger, report, sandbox, spec, written
 from autograder.release import gate
 from autograder.variants import MISTAKES
 
@@ -197,9 +197,9 @@ def write_synthetic_batch(out: Path, n: int, table: dict) -> None:
         entries.append(entry)
     record = {"status": "graded", "submission": "synthetic", "autograder": "synthetic"}
     state = {"submissions": {e.id: record for e in entries}}
-    (out / batch.RESUME).write_text(json.dumps(state))
+    (out / ledger.RESUME).write_text(json.dumps(state))
     digests = {e.id: "synthetic" for e in entries}
-    batch.write_csv(entries, out, digests, "synthetic")
+    ledger.write_csv(entries, out, digests, "synthetic")
 
 
 def test_report_at_scale_is_quick(tmp_path, table):
