@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import CHROMIUM_FLAGS
+from conftest import CHROMIUM_FLAGS, unavailable
 
 from autograder import spec
 from autograder.release import notebook, public_checks
@@ -32,10 +32,7 @@ NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in the visibl
 pytestmark = pytest.mark.slow
 
 if not CHROMIUM.exists():
-    pytest.skip(
-        f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)",
-        allow_module_level=True,
-    )
+    unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)", module=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the dev extras (Playwright)")
 pytest.importorskip("jupyterlab", reason="needs the dev extras (JupyterLab)")
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM_FLAGS
+from conftest import CHROMIUM_FLAGS, unavailable
 from test_written import with_answers
 
 from autograder import batch, grader, ledger, report, sandbox, spec, written
@@ -236,10 +236,11 @@ def _chromium() -> str | None:
     return None
 
 
-@pytest.mark.skipif(_chromium() is None, reason="no Chromium on this machine")
 def test_report_renders_in_headless_chromium_without_console_errors(
     graded_class, tmp_path, sandbox_runtime
 ):
+    if _chromium() is None:
+        unavailable("no Chromium on this machine (apt-get install chromium; .ci/run does)")
     OUTPUT.mkdir(exist_ok=True)
     screenshot = OUTPUT / "class-report.png"
     screenshot.unlink(missing_ok=True)
