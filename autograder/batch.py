@@ -10,7 +10,7 @@ outputs and mistake outputs are computed once for the batch. Results go to an ou
 * ``feedback/ID.txt``: the per-question table;
 * ``scores.csv``: one row per submission (students, question scores, total, max, error, the
   confinement student code ran under);
-* ``report.html`` and ``mistakes.csv``: the class at a glance (`autograder.report`);
+* ``report.html`` and ``mistakes.csv``: the class at a glance (`autograder.class_report`);
 * ``resume.json``: for each submission, what was graded (a hash of its file or folder), by
   which autograder (a hash of the grading code and answer key, numpy's version and the
   limits), and whether it was graded.
@@ -34,8 +34,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import grader, hints, ledger, roster, sandbox, spec
-from . import report as class_report
+from . import class_report, grader, hints, ledger, roster, sandbox, spec
 from .roster import METADATA, NOT_LISTED, BatchError, Entry
 
 RETRIES = 2  # further attempts at a submission whose grading failed through no fault of its own

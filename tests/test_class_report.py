@@ -17,7 +17,7 @@ import pytest
 from conftest import CHROMIUM_FLAGS, unavailable
 from test_written import with_answers
 
-from autograder import batch, grader, ledger, report, sandbox, spec, written
+from autograder import batch, class_report, grader, ledger, sandbox, spec, written
 from autograder.release import gate
 from autograder.variants import MISTAKES
 
@@ -205,7 +205,7 @@ def write_synthetic_batch(out: Path, n: int, table: dict) -> None:
 def test_report_at_scale_is_quick(tmp_path, table):
     write_synthetic_batch(tmp_path, 120, table)
     start = time.monotonic()
-    report.write(tmp_path)
+    class_report.write(tmp_path)
     seconds = time.monotonic() - start
     page = (tmp_path / "report.html").read_text()
     assert seconds < 10, seconds
@@ -223,7 +223,7 @@ def test_report_without_matplotlib_keeps_everything_but_the_plots(tmp_path, tabl
         "find_spec",
         lambda name, *a: None if name == "matplotlib" else find(name, *a),
     )
-    report.write(tmp_path)
+    class_report.write(tmp_path)
     page = (tmp_path / "report.html").read_text()
     assert "Plots need matplotlib" in page and "data:image/png" not in page
     assert "<details" in page  # the written answers are all there
