@@ -37,16 +37,15 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import grader, hints, spec
+from . import grader, hints, spec, wording
 from . import report as class_report
 
 METADATA = "submission_metadata.yml"
 RESUME = "resume.json"
-MAX_EXPORT_BYTES = 4 << 30
 RETRIES = 2  # further attempts at a submission whose grading failed through no fault of its own
 RETRY_SECONDS = 1.0  # wait before the first retry, doubled for the next
 GIVE_UP_AFTER = 5  # after this many submissions in a row could not be graded, try no more
-NOT_LISTED = f"not listed in {METADATA}"
+NOT_LISTED = wording.NOT_LISTED.format(metadata=METADATA)
 
 
 class BatchError(Exception):
@@ -148,8 +147,8 @@ def _extract(export: Path, into: Path) -> Path:
     """Unpack an export zip (names made safe by zipfile, total size capped)."""
     try:
         with zipfile.ZipFile(export) as archive:
-            if sum(i.file_size for i in archive.infolist()) > MAX_EXPORT_BYTES:
-                raise BatchError(f"{export.name} unpacks to more than {MAX_EXPORT_BYTES >> 30} GB")
+            if sum(i.file_size for i in archive.infolist()) > spec.EXPORT_BYTES:
+                raise BatchError(f"{export.name} unpacks to more than {spec.EXPORT_BYTES >> 30} GB")
             archive.extractall(into)
     except (zipfile.BadZipFile, OSError) as error:
         raise BatchError(f"{export.name} is not a readable zip file ({error})") from None
@@ -259,7 +258,7 @@ def _row(entry: Entry, results: dict | None, record: dict, why_not: str) -> dict
     }
     errors = [entry.note] if entry.note else []
     if results is None:
-        errors.insert(0, f"not graded: {why_not}")
+        errors.insert(0, wording.NOT_GRADED.format(reason=why_not))
         return {
             **row,
             **{q.name: "" for q in spec.QUESTIONS},
@@ -271,7 +270,7 @@ def _row(entry: Entry, results: dict | None, record: dict, why_not: str) -> dict
     if error:
         errors.insert(0, error)
     if record.get("timeouts"):
-        errors.append(f"timed out: {', '.join(record['timeouts'])}")
+        errors.append(wording.TIMED_OUT.format(what=", ".join(record["timeouts"])))
     return {
         **row,
         **{q.name: scores.get(q.name, 0) for q in spec.QUESTIONS},
@@ -290,7 +289,7 @@ def write_csv(entries: list[Entry], out: Path, digests: dict[str, str], identity
             stored = out / "results" / f"{entry.id}.json"
             rows.append(_row(entry, json.loads(stored.read_text(encoding="utf-8")), record, ""))
         else:
-            rows.append(_row(entry, None, record, record.get("reason") or "not graded yet"))
+            rows.append(_row(entry, None, record, record.get("reason") or wording.NOT_GRADED_YET))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
     writer.writeheader()
@@ -416,13 +415,15 @@ def grade_all(
 
         def attempt_grading(entry: Entry) -> grader.GradeReport | NotGraded:
             if not entry.path.exists():
-                return NotGraded(f"{path.name} has no {entry.id}, which {METADATA} lists")
+                missing = wording.NOT_IN_EXPORT.format(
+                    export=path.name, id=entry.id, metadata=METADATA
+                )
+                return NotGraded(missing)
             reason = ""
             for attempt in range(1 + RETRIES):
                 if breaker.open:
                     return NotGraded(
-                        f"not tried: the {GIVE_UP_AFTER} submissions before it could not be "
-                        f"graded either ({breaker.last})"
+                        wording.NOT_TRIED.format(count=GIVE_UP_AFTER, last=breaker.last)
                     )
                 if attempt:
                     time.sleep(RETRY_SECONDS * 2 ** (attempt - 1))
@@ -454,7 +455,7 @@ def grade_all(
                         for long, short in hide:
                             outcome.error = outcome.error.replace(long, short)
                     stored[0].write_text(json.dumps(outcome.to_gradescope(), indent=2) + "\n")
-                    stored[1].write_text(outcome.table() + "\n")
+                    stored[1].write_text(outcome.text() + "\n")
                     records[entry.id] = {
                         "status": "graded",
                         "submission": digests[entry.id],

@@ -28,7 +28,7 @@ from otter.test_files import create_test_file
 
 import solutions
 
-from . import gate, gradescope, mutation, notebook, public_checks, sandbox, spec
+from . import gate, gradescope, mutation, notebook, public_checks, sandbox, spec, wording
 from .archive import swap_folders, zip_bytes
 from .notebook import Kind
 
@@ -169,7 +169,7 @@ def check_outputs(executed: nbformat.NotebookNode) -> dict[str, str]:
 def passed_all(check_output: str) -> bool:
     """Whether the output of a ``grader.check`` cell says that every function passes."""
     lines = check_output.strip().splitlines()
-    return bool(lines) and all(line.startswith(public_checks.PASSED) for line in lines)
+    return bool(lines) and all(line.startswith(wording.PASSED_MARK) for line in lines)
 
 
 def verify_executions(student: nbformat.NotebookNode, solution: nbformat.NotebookNode) -> None:
