@@ -62,11 +62,6 @@ class Hints:
             self._cache[key] = found
         return self._cache[key]
 
-    def hint(self, function: str, failures: list[tuple[int, tuple]]) -> str | None:
-        """The hint of the mistake that explains the first failing case (and most others)."""
-        mistake = self.match(function, failures)
-        return mistake.hint if mistake else None
-
     def match(self, function: str, failures: list[tuple[int, tuple]]) -> Variant | None:
         """The catalogued mistake that explains the first failing case (and most others).
 

@@ -16,6 +16,7 @@ judged (`compare.call`, `compare.judge`) as the hidden tests judge, and the sent
 """
 
 import inspect
+import pprint
 import re
 from dataclasses import dataclass
 
@@ -369,10 +370,15 @@ def render_test_file(question: str) -> str:
         "OK_FORMAT = False",
         f"name = {question!r}",
         "points = None",
-        "# What a student reads, from autograder.wording",
-        f"SAY = {wording.CHECK_LINES!r}",
-        f"WHY = {wording.CHECK_WHY!r}",
-        f"TODO = {wording.CHECK_TODO!r}",
+        "# What a student reads (autograder.wording)",
+        *(
+            f"{name} = {pprint.pformat(value, width=100, sort_dicts=False)}"
+            for name, value in (
+                ("SAY", wording.CHECK_LINES),
+                ("WHY", wording.CHECK_WHY),
+                ("TODO", wording.CHECK_TODO),
+            )
+        ),
         "",
         "",
         _RUNNER.strip(),

@@ -301,7 +301,7 @@ def load(path: Path) -> Submission:
         notes = [wording.LINKS_IGNORED.format(links=linked)] if links else []
         notebooks = [str(p.relative_to(path)) for p in files if p.suffix == ".ipynb"]
         if notebooks:
-            chosen, picked = _pick_notebook(notebooks, "the submission")
+            chosen, picked = _pick_notebook(notebooks, wording.THE_SUBMISSION)
             data = _read(path / chosen, path)
             answers = written_answers.answers(data)
             return Submission(notebook_cells(data, chosen), chosen, picked + notes, answers)

@@ -121,6 +121,7 @@ UNREADABLE = {
     ),
     "wrong_suffix": "{name}: expected a .ipynb, .zip or .py file",
 }
+THE_SUBMISSION = "the submission"  # a submitted folder, as a message names it
 IN_ZIP = "{member} in {name}"  # a file inside a submitted zip
 LISTED_MORE = " and {count} more"  # after the first few names of a list
 NOTHING_FOUND = "nothing"
