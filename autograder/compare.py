@@ -96,7 +96,7 @@ class Status:
     TIMEOUT = "timeout"  # the sandbox stopped the call
     CRASHED = "crashed"  # the call ended the sandboxed process
     SKIPPED = "skipped"  # not run: an earlier case of the same function timed out or crashed
-    STOPPED = "stopped"  # not run: the whole submission ran out of time, or its sandbox ended
+    STOPPED = "stopped"  # not run: the submission ran out of time, or its worker ended early
 
 
 def mismatch(
@@ -153,7 +153,8 @@ class Outcome(NamedTuple):
     """What one call produced, before it is judged.
 
     The fields are those of `autograder.sandbox.Outcome`, which describes a call made in the
-    sandbox; this one describes a call made in this process (`call`). `status` is ``ok``
+    sandbox, and the result's own type; this one describes a call made in this process
+    (`call`), by the public checks and for the catalogued mistakes. `status` is ``ok``
     (then `value`, the result as a float64 array, and `modified`), ``not_defined``,
     ``not_attempted``, ``error`` (then `error_type`), ``unconvertible``, or, in the sandbox
     only, ``timeout``, ``crashed``, ``skipped`` or ``stopped``; `message` explains an
