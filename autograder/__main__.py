@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
             _fail(f"{_not_graded(error)} (the grader failed: {type(error).__name__})")
             return FAILED
-        _say(json.dumps(report.to_gradescope(), indent=2) if args.json else report.table())
+        _say(json.dumps(report.to_gradescope(), indent=2) if args.json else report.text())
         return UNREADABLE if report.error is not None else DONE
     elif args.command == "run-gradescope":
         from . import sandbox

@@ -34,7 +34,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import class_report, grader, hints, ledger, roster, sandbox, spec
+from . import class_report, grader, hints, ledger, roster, sandbox, spec, wording
 from .roster import METADATA, NOT_LISTED, BatchError, Entry
 
 RETRIES = 2  # further attempts at a submission whose grading failed through no fault of its own
@@ -136,7 +136,9 @@ class _Grading:
     def attempt(cls, entry: Entry) -> "grader.GradeReport | NotGraded":
         """Grade `entry`, retrying a failure that is not the submission's doing."""
         if not entry.path.exists():
-            return NotGraded(f"{cls.source} has no {entry.id}, which {METADATA} lists")
+            return NotGraded(
+                wording.NOT_IN_EXPORT.format(export=cls.source, id=entry.id, metadata=METADATA)
+            )
         reason = ""
         for attempt in range(1 + RETRIES):
             if attempt:
@@ -183,11 +185,14 @@ def _grade_in_processes(
                     try:
                         outcome = future.result()
                     except BrokenProcessPool as error:  # never the submission's doing
-                        outcome, broken = NotGraded(f"its grading process stopped ({error})"), True
+                        outcome, broken = NotGraded(wording.PROCESS_STOPPED.format(why=error)), True
                     record(in_flight.pop(future), outcome)
                 if broken:
                     for entry in in_flight.values():
-                        record(entry, NotGraded("its grading process stopped"))
+                        record(
+                            entry,
+                            NotGraded(wording.PROCESS_STOPPED.format(why=wording.POOL_BROKEN)),
+                        )
                     break
 
 
@@ -247,7 +252,7 @@ def grade_all(
                     for long, short in hide:
                         outcome.error = outcome.error.replace(long, short)
                 stored[0].write_text(json.dumps(outcome.to_gradescope(), indent=2) + "\n")
-                stored[1].write_text(outcome.table() + "\n")
+                stored[1].write_text(outcome.text() + "\n")
                 records[entry.id] = {
                     "status": "graded",
                     "submission": digests[entry.id],
@@ -259,10 +264,7 @@ def grade_all(
                 bar.step()
 
         def not_tried() -> NotGraded:
-            return NotGraded(
-                f"not tried: the {GIVE_UP_AFTER} submissions before it could not be "
-                f"graded either ({breaker.last})"
-            )
+            return NotGraded(wording.NOT_TRIED.format(count=GIVE_UP_AFTER, last=breaker.last))
 
         _Grading.start(table, limits, known, path.name)
         workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))

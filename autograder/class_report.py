@@ -26,11 +26,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import spec, written
+from . import spec, wording, written
 
 FUNCTIONS = [(q.name, f) for q in spec.QUESTIONS for f in q.functions]
 MAX_TOTAL = sum(q.points for q in spec.QUESTIONS)
-_NOT_ATTEMPTED = ("not attempted", "is not defined")
 
 
 @dataclass
@@ -66,7 +65,7 @@ class Row:
     def answer(self, question: str) -> tuple[str | None, str | None]:
         """(the written answer, None) or (None, why there is none), from the results."""
         for test in self.results.get("tests", []):
-            if test.get("name") == f"{question} written answer":
+            if test.get("name") == wording.WRITTEN_TEST.format(question=question):
                 return written.read_back(question, str(test.get("output", "")))
         return None, "not graded" if not self.graded else "missing"
 
@@ -179,9 +178,9 @@ def _function_plot(outcomes: dict[str, Counter]) -> str:
 
 
 def _outcome(row: Row, function: str) -> str:
-    kinds = row.results.get("extra_data", {}).get("case_kinds", {}).get(function)
-    line = row.feedback(function)
-    if any(line.startswith(f"{function}: {words}") for words in _NOT_ATTEMPTED) or not kinds:
+    extra = row.results.get("extra_data", {})
+    kinds = extra.get("case_kinds", {}).get(function)
+    if function in extra.get("not_attempted", ()) or not kinds:
         return "not attempted"
     passed = sum(p for p, _ in kinds.values())
     total = sum(t for _, t in kinds.values())

@@ -1,14 +1,22 @@
-"""Compare a returned value with the expected one, in the vocabulary of numpy.testing.
+"""The verdict on one call of a graded function, and the wording of verdicts.
+
+`judge` decides, for the hidden grader, for the catalogued mistakes' hints and for the public
+checks alike, whether a call passed and, if not, at which stage it failed: a `Verdict` holds
+a status code to branch on, the one line a student reads, and the signature catalogued
+mistakes are matched on. The sentences about one call (raised, not a float array, wrong
+shape, not finite, not close, modified an argument) are worded here, and only here; all
+other student-facing text is in `autograder.wording`. No sentence quotes an expected value,
+only shapes, counts and error sizes, in the vocabulary of numpy.testing.
 
 This module imports nothing but the standard library and numpy, because its source is also
-copied into the public test files that students run in their notebook and run by the
-sandboxed worker. All three call functions and judge results with the same code, so public
-and hidden feedback read alike. No message quotes an expected value, only shapes, counts and
-error sizes.
+copied into the public test files that students run in their notebook and loaded by the
+sandboxed worker (which calls functions with `call_on_copies` and converts results with
+`as_float_array`).
 """
 
 import copy
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -72,9 +80,28 @@ def as_float_array(value: object) -> tuple[np.ndarray | None, str | None]:
     return array, None
 
 
+class Status:
+    """What a verdict says of one call: codes to branch on (the reason is for reading only)."""
+
+    PASSED = "passed"
+    NOT_ATTEMPTED = "not_attempted"  # it raises NotImplementedError, as the stub does
+    NOT_DEFINED = "not_defined"
+    RAISED = "raised"
+    UNCONVERTIBLE = "unconvertible"  # returned something that is not a float array
+    WRONG_SHAPE = "wrong_shape"
+    NOT_FINITE = "not_finite"
+    NOT_CLOSE = "not_close"
+    NOT_FLOAT64 = "not_float64"  # right values in a narrower float type (public checks only)
+    MODIFIED = "modified"  # right values, but an argument was changed in place
+    TIMEOUT = "timeout"  # the sandbox stopped the call
+    CRASHED = "crashed"  # the call ended the sandboxed process
+    SKIPPED = "skipped"  # not run: an earlier case of the same function timed out or crashed
+    STOPPED = "stopped"  # not run: the submission ran out of time, or its worker ended early
+
+
 def mismatch(
     actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float, digits: int = 3
-) -> str | None:
+) -> tuple[str, str] | None:
     """Describe how `actual` differs from `expected`, or return None when they agree.
 
     The stages are: wrong shape, not finite, not close (``|a - e| <= atol + rtol * |e|``
@@ -92,8 +119,8 @@ def mismatch(
 
     Returns
     -------
-    str or None
-        A one-line description of the first failing stage, or None.
+    tuple of (str, str) or None
+        The first failing stage (a `Status` code) and a one-line description of it, or None.
     """
     if actual.shape == expected.shape and bool(
         (np.abs(actual - expected) <= atol + rtol * np.abs(expected)).all()
@@ -102,28 +129,149 @@ def mismatch(
     if actual.shape != expected.shape:
         want = "a scalar" if expected.shape == () else f"shape {expected.shape}"
         got = "a scalar" if actual.shape == () else f"shape {actual.shape}"
-        return f"wrong shape: returned {got}, expected {want}"
+        return Status.WRONG_SHAPE, f"wrong shape: returned {got}, expected {want}"
     bad = ~np.isfinite(actual)
     if bad.any():
-        return f"not finite: {int(bad.sum())} / {actual.size} entries are NaN or infinite"
+        return (
+            Status.NOT_FINITE,
+            f"not finite: {int(bad.sum())} / {actual.size} entries are NaN or infinite",
+        )
     error = np.abs(actual - expected)
     wrong = error > atol + rtol * np.abs(expected)
     if not wrong.any():
         return None
     with np.errstate(all="ignore"):
         relative = np.where(expected != 0, error / np.abs(expected), np.inf)
-    return (
+    return Status.NOT_CLOSE, (
         f"not close: mismatched elements {int(wrong.sum())} / {wrong.size} "
         f"({100 * wrong.mean():.3g}%), max abs error {error.max():.{digits}g}, "
         f"max rel error {relative[wrong].max():.{digits}g} (rtol={rtol:g}, atol={atol:g})"
     )
 
 
+class Outcome(NamedTuple):
+    """What one call produced, before it is judged.
+
+    The fields are those of `autograder.sandbox.Outcome`, which describes a call made in the
+    sandbox, and the result's own type; this one describes a call made in this process
+    (`call`), by the public checks and for the catalogued mistakes. `status` is ``ok``
+    (then `value`, the result as a float64 array, and `modified`), ``not_defined``,
+    ``not_attempted``, ``error`` (then `error_type`), ``unconvertible``, or, in the sandbox
+    only, ``timeout``, ``crashed``, ``skipped`` or ``stopped``; `message` explains an
+    error, an unconvertible result, and the sandbox's own statuses.
+    """
+
+    status: str
+    message: str = ""
+    value: np.ndarray | None = None
+    modified: bool = False
+    error_type: str | None = None
+    dtype: np.dtype | None = None  # of the result as returned (known only in this process)
+
+
+class Verdict(NamedTuple):
+    """The judgement on one call.
+
+    Attributes
+    ----------
+    status : str
+        A `Status` code: what to branch on.
+    reason : str
+        Why the call failed, in the one line a student reads; empty when it passed.
+    signature : tuple or None
+        How it failed, as catalogued mistakes are matched on (`same_failure`):
+        ``("value", array)``, ``("raised", type name)``, ``("raised", "unconvertible")`` or
+        ``("modified", None)``; None when it passed or never produced a result.
+    """
+
+    status: str
+    reason: str = ""
+    signature: tuple | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == Status.PASSED
+
+
+def call(function: object, args: tuple, strict: bool) -> Outcome:
+    """Call `function` here as the sandbox calls a student's function, on copies of `args`."""
+    if not callable(function):
+        return Outcome("not_defined")
+    try:
+        result, given = call_on_copies(function, args, strict)
+    except NotImplementedError:
+        return Outcome("not_attempted", error_type="NotImplementedError")
+    except Exception as error:  # noqa: BLE001 - whatever it raises is the verdict
+        name = type(error).__name__
+        return Outcome("error", f"{name}: {error}", error_type=name)
+    array, problem = as_float_array(result)
+    if problem is not None:
+        return Outcome("unconvertible", problem)
+    modified = any(changed(b, a) for b, a in zip(args, given, strict=True))
+    return Outcome("ok", value=array, modified=modified, dtype=np.asarray(result).dtype)
+
+
+def judge(
+    outcome: Outcome,
+    expected: object,
+    rtol: float,
+    atol: float,
+    digits: int = 3,
+    dtype: np.dtype | None = None,
+) -> Verdict:
+    """The verdict on one call: the first stage it fails, worded, or passed.
+
+    Parameters
+    ----------
+    outcome : Outcome or autograder.sandbox.Outcome
+        What the call produced.
+    expected : array_like
+        The right value (finite), compared as float64.
+    rtol, atol : float
+        The function's tolerance.
+    digits : int
+        Significant digits of reported errors (see `mismatch`).
+    dtype : numpy.dtype, optional
+        The result's own type: a float type narrower than float64 fails, as the docstrings
+        ask for float64. Only a call made in this process knows it.
+    """
+    status = outcome.status
+    if status == "ok":
+        value = outcome.value
+        found = mismatch(value, np.asarray(expected, dtype=float), rtol, atol, digits)
+        if found is not None:
+            return Verdict(found[0], found[1], ("value", value))
+        if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8:
+            reason = f"returned {dtype} values; the docstring asks for float64"
+            return Verdict(Status.NOT_FLOAT64, reason, ("value", value))
+        if outcome.modified:
+            reason = "modified one of its arguments (work on a copy instead)"
+            return Verdict(Status.MODIFIED, reason, ("modified", None))
+        return Verdict(Status.PASSED)
+    if status == "error":
+        return Verdict(Status.RAISED, f"raised {outcome.message}", ("raised", outcome.error_type))
+    if status == "unconvertible":
+        return Verdict(Status.UNCONVERTIBLE, outcome.message, ("raised", "unconvertible"))
+    if status == "not_attempted":
+        return Verdict(Status.NOT_ATTEMPTED, "not attempted (it still raises NotImplementedError)")
+    if status == "not_defined":
+        return Verdict(Status.NOT_DEFINED, "is not defined in the submission")
+    return Verdict(_NOT_JUDGED[status], outcome.message)
+
+
+# Statuses only the sandbox gives, and that only it can word: the call never returned.
+_NOT_JUDGED = {
+    "timeout": Status.TIMEOUT,
+    "crashed": Status.CRASHED,
+    "skipped": Status.SKIPPED,
+    "stopped": Status.STOPPED,
+}
+
+
 def same_failure(kind: str, value: object, mistake_kind: str, mistake_value: object) -> bool:
     """Whether a failing result looks like a catalogued mistake's result on the same input.
 
-    A result is summed up as a kind and a value: ``("value", array)``, ``("raised", type
-    name)`` or ``("modified", None)`` (right value, but an argument was changed).
+    A result is summed up as a kind and a value: a `Verdict`'s signature.
     """
     if kind != mistake_kind:
         return False

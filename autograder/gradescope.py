@@ -10,7 +10,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import grader, hints, sandbox
+from . import grader, hints, sandbox, wording
 
 VENV = "/opt/disc05/venv"  # where setup.sh installs the grading venv on Gradescope
 SOLUTION_MODULES = ("__init__.py", "residual.py", "dropout.py")
@@ -69,16 +69,11 @@ def run(
         if reraise:
             raise
         print(error, file=sys.stderr)
-        report = grader.empty_report(
-            f"the autograder could not run student code safely here ({error}); "
-            "please tell the course staff"
-        )
+        report = grader.empty_report(wording.SANDBOX_UNAVAILABLE.format(error=error))
     except Exception:  # noqa: BLE001 - the results file must be written in any case
         if reraise:
             raise
         traceback.print_exc(file=sys.stderr)
-        report = grader.empty_report(
-            "the autograder itself failed on this submission; please tell the course staff"
-        )
+        report = grader.empty_report(wording.GRADER_FAILED)
     results.write_text(json.dumps(report.to_gradescope(), indent=2) + "\n", encoding="utf-8")
     return report

@@ -1,9 +1,10 @@
 """Recognise a catalogued mistake in a failing result, to show its hint.
 
 A mistake's result on a case is computed here, in the grading process (the catalogue is
-our own code), the way the sandbox calls a student's function: on copies of the arguments,
-with numpy warnings as errors where the question asks for stability. Results are summed up
-as in `compare.same_failure`.
+our own code), the way the sandbox calls a student's function (`compare.call`: on copies of
+the arguments, with numpy warnings as errors where the question asks for stability), and
+judged by `compare.judge`, as the student's result is; a student's failure and a mistake's
+are alike when their verdicts' signatures are (`compare.same_failure`).
 """
 
 import functools
@@ -16,23 +17,6 @@ from . import compare, spec
 from .variants import MISTAKES, Variant
 
 
-def failure_of(
-    result: np.ndarray | None,
-    error: str | None,
-    modified: bool,
-    expected: np.ndarray,
-    tolerance: spec.Tolerance,
-) -> tuple[str, object] | None:
-    """How a result fails: ``("raised", type)``, ``("value", array)``, ``("modified", None)``."""
-    if error is not None:
-        return ("raised", error)
-    if result is None:
-        return None
-    if compare.mismatch(result, expected, tolerance.rtol, tolerance.atol) is not None:
-        return ("value", result)
-    return ("modified", None) if modified else None
-
-
 @functools.cache
 def _implementation(variant: Variant):
     env = {"np": np, **solutions.GRADED}
@@ -40,17 +24,22 @@ def _implementation(variant: Variant):
     return env[variant.function]
 
 
-def run_variant(
-    variant: Variant, args: tuple, strict: bool
-) -> tuple[np.ndarray | None, str | None, bool]:
-    """(result as float array or None, exception type name or None, arguments modified)."""
-    try:
-        result, given = compare.call_on_copies(_implementation(variant), args, strict)
-    except Exception as error:  # noqa: BLE001 - a mistake may raise anything
-        return None, type(error).__name__, False
-    array, problem = compare.as_float_array(result)
-    modified = any(compare.changed(b, a) for b, a in zip(args, given, strict=True))
-    return array, ("unconvertible" if problem else None), modified
+def run_variant(variant: Variant, args: tuple, strict: bool) -> compare.Outcome:
+    """What `variant` produces on `args`, called as a student's function is."""
+    return compare.call(_implementation(variant), args, strict)
+
+
+def judge_variant(
+    variant: Variant, args: tuple, expected: object, strict: bool, digits: int = 3
+) -> compare.Verdict:
+    """The verdict on `variant` called on `args`, as the hidden grader reaches it.
+
+    Results are judged in float64, as the sandbox returns them: a narrower float type is not
+    held against a variant, as it is not against a student's function on the hidden cases.
+    """
+    tolerance = spec.TOLERANCES[variant.function]
+    outcome = run_variant(variant, args, strict)
+    return compare.judge(outcome, expected, tolerance.rtol, tolerance.atol, digits)
 
 
 class Hints:
@@ -67,22 +56,18 @@ class Hints:
             strict = function in spec.STRICT_WARNINGS
             found = []
             for variant in (m for m in MISTAKES if m.function == function):
-                result, error, modified = run_variant(variant, expected.case.args, strict)
-                failure = failure_of(
-                    result, error, modified, expected.value, spec.TOLERANCES[function]
-                )
-                if failure is not None:
-                    found.append((variant, failure))
+                verdict = judge_variant(variant, expected.case.args, expected.value, strict)
+                if verdict.signature is not None:
+                    found.append((variant, verdict.signature))
             self._cache[key] = found
         return self._cache[key]
 
-    def hint(self, function: str, failures: list[tuple[int, tuple]]) -> str | None:
-        """The hint of the mistake that explains the first failing case (and most others)."""
-        mistake = self.match(function, failures)
-        return mistake.hint if mistake else None
-
     def match(self, function: str, failures: list[tuple[int, tuple]]) -> Variant | None:
-        """The catalogued mistake that explains the first failing case (and most others)."""
+        """The catalogued mistake that explains the first failing case (and most others).
+
+        `failures` are (index of the hidden case, the verdict's signature) of the student's
+        failing cases that have a signature.
+        """
         if not failures:
             return None
         first_index, first = failures[0]

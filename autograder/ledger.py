@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from . import gradescope, spec
+from . import gradescope, spec, wording
 from .roster import Entry
 
 RESUME = "resume.json"
@@ -108,7 +108,7 @@ def _row(entry: Entry, results: dict | None, record: dict, why_not: str) -> dict
     }
     errors = [entry.note] if entry.note else []
     if results is None:
-        errors.insert(0, f"not graded: {why_not}")
+        errors.insert(0, wording.NOT_GRADED.format(reason=why_not))
         return {
             **row,
             **{q.name: "" for q in spec.QUESTIONS},
@@ -120,7 +120,7 @@ def _row(entry: Entry, results: dict | None, record: dict, why_not: str) -> dict
     if error:
         errors.insert(0, error)
     if record.get("timeouts"):
-        errors.append(f"timed out: {', '.join(record['timeouts'])}")
+        errors.append(wording.TIMED_OUT.format(what=", ".join(record["timeouts"])))
     return {
         **row,
         **{q.name: scores.get(q.name, 0) for q in spec.QUESTIONS},
@@ -139,7 +139,7 @@ def write_csv(entries: list[Entry], out: Path, digests: dict[str, str], identity
             stored = out / "results" / f"{entry.id}.json"
             rows.append(_row(entry, json.loads(stored.read_text(encoding="utf-8")), record, ""))
         else:
-            rows.append(_row(entry, None, record, record.get("reason") or "not graded yet"))
+            rows.append(_row(entry, None, record, record.get("reason") or wording.NOT_GRADED_YET))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
     writer.writeheader()

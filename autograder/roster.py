@@ -8,9 +8,10 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import spec, wording
+
 METADATA = "submission_metadata.yml"
-MAX_EXPORT_BYTES = 4 << 30
-NOT_LISTED = f"not listed in {METADATA}"
+NOT_LISTED = wording.NOT_LISTED.format(metadata=METADATA)
 
 
 class BatchError(Exception):
@@ -105,8 +106,8 @@ def extract(export: Path, into: Path) -> Path:
     """Unpack an export zip (names made safe by zipfile, total size capped)."""
     try:
         with zipfile.ZipFile(export) as archive:
-            if sum(i.file_size for i in archive.infolist()) > MAX_EXPORT_BYTES:
-                raise BatchError(f"{export.name} unpacks to more than {MAX_EXPORT_BYTES >> 30} GB")
+            if sum(i.file_size for i in archive.infolist()) > spec.EXPORT_BYTES:
+                raise BatchError(f"{export.name} unpacks to more than {spec.EXPORT_BYTES >> 30} GB")
             archive.extractall(into)
     except (zipfile.BadZipFile, OSError) as error:
         raise BatchError(f"{export.name} is not a readable zip file ({error})") from None

@@ -86,7 +86,9 @@ class Outcome:
 
     `status` is ``ok`` (then `value`, and `modified` if an argument was changed in place),
     ``not_defined``, ``not_attempted``, ``error``, ``unconvertible``, ``timeout``,
-    ``crashed`` or ``skipped``; `message` explains any status but ``ok``.
+    ``crashed``, ``skipped`` (an earlier case of the function timed out or crashed) or
+    ``stopped`` (the submission used up its time, or the worker ended outside a cell or call);
+    `message` explains any status but ``ok``.
     """
 
     status: str
@@ -598,7 +600,7 @@ class _Session:
             if time.monotonic() >= self.budget_end:
                 for i in self.pending:
                     self.report.outcomes[i] = Outcome(
-                        "skipped",
+                        "stopped",
                         f"was not run: the submission used up its {self.limits.budget_seconds:g} s",
                     )
                 break
@@ -691,7 +693,7 @@ class _Session:
                 self.pending.remove(i)
         elif self.phase in ("ready", "done"):  # between cells, or after the last call
             for i in self.pending:
-                self.report.outcomes[i] = Outcome("skipped", "was not run: the sandbox " + message)
+                self.report.outcomes[i] = Outcome("stopped", "was not run: the sandbox " + message)
             self.pending.clear()
         return False
 

@@ -296,3 +296,15 @@ def question_of(function: str) -> Question:
         if function in question.functions:
             return question
     raise KeyError(f"no question grades a function named {function!r}")
+
+
+# ## Sizes: how much of a submission is read, and how much of what it causes is kept
+
+SUBMISSION_BYTES = 64 << 20  # a submitted file; a notebook with large plots stays well below
+PARSE_CHARS = 200_000  # unmarked script code parsed into statements (this assignment's: ~20 kB)
+ANSWER_CHARS = 20_000  # of one written answer, as shown on Gradescope and in the class report
+ANSWER_JSON_BYTES = 40_000  # of one written answer once JSON-escaped: three stay under 256 KB
+MAX_CELL_NOTES = 12  # notes about failing cells (and limits hit) in a results file
+NOTE_CHARS = 1000  # one note, as shown
+OUTPUT_CHARS = 20_000  # one output of a results file: what no honest submission comes near
+EXPORT_BYTES = 4 << 30  # a Gradescope export that `grade-all` unpacks

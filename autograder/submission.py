@@ -19,17 +19,21 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import spec, wording
 from . import written as written_answers
 from .spec import NOTEBOOK_NAME
 
 IGNORE_TAG = "otter_ignore"
-MAX_BYTES = 64 << 20  # a notebook with large plots stays well below this
-PARSE_CHARS = 200_000  # unmarked script code parsed into statements (this assignment's: ~20 kB)
 _IGNORED_PARTS = ("__MACOSX", ".ipynb_checkpoints")
 
 
 class SubmissionError(Exception):
     """The submission cannot be read; the message is meant for the student."""
+
+
+def _unreadable(why: str, **fields: object) -> SubmissionError:
+    """The error saying why (a key of `wording.UNREADABLE`) the submission cannot be read."""
+    return SubmissionError(wording.UNREADABLE[why].format(**fields))
 
 
 @dataclass
@@ -81,18 +85,14 @@ def notebook_cells(data: bytes, name: str) -> list[str]:
     try:
         notebook = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise SubmissionError(f"{name} is not a text file, so not a notebook") from None
+        raise _unreadable("not_text", name=name) from None
     except RecursionError:
-        raise SubmissionError(f"{name} is not a notebook: its JSON is nested too deeply") from None
+        raise _unreadable("too_deep", name=name) from None
     except json.JSONDecodeError as error:
-        raise SubmissionError(
-            f"{name} is not a valid notebook: its JSON is broken at line {error.lineno} "
-            f"({error.msg}). Download the notebook again from Jupyter (File → Download) "
-            "and resubmit."
-        ) from None
+        raise _unreadable("broken_json", name=name, line=error.lineno, error=error.msg) from None
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
     if not isinstance(cells, list):
-        raise SubmissionError(f"{name} is JSON but not a Jupyter notebook (it has no cells)")
+        raise _unreadable("no_cells", name=name)
     code = []
     for cell in cells:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
@@ -120,7 +120,7 @@ def _statements(text: str) -> list[str]:
     decorator line instead, so that one syntax error costs only its own piece.
     """
     try:
-        if len(text) > PARSE_CHARS:  # the parser's memory grows with the code's nesting
+        if len(text) > spec.PARSE_CHARS:  # the parser's memory grows with the code's nesting
             raise SyntaxError("too long to parse here")
         tree = ast.parse(text)
     except (SyntaxError, RecursionError, MemoryError):
@@ -187,17 +187,20 @@ def _pick_notebook(names: list[str], where: str) -> tuple[str, list[str]]:
     preferred = [n for n in names if Path(n).name == NOTEBOOK_NAME]
     if len(preferred) == 1:
         others = _listed([n for n in names if n != preferred[0]])
-        return preferred[0], [f"graded {preferred[0]}; ignored the other notebooks: {others}"]
-    raise SubmissionError(
-        f"{where} holds {len(names)} notebooks ({_listed(names)}), and none of them "
-        f"is named {NOTEBOOK_NAME}: submit only the notebook you want graded"
+        return preferred[0], [wording.OTHER_NOTEBOOKS.format(chosen=preferred[0], others=others)]
+    raise _unreadable(
+        "many_notebooks",
+        where=where,
+        count=len(names),
+        names=_listed(names),
+        notebook=NOTEBOOK_NAME,
     )
 
 
 def _listed(names: list[str], most: int = 5) -> str:
     """Names for a message: the first few, each cut short, and how many more."""
     shown = [n if len(n) <= 80 else n[:79] + "…" for n in sorted(names)[:most]]
-    more = f" and {len(names) - most} more" if len(names) > most else ""
+    more = wording.LISTED_MORE.format(count=len(names) - most) if len(names) > most else ""
     return ", ".join(shown) + more
 
 
@@ -210,7 +213,7 @@ def from_zip(data: bytes, name: str) -> Submission:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError):
-        raise SubmissionError(f"{name} is not a valid zip file") from None
+        raise _unreadable("bad_zip", name=name) from None
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir() and _relevant(m.filename)]
         notebooks = [m.filename for m in members if m.filename.endswith(".ipynb")]
@@ -218,18 +221,18 @@ def from_zip(data: bytes, name: str) -> Submission:
         chosen, notes = _pick_notebook(notebooks, name) if notebooks else (None, [])
         if chosen is None:
             if len(scripts) != 1:
-                raise SubmissionError(f"{name} holds no notebook ({NOTEBOOK_NAME} expected)")
+                raise _unreadable("zip_without_notebook", name=name, notebook=NOTEBOOK_NAME)
             chosen = scripts[0]
+        origin = wording.IN_ZIP.format(member=chosen, name=name)
         info = archive.getinfo(chosen)
-        if info.file_size > MAX_BYTES:
-            raise SubmissionError(f"{chosen} in {name} is larger than {MAX_BYTES >> 20} MB")
+        if info.file_size > spec.SUBMISSION_BYTES:
+            raise _unreadable("too_large", name=origin, megabytes=spec.SUBMISSION_BYTES >> 20)
         try:
             content = archive.read(info)
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
-            raise SubmissionError(f"{name} is damaged: {chosen} in it cannot be read") from None
+            raise _unreadable("damaged_zip", name=name, member=chosen) from None
     if not content:
-        raise SubmissionError(_empty_message(f"{chosen} in {name}"))
-    origin = f"{chosen} in {name}"
+        raise _unreadable("empty", name=origin)
     if chosen.endswith(".ipynb"):
         return Submission(
             notebook_cells(content, chosen), origin, notes, written_answers.answers(content)
@@ -247,37 +250,23 @@ def _read(path: Path, folder: Path | None = None) -> bytes:
     if folder is not None:
         inside = os.path.realpath(path).startswith(os.path.realpath(folder) + os.sep)
         if path.is_symlink() or not inside:
-            raise SubmissionError(_link_message(name))
+            raise _unreadable("link", name=name)
     try:
         descriptor = os.open(path, os.O_RDONLY | (os.O_NOFOLLOW if folder else 0))
     except OSError as error:
         if error.errno == errno.ELOOP:
-            raise SubmissionError(_link_message(name)) from None
-        raise SubmissionError(f"{name} cannot be read ({error.strerror})") from None
+            raise _unreadable("link", name=name) from None
+        raise _unreadable("cannot_read", name=name, why=error.strerror) from None
     with os.fdopen(descriptor, "rb") as file:
         info = os.fstat(file.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise SubmissionError(f"{name} is not a regular file")
-        if info.st_size > MAX_BYTES:
-            raise SubmissionError(f"{name} is larger than {MAX_BYTES >> 20} MB")
-        data = file.read(MAX_BYTES + 1)
+            raise _unreadable("not_regular", name=name)
+        if info.st_size > spec.SUBMISSION_BYTES:
+            raise _unreadable("too_large", name=name, megabytes=spec.SUBMISSION_BYTES >> 20)
+        data = file.read(spec.SUBMISSION_BYTES + 1)
     if not data:
-        raise SubmissionError(_empty_message(name))
+        raise _unreadable("empty", name=name)
     return data
-
-
-def _link_message(name: str) -> str:
-    return (
-        f"{name} is a symbolic link, and only regular files in the submission are read: "
-        "submit the file itself"
-    )
-
-
-def _empty_message(name: str) -> str:
-    return (
-        f"{name}: the file is empty (0 bytes). Save the notebook in Jupyter, then download "
-        "or export it again and resubmit."
-    )
 
 
 def _files(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -305,14 +294,14 @@ def load(path: Path) -> Submission:
     """
     path = Path(path)
     if not path.exists():
-        raise SubmissionError(f"{path.name} does not exist")
+        raise _unreadable("missing", name=path.name)
     if path.is_dir():
         files, links = _files(path)
         linked = _listed([str(link.relative_to(path)) for link in links])
-        notes = [f"ignored symbolic links (only regular files are read): {linked}"] if links else []
+        notes = [wording.LINKS_IGNORED.format(links=linked)] if links else []
         notebooks = [str(p.relative_to(path)) for p in files if p.suffix == ".ipynb"]
         if notebooks:
-            chosen, picked = _pick_notebook(notebooks, "the submission")
+            chosen, picked = _pick_notebook(notebooks, wording.THE_SUBMISSION)
             data = _read(path / chosen, path)
             answers = written_answers.answers(data)
             return Submission(notebook_cells(data, chosen), chosen, picked + notes, answers)
@@ -327,12 +316,9 @@ def load(path: Path) -> Submission:
             return Submission(script_cells(text), scripts[0].name, notes)
         gradable = [p for p in links if p.suffix in (".ipynb", ".zip", ".py")]
         if gradable and not files:
-            raise SubmissionError(_link_message(str(gradable[0].relative_to(path))))
-        found = _listed([str(p.relative_to(path)) for p in files + links]) or "nothing"
-        raise SubmissionError(
-            f"no notebook to grade: the submission holds {found}. Upload {NOTEBOOK_NAME} "
-            "or the zip that the notebook's last cell writes."
-        )
+            raise _unreadable("link", name=str(gradable[0].relative_to(path)))
+        found = _listed([str(p.relative_to(path)) for p in files + links]) or wording.NOTHING_FOUND
+        raise _unreadable("nothing_to_grade", found=found, notebook=NOTEBOOK_NAME)
     if path.suffix == ".ipynb":
         data = _read(path)
         return Submission(
@@ -342,4 +328,4 @@ def load(path: Path) -> Submission:
         return from_zip(_read(path), path.name)
     if path.suffix == ".py":
         return Submission(script_cells(_read(path).decode("utf-8", "replace")), path.name)
-    raise SubmissionError(f"{path.name}: expected a .ipynb, .zip or .py file")
+    raise _unreadable("wrong_suffix", name=path.name)

@@ -11,14 +11,13 @@ release wrote gives what can be found, never an error.
 import json
 import re
 
+from . import spec, wording
 from .spec import WRITTEN_QUESTIONS
 
 # The release writes these two lines; tests/test_written.py checks they match `notebook`.
 PLACEHOLDER = "*Type your answer here, replacing this line.*"
 _MARKER = re.compile(r"<!--\s*disc05:\s*written\s+(\w+)\s*-->")
 _RELEASE_ID = re.compile(r"^cell-\d+$")
-MAX_CHARS = 20_000  # of one answer, as shown on Gradescope and in the class report
-MAX_JSON_BYTES = 40_000  # of one answer once JSON-escaped: three stay well under 256 KB
 
 
 def _label(question: str) -> re.Pattern:
@@ -32,7 +31,7 @@ def _text(cell: dict) -> str:
     source = cell.get("source", "")
     if isinstance(source, list):
         source = "".join(str(part) for part in source)
-    source = str(source)[: 4 * MAX_CHARS]  # what is shown is cut shorter anyway
+    source = str(source)[: 4 * spec.ANSWER_CHARS]  # what is shown is cut shorter anyway
     return source.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -108,41 +107,29 @@ def state(answer: str | None) -> str | None:
 
 
 def capped(answer: str) -> str:
-    """`answer` cut to `MAX_CHARS` characters and `MAX_JSON_BYTES` JSON bytes, saying so."""
-    cut = answer[:MAX_CHARS]
-    while len(json.dumps(cut)) > MAX_JSON_BYTES:
+    """`answer` cut to `spec.ANSWER_CHARS` characters and `spec.ANSWER_JSON_BYTES` JSON bytes,
+    saying so."""
+    cut = answer[: spec.ANSWER_CHARS]
+    while len(json.dumps(cut)) > spec.ANSWER_JSON_BYTES:
         cut = cut[: len(cut) * 3 // 4]
     if cut == answer:
         return answer
-    return f"{cut}\n\n*[cut here: the answer has {len(answer):,} characters]*"
-
-
-_HEAD = "Graded by hand; the points appear once staff have graded it."
-_FOLLOWS = " The answer as submitted:\n\n---\n\n"
-_NONE = {
-    "unreadable": "**No answer found**: the submission could not be read.",
-    "missing": (
-        "**No answer found**: the submission has no answer cell for {question} "
-        "(a notebook whose answer cell was deleted, or a file that is not a notebook)."
-    ),
-    "untouched": "**No answer**: the answer cell still holds the placeholder text.",
-    "empty": "**No answer**: the answer cell is empty.",
-}
+    return wording.WRITTEN_CUT.format(answer=cut, length=len(answer))
 
 
 def gradescope_output(question: str, answer: str | None, readable: bool = True) -> str:
     """Markdown for the question's entry in results.json: the answer as typed, or why none."""
     why = state(answer) if readable else "unreadable"
     if why is None:
-        return f"{_HEAD}{_FOLLOWS}{capped(answer)}"
-    return f"{_HEAD}\n\n{_NONE[why].format(question=question)}"
+        return f"{wording.WRITTEN_HEAD}{wording.WRITTEN_FOLLOWS}{capped(answer)}"
+    return f"{wording.WRITTEN_HEAD}\n\n{wording.NO_ANSWER[why].format(question=question)}"
 
 
 def read_back(question: str, output: str) -> tuple[str | None, str | None]:
     """(answer, None) or (None, why there is none) from what `gradescope_output` wrote."""
-    if _FOLLOWS in output:
-        return output.split(_FOLLOWS, 1)[1], None
-    for why, message in _NONE.items():
+    if wording.WRITTEN_FOLLOWS in output:
+        return output.split(wording.WRITTEN_FOLLOWS, 1)[1], None
+    for why, message in wording.NO_ANSWER.items():
         if output.endswith(message.format(question=question)):
             return None, why
     return None, "missing"

@@ -21,7 +21,7 @@ import nbformat
 import pytest
 from conftest import CHROMIUM_FLAGS, unavailable
 
-from autograder import spec
+from autograder import spec, wording
 from autograder.release import notebook, public_checks
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -194,7 +194,7 @@ def test_student_notebook_runs_in_jupyterlab_and_reads_well(browser, lab):
     for question in spec.QUESTIONS:
         lines = check_lines(cells, question)
         assert lines == [
-            f"{public_checks.NOT_ATTEMPTED} {f}: not attempted yet" for f in question.functions
+            f"{wording.NOT_ATTEMPTED_MARK} {f}: not attempted yet" for f in question.functions
         ]
     _screenshot(page, cells.filter(has_text='grader.check("q1a")'), "student-03-check-q1a")
 
@@ -215,7 +215,7 @@ def test_finished_notebook_shows_passing_checks_and_both_demo_figures(browser, l
     for question in spec.QUESTIONS:
         lines = check_lines(cells, question)
         assert len(lines) == len(question.functions)
-        assert all(line.startswith(public_checks.PASSED) for line in lines), lines
+        assert all(line.startswith(wording.PASSED_MARK) for line in lines), lines
     _screenshot(page, cells.filter(has_text='grader.check("q1a")'), "solution-02-check-q1a")
     plots = notebook_panel.locator(".jp-RenderedImage img")
     assert plots.count() == 2

@@ -4,7 +4,8 @@ feedback per criterion, and what mistakes and trivial answers are worth."""
 import pytest
 
 import solutions
-from autograder import cases, grader, spec, variants
+from autograder import cases, grader, spec, variants, wording
+from autograder.compare import Status, Verdict
 from autograder.release import mutation, notebook
 
 FUNCTIONS = list(solutions.GRADED)
@@ -74,7 +75,9 @@ def test_a_case_kind_is_its_label_up_to_the_first_comma():
 
 def test_credit_within_a_criterion_is_all_or_nothing():
     names = labels("sigmoid")
-    one_random_case = grader.criterion_results("sigmoid", names, {0: "not close"})
+    one_random_case = grader.criterion_results(
+        "sigmoid", names, {0: Verdict(Status.NOT_CLOSE, "not close")}
+    )
     assert [c.points for c in one_random_case] == [0, 0.5]
     assert [c.total for c in one_random_case] == [22, 2]
     assert sum(c.points for c in grader.criterion_results("sigmoid", names, {})) == 1
@@ -122,9 +125,8 @@ def test_the_requirements_questions_state_cost_at_least_a_quarter(table):
 def test_feedback_lists_each_criterion_and_the_first_failing_case_of_a_failed_one():
     names = labels("sigmoid")
     extreme = names.index("edge: |x| up to 1e4 beside ordinary values")
-    criteria = grader.criterion_results(
-        "sigmoid", names, {extreme: "raised FloatingPointError: overflow encountered in exp"}
-    )
+    raised = Verdict(Status.RAISED, "raised FloatingPointError: overflow encountered in exp")
+    criteria = grader.criterion_results("sigmoid", names, {extreme: raised})
     assert grader._function_feedback("sigmoid", criteria, 1.0).splitlines() == [
         "sigmoid: 0.5 of 1 point",
         "    passed: values on ordinary inputs (0.5 points)",
@@ -137,8 +139,9 @@ def test_feedback_lists_each_criterion_and_the_first_failing_case_of_a_failed_on
 def test_an_unattempted_function_gets_one_line():
     names = labels("dropout_gamma")
     reason = "not attempted (it still raises NotImplementedError)"
+    stub = Verdict(Status.NOT_ATTEMPTED, reason)
     criteria = grader.criterion_results(
-        "dropout_gamma", names, dict.fromkeys(range(len(names)), reason)
+        "dropout_gamma", names, dict.fromkeys(range(len(names)), stub)
     )
     assert grader._function_feedback("dropout_gamma", criteria, 1.0) == f"dropout_gamma: {reason}"
 
@@ -154,8 +157,8 @@ def test_the_notebook_names_each_question_s_criteria_but_no_case(student_json):
     for question, text in zip(spec.QUESTIONS, shown, strict=True):
         assert text.startswith(f"<!-- disc05: criteria {question.name} -->")
         for function in question.functions:
-            assert f"`{function}` ({grader.points_text(question.share)})" in text
+            assert f"`{function}` ({wording.points_text(question.share)})" in text
             for name, points in spec.criterion_points(function).items():
-                assert f"{name} ({grader.points_text(points)})" in text
+                assert f"{name} ({wording.points_text(points)})" in text
         assert not [label for label in every_label if label in text]
     assert notebook.criteria_cell("q1c") in cells

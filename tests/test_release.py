@@ -20,7 +20,7 @@ from otter.test_files import create_test_file
 from otter.test_files.exception_test import ExceptionTestFile
 
 import solutions
-from autograder import spec
+from autograder import spec, wording
 from autograder.release import build, leaks, notebook, public_checks, run_checks
 
 ALL_FUNCTIONS = [f for q in spec.QUESTIONS for f in q.functions]
@@ -297,7 +297,7 @@ def test_student_notebook_installs_otter_on_colab_from_a_python_without_it(
     for question in spec.QUESTIONS:
         lines = outputs[question.name].splitlines()
         assert [line.split(":")[0] for line in lines] == [
-            f"{public_checks.NOT_ATTEMPTED} {f}" for f in question.functions
+            f"{wording.NOT_ATTEMPTED_MARK} {f}" for f in question.functions
         ]
     printed = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
     assert "Download this notebook as .ipynb" in printed

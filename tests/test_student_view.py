@@ -22,7 +22,10 @@ from otter.test_files import create_test_file
 import solutions
 from autograder import grader, spec, variants
 from autograder.release import build, notebook, public_checks
-from autograder.release.public_checks import FAILED, NOT_ATTEMPTED, PASSED, WAITING
+from autograder.wording import FAILED_MARK as FAILED
+from autograder.wording import NOT_ATTEMPTED_MARK as NOT_ATTEMPTED
+from autograder.wording import PASSED_MARK as PASSED
+from autograder.wording import WAITING_MARK as WAITING
 
 
 def setup_namespace(test_files: dict[str, str], folder: Path) -> dict:

@@ -202,9 +202,7 @@ def test_a_damaged_zip_gets_a_message(tmp_path, student_json):
 
 
 def test_oversized_zip_member_is_refused(tmp_path, monkeypatch):
-    from autograder import submission
-
-    monkeypatch.setattr(submission, "MAX_BYTES", 100)
+    monkeypatch.setattr(spec, "SUBMISSION_BYTES", 100)
     (tmp_path / "big.zip").write_bytes(zip_of({"disc05.ipynb": b" " * 1000}))
     with pytest.raises(SubmissionError, match="larger than"):
         load(tmp_path / "big.zip")
@@ -226,7 +224,7 @@ def test_a_script_of_the_full_solution_gets_full_marks(
     path = tmp_path / "disc05.py"
     path.write_text(script_of(solution_json, form), encoding="utf-8")
     report = grader.grade(path, table)
-    assert report.score == pytest.approx(sum(q.points for q in spec.QUESTIONS)), report.table()
+    assert report.score == pytest.approx(sum(q.points for q in spec.QUESTIONS)), report.text()
 
 
 def test_scripts_and_notebooks_built_to_exhaust_the_grader_are_read_in_bounded_memory(tmp_path):

@@ -137,7 +137,7 @@ def test_long_answers_are_cut_and_results_stay_under_256_kb(unit):
     assert len(data.encode()) < gate.RESULTS_BYTES
     output = written_entries(report)["q1a written answer"]["output"]
     assert f"*[cut here: the answer has {len(unit) * 1_000_000:,} characters]*" in output
-    assert len(output) < written.MAX_CHARS + 200
+    assert len(output) < spec.ANSWER_CHARS + 200
 
 
 def test_the_gate_does_not_count_the_notebooks_own_answers_as_leaks(solution_json):

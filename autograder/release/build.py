@@ -22,7 +22,7 @@ from nbclient.exceptions import CellExecutionError
 
 import solutions
 
-from .. import sandbox, spec
+from .. import sandbox, spec, wording
 from ..archive import swap_folders, zip_bytes
 from . import gate, mutation, notebook, package, public_checks
 from .leaks import answer_key_fragments, find_leaks
@@ -107,7 +107,7 @@ def check_outputs(executed: nbformat.NotebookNode) -> dict[str, str]:
 def passed_all(check_output: str) -> bool:
     """Whether the output of a ``grader.check`` cell says that every function passes."""
     lines = check_output.strip().splitlines()
-    return bool(lines) and all(line.startswith(public_checks.PASSED) for line in lines)
+    return bool(lines) and all(line.startswith(wording.PASSED_MARK) for line in lines)
 
 
 def verify_executions(student: nbformat.NotebookNode, solution: nbformat.NotebookNode) -> None:

@@ -194,16 +194,12 @@ def points_in_process(variant: Variant, table: dict) -> float:
     sandbox: quick enough for tests; the gate grades through the real path.
     """
     strict = variant.function in spec.STRICT_WARNINGS
-    tolerance = spec.TOLERANCES[variant.function]
     rows = table[variant.function]
     failures = {}
     for index, expected in enumerate(rows):
-        result, error, modified = hints.run_variant(variant, expected.case.args, strict)
-        if error is None and result is None:
-            error = "returned nothing convertible"
-        failure = hints.failure_of(result, error, modified, expected.value, tolerance)
-        if failure is not None:
-            failures[index] = str(failure[0])
+        verdict = hints.judge_variant(variant, expected.case.args, expected.value, strict)
+        if not verdict.passed:
+            failures[index] = verdict
     labels = [expected.case.label for expected in rows]
     return sum(c.points for c in grader.criterion_results(variant.function, labels, failures))
 
@@ -226,11 +222,9 @@ def differs_from_reference(variant: Variant) -> bool:
     """Whether `variant` fails (as the grader would judge it) on some input of the battery."""
     reference = solutions.GRADED[variant.function]
     strict = variant.function in spec.STRICT_WARNINGS
-    tolerance = spec.TOLERANCES[variant.function]
     for args in battery(variant.function):
         expected = np.asarray(compare.call_on_copies(reference, args, False)[0], dtype=float)
-        result, error, modified = hints.run_variant(variant, args, strict)
-        if hints.failure_of(result, error, modified, expected, tolerance) is not None:
+        if not hints.judge_variant(variant, args, expected, strict).passed:
             return True
     return False
 
@@ -265,7 +259,7 @@ class TrivialResult:
 
     @property
     def earning(self) -> dict[str, float]:
-        return {f: p for f, p in self.points.items() if p > gate.TOLERANCE}
+        return {f: p for f, p in self.points.items() if p > gate.SCORE_EPS}
 
 
 def _question_scores(results: dict) -> dict[str, float]:
@@ -279,18 +273,18 @@ def problems_of(result: VariantResult) -> list[str]:
     own = spec.question_of(result.variant.function).name
     label = f"{result.kind} {result.variant.function}: {result.variant.name}"
     if result.kind == "alternative":
-        lost = [q for q in scores if scores[q] < full[q] - gate.TOLERANCE]
+        lost = [q for q in scores if scores[q] < full[q] - gate.SCORE_EPS]
         return [f"{label} is correct but lost points on {', '.join(lost)}"] if lost else []
     problems = []
-    if scores[own] >= full[own] - gate.TOLERANCE:
+    if scores[own] >= full[own] - gate.SCORE_EPS:
         problems.append(f"{label} survived: no hidden case of {own} catches it")
-    elif result.kind == "mistake" and result.lost < MIN_LOSS * result.max_points - gate.TOLERANCE:
+    elif result.kind == "mistake" and result.lost < MIN_LOSS * result.max_points - gate.SCORE_EPS:
         problems.append(
             f"{label} loses only {result.lost:.3g} of {result.max_points:g} points "
             f"(less than {MIN_LOSS:.0%}): give the criterion it fails more weight, or add "
             "hidden cases that catch it to a criterion it passes"
         )
-    elsewhere = [q for q in scores if q != own and scores[q] < full[q] - gate.TOLERANCE]
+    elsewhere = [q for q in scores if q != own and scores[q] < full[q] - gate.SCORE_EPS]
     if elsewhere:
         problems.append(f"{label} also lost points on {', '.join(elsewhere)}")
     return problems

@@ -30,7 +30,7 @@ import solutions
 
 from .. import spec
 from ..archive import zip_bytes
-from ..grader import points_text
+from ..wording import points_text
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository
 SOURCE = ROOT / "assignment" / "disc05.md"

@@ -9,10 +9,14 @@ student's own functions, so it gives away no answer.
 Each question's test file (Otter's exception format) has one test case per function, and a
 failing case raises `CheckFailed` with the one line a student reads: the first failed check
 and its hint, "not attempted" for a stub, or which other function to fix first when the
-failure is not this function's fault.
+failure is not this function's fault. The file runs in the student's notebook, without this
+package: it carries the source of `autograder.compare`, so that every check is called and
+judged (`compare.call`, `compare.judge`) as the hidden tests judge, and the sentences of
+`autograder.wording` it prints, as constants.
 """
 
 import inspect
+import pprint
 import re
 from dataclasses import dataclass
 
@@ -20,11 +24,9 @@ import numpy as np
 
 import solutions
 
-from .. import compare, hints, spec
+from .. import compare, hints, spec, wording
 from ..variants import MISTAKES
 
-# How a line of ``grader.check`` output starts, by verdict.
-PASSED, FAILED, WAITING, NOT_ATTEMPTED = "✓", "✗", "…", "○"
 FAILURE_PREFIX = "CheckFailed: "  # how Otter's message for a failing case ends, before our line
 
 
@@ -237,82 +239,47 @@ def _status(name, env):
 
 
 def _run_checks(name, function, env):
+    """Call `function` on each check's arguments and judge it as the hidden grader does."""
     if not callable(function):
         return "not defined", None
     for description, args, expected, against, uses, rtol, atol, strict, hints in CHECKS[name]:
-        raised = None
-        try:
-            result, given = call_on_copies(function, args, strict)
-        except NotImplementedError:
+        outcome = call(function, args, strict)
+        if outcome.status == "not_attempted":
             return "not attempted", None
-        except Exception as error:
-            raised = error
         if against is not None:
             blocked = [u for u in uses if _status(u, env)[0] != "passed"]
             if blocked:
                 return "waiting", blocked[0]
             expected = eval(against, {"np": np, **{u: env[u] for u in uses}})
-        if raised is not None:
-            problem = f"raised {type(raised).__name__}: {raised}"
-            failure = ("raised", type(raised).__name__)
-        else:
-            actual, problem = as_float_array(result)
-            failure = ("raised", "unconvertible")
-            if problem is None:
-                problem = mismatch(actual, np.asarray(expected, dtype=float), rtol, atol)
-                failure = ("value", actual)
-            precision = np.asarray(result).dtype
-            if problem is None and precision.kind == "f" and precision.itemsize < 8:
-                problem = f"returned {precision} values; the docstring asks for float64"
-            if problem is None and any(changed(b, a) for b, a in zip(args, given)):
-                problem = "modified one of its arguments (work on a copy instead)"
-                failure = ("modified", None)
-        if problem is not None:
-            hint = next((h for k, v, h in hints if same_failure(*failure, k, v)), None)
-            return "failed", f"{description}: {problem}" + (f" Hint: {hint}" if hint else "")
+        verdict = judge(outcome, expected, rtol, atol, dtype=outcome.dtype)
+        if not verdict.passed:
+            line = SAY["failed"].format(name=name, description=description, reason=verdict.reason)
+            hint = next((h for k, v, h in hints if same_failure(*verdict.signature, k, v)), None)
+            return "failed", line + (SAY["hint"].format(hint=hint) if hint else "")
     return "passed", None
-
-
-_WHY = {
-    "failed": "does not pass its own checks",
-    "not attempted": "is not attempted yet",
-    "not defined": "is not defined (run its cell)",
-    "waiting": "is waiting for another function",
-}
-
-
-_TODO = {"failed": "fix", "not attempted": "write", "not defined": "run", "waiting": "fix"}
 
 
 def report(name, env):
     """Raise `CheckFailed` with one line about `name`, unless it passes all its checks."""
     state, detail = _status(name, env)
-    if state == "not defined":
-        raise CheckFailed(f"{FAILED} {name}: not defined: run the cell that defines it")
-    if state == "not attempted":
-        raise CheckFailed(f"{NOT_ATTEMPTED} {name}: not attempted yet")
+    if state in ("not defined", "not attempted"):
+        raise CheckFailed(SAY[state].format(name=name))
     foreign = _foreign_packages(env[name])
     if foreign:
-        raise CheckFailed(
-            f"{FAILED} {name}: uses {', '.join(foreign)}, which is not available when your work "
-            "is graded: use numpy only, as the notebook asks"
-        )
+        raise CheckFailed(SAY["foreign"].format(name=name, packages=", ".join(foreign)))
     if state == "waiting":
-        other = _status(detail, env)[0]
+        why = _status(detail, env)[0]
         raise CheckFailed(
-            f"{WAITING} {name}: not checked yet: its check compares it with your {detail}, "
-            f"which {_WHY[other]}; {_TODO[other]} {detail} first"
+            SAY["waiting"].format(name=name, other=detail, why=WHY[why], todo=TODO[why])
         )
     if state == "failed":
         names, _ = _called_names(env[name].__code__)
         culprits = [n for n in CHECKS if n != name and n in names]
         culprits = [n for n in culprits if _status(n, env)[0] != "passed"]
         if culprits:
-            raise CheckFailed(
-                f"{FAILED} {name}: fix {culprits[0]} first: {name} calls your {culprits[0]}, "
-                f"which {_WHY[_status(culprits[0], env)[0]]}"
-            )
-        raise CheckFailed(f"{FAILED} {name}: {detail}")
+            why = WHY[_status(culprits[0], env)[0]]
+            raise CheckFailed(SAY["blocked"].format(name=name, other=culprits[0], why=why))
+        raise CheckFailed(detail)
 '''
 
 
@@ -332,12 +299,9 @@ def _hints_literal(check: PublicCheck) -> str:
     expected = np.asarray(solutions.GRADED[check.function](*check.args), dtype=float)
     triples = []
     for variant in (m for m in MISTAKES if m.function == check.function):
-        result, error, modified = hints.run_variant(variant, check.args, check.no_warnings)
-        failure = hints.failure_of(
-            result, error, modified, expected, spec.TOLERANCES[check.function]
-        )
-        if failure is not None:
-            kind, value = failure
+        verdict = hints.judge_variant(variant, check.args, expected, check.no_warnings)
+        if verdict.signature is not None:
+            kind, value = verdict.signature
             shown = _literal(value) if isinstance(value, np.ndarray) else repr(value)
             triples.append(f"({kind!r}, {shown}, {variant.hint!r})")
     return "[" + ", ".join(triples) + "]"
@@ -406,7 +370,15 @@ def render_test_file(question: str) -> str:
         "OK_FORMAT = False",
         f"name = {question!r}",
         "points = None",
-        f"PASSED, FAILED, WAITING, NOT_ATTEMPTED = {(PASSED, FAILED, WAITING, NOT_ATTEMPTED)!r}",
+        "# What a student reads (autograder.wording)",
+        *(
+            f"{name} = {pprint.pformat(value, width=100, sort_dicts=False)}"
+            for name, value in (
+                ("SAY", wording.CHECK_LINES),
+                ("WHY", wording.CHECK_WHY),
+                ("TODO", wording.CHECK_TODO),
+            )
+        ),
         "",
         "",
         _RUNNER.strip(),
@@ -421,8 +393,7 @@ def render_test_file(question: str) -> str:
         lines.append("    ],")
     lines.append("}")
     for function in functions:
-        count = len(checks_of(function))
-        passed = f"{PASSED} {function}: passes its {count} check{'s' * (count > 1)}"
+        passed = wording.check_passed(function, len(checks_of(function)))
         lines += [
             "",
             "",

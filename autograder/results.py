@@ -1,0 +1,163 @@
+"""What the grader concluded about one submission, and the two ways it is shown: results.json
+in Gradescope's format (`GradeReport.to_gradescope`) and a table for the terminal and the
+feedback files of ``grade-all`` (`GradeReport.text`). The sentences are `autograder.wording`'s.
+"""
+
+from dataclasses import dataclass, field
+
+from . import spec, wording, written
+from .compare import Verdict
+
+
+def capped(text: str, limit: int = spec.OUTPUT_CHARS) -> str:
+    """`text`, cut to `limit` characters: a results file stays small whatever it reports."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass
+class CriterionResult:
+    """How one graded function did on the hidden cases of one of its criteria."""
+
+    name: str
+    max_points: float
+    total: int
+    failures: list[tuple[str, Verdict]] = field(default_factory=list)  # (case label, verdict)
+
+    @property
+    def passed(self) -> bool:
+        """Every case passed (a criterion without cases never passes: it tests nothing)."""
+        return self.total > 0 and not self.failures
+
+    @property
+    def points(self) -> float:
+        """All or nothing: the criterion's points if every one of its cases passed."""
+        return self.max_points if self.passed else 0.0
+
+
+@dataclass
+class FunctionResult:
+    """How one graded function did on its hidden cases, criterion by criterion."""
+
+    name: str
+    max_points: float
+    feedback: str
+    criteria: list[CriterionResult] = field(default_factory=list)
+    failing_cases: list[str] = field(default_factory=list)
+
+    @property
+    def points(self) -> float:
+        return sum(c.points for c in self.criteria)
+
+    @property
+    def passed(self) -> int:
+        """Hidden cases passed."""
+        return self.total - len(self.failing_cases)
+
+    @property
+    def total(self) -> int:
+        """Hidden cases."""
+        return sum(c.total for c in self.criteria)
+
+
+@dataclass
+class QuestionResult:
+    name: str
+    functions: list[FunctionResult]
+
+    @property
+    def score(self) -> float:
+        return sum(f.points for f in self.functions)
+
+    @property
+    def max_score(self) -> float:
+        return sum(f.max_points for f in self.functions)
+
+
+@dataclass
+class GradeReport:
+    """Everything the grader concluded about one submission."""
+
+    questions: list[QuestionResult]
+    origin: str = ""
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+    sandbox_peak_kb: int = 0  # largest resident size of the sandboxed process
+    confinement: str = ""  # the isolation layers student code ran under
+    timeouts: list[str] = field(default_factory=list)  # what ran out of time, if anything
+    written: dict[str, str] | None = None  # answers by question; None: submission unreadable
+    mistakes: dict[str, str] = field(default_factory=dict)  # function: catalogued mistake
+    case_kinds: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # [passed, total]
+    limits: list[str] = field(default_factory=list)  # time and memory limits hit, and where
+    not_attempted: list[str] = field(default_factory=list)  # functions no case could run
+
+    @property
+    def score(self) -> float:
+        return sum(q.score for q in self.questions)
+
+    @property
+    def max_score(self) -> float:
+        return sum(q.max_score for q in self.questions)
+
+    def to_gradescope(self) -> dict:
+        """results.json in Gradescope's format: one test per question, plus written parts."""
+        tests = []
+        for question in self.questions:
+            tests.append(
+                {
+                    "name": question.name,
+                    "score": round(question.score, 4),
+                    "max_score": question.max_score,
+                    "visibility": "visible",
+                    "output": capped("\n".join(f.feedback for f in question.functions)),
+                }
+            )
+        for name in spec.WRITTEN_QUESTIONS:
+            answer = (self.written or {}).get(name)
+            tests.append(
+                {
+                    "name": wording.WRITTEN_TEST.format(question=name),
+                    "score": 0,
+                    "max_score": 0,
+                    "visibility": "visible",
+                    "output": written.gradescope_output(name, answer, self.written is not None),
+                    "output_format": "md",
+                }
+            )
+        lines = [wording.RESULTS_ORIGIN.format(origin=self.origin) if self.origin else ""]
+        if self.error:
+            lines.append(wording.RESULTS_ERROR.format(error=self.error))
+        lines += [capped(note, spec.NOTE_CHARS) for note in self.notes]
+        return {
+            "score": round(self.score, 4),
+            "output": capped("\n".join(line for line in lines if line)),
+            "visibility": "visible",
+            "stdout_visibility": "hidden",
+            "tests": tests,
+            "extra_data": {
+                "error": self.error,
+                "confinement": self.confinement,
+                "mistakes": self.mistakes,
+                "case_kinds": self.case_kinds,
+                "limits": self.limits,
+                "not_attempted": self.not_attempted,
+            },
+        }
+
+    def text(self) -> str:
+        """The report as a per-question table, for the terminal and feedback files."""
+        rows = [wording.TABLE_HEAD]
+        for q in self.questions:
+            feedback = [line for f in q.functions for line in f.feedback.splitlines()]
+            row = wording.TABLE_ROW.format(
+                question=q.name, score=q.score, max=q.max_score, feedback=feedback[0]
+            )
+            rows += [row, *(wording.TABLE_MORE.format(feedback=line) for line in feedback[1:])]
+        rows += [wording.TABLE_WRITTEN.format(question=name) for name in spec.WRITTEN_QUESTIONS]
+        rows.append(wording.TABLE_TOTAL.format(score=self.score, max=self.max_score))
+        head = [wording.TABLE_ORIGIN.format(origin=self.origin) if self.origin else ""]
+        head += self.notes
+        if self.confinement:
+            head.append(wording.TABLE_CONFINEMENT.format(confinement=self.confinement))
+        if self.error:
+            head.append(wording.TABLE_ERROR.format(error=self.error))
+        return "\n".join([*(h for h in head if h), *rows])

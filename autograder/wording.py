@@ -1,0 +1,172 @@
+"""Every sentence the autograder writes about a submission, in one place.
+
+Code decides (on status codes, never on text) and takes its sentences from here: feedback on
+the hidden tests, notes about cells and limits, the results file and the terminal table, the
+written answers' entries, why a submission cannot be read, what staff read about a
+submission in ``scores.csv``, and the lines ``grader.check`` prints. Those last run in the
+student's notebook without this package: the build writes them into the public test files as
+constants (`autograder.public_checks`). The sentences about one call (raised, wrong shape,
+not close...) are `autograder.compare`'s, which ships inside those files too.
+
+Sentences are `str.format` templates; the names of their fields say what goes in.
+"""
+
+
+def points_text(value: float) -> str:
+    """``0.5 points``, ``1 point``."""
+    return f"{value:.3g} point" + ("" if value == 1 else "s")
+
+
+# ## Feedback on one function (hidden tests)
+
+# The whole feedback of a function that no case could run (not attempted, not defined).
+UNTOUCHED = "{name}: {reason}"
+FUNCTION_SCORE = "{name}: {earned:.3g} of {points}"
+CRITERION_PASSED = "    passed: {criterion} ({points})"
+CRITERION_UNTESTED = "    FAILED: {criterion} ({points}): no case tests it"
+CRITERION_FAILED = (
+    "    FAILED: {criterion} ({points}): {failed} of {total} cases failed; "
+    "first failure, {label}: {reason}"
+)
+HINT = "\n    Hint: {hint}"
+NOT_RUN = "{name}: not run"  # every function of a submission that could not be read
+
+NUMPY_ONLY = "only numpy and Python's standard library are available: use numpy only"
+MISSING_IMPORT = "is not defined: the cell that defines it raised {error} (" + NUMPY_ONLY + ")"
+
+# ## Notes about cells, shown with the results
+
+CELL_SKIPPED = "Cell {number} was skipped: it {why}."
+CELL_RAISED = "Cell {number} raised {error}"
+CELL_IMPORT_FAILED = "Cell {number} raised {error}: " + NUMPY_ONLY
+MORE_CELLS = "… and {count} more cells like these."
+
+# ## Limits hit, one line each (the class report lists them)
+
+LIMIT_CELL = "cell {number} {why}"
+LIMIT_CELL_RAISED = "cell {number} raised {error}"
+LIMIT_CALL = "{function}: {message}"
+LIMIT_CALL_RAISED = "{function}: raised {message}"
+LIMIT_NOT_RUN = "{function} {message}"
+MORE_LIMITS = "… and {count} more"
+WHOLE_SUBMISSION = "the whole submission ({seconds:g} s)"  # what timed out
+
+# ## The results file (Gradescope) and the terminal table
+
+RESULTS_ORIGIN = "Graded {origin}."
+RESULTS_ERROR = "The submission could not be graded: {error}"
+WRITTEN_TEST = "{question} written answer"  # the name of its entry in results.json
+TABLE_HEAD = f"{'question':<10}{'score':>8}{'max':>6}  feedback"
+TABLE_ROW = "{question:<10}{score:>8.2f}{max:>6g}  {feedback}"
+TABLE_MORE = " " * 26 + "{feedback}"  # further lines of a question's feedback
+TABLE_WRITTEN = "{question:<10}" + " " * 14 + "  written answer: graded by hand"
+TABLE_TOTAL = f"{'total':<10}" + "{score:>8.2f}{max:>6g}"
+TABLE_ORIGIN = "Graded {origin}"
+TABLE_CONFINEMENT = "Student code ran under: {confinement}."
+TABLE_ERROR = "Could not grade: {error}"
+
+# When the grader, not the submission, is at fault (Gradescope shows it as the only output).
+SANDBOX_UNAVAILABLE = (
+    "the autograder could not run student code safely here ({error}); please tell the course staff"
+)
+GRADER_FAILED = "the autograder itself failed on this submission; please tell the course staff"
+
+# ## Written answers, as their entries in results.json show them (Markdown)
+
+WRITTEN_HEAD = "Graded by hand; the points appear once staff have graded it."
+WRITTEN_FOLLOWS = " The answer as submitted:\n\n---\n\n"
+WRITTEN_CUT = "{answer}\n\n*[cut here: the answer has {length:,} characters]*"
+NO_ANSWER = {
+    "unreadable": "**No answer found**: the submission could not be read.",
+    "missing": (
+        "**No answer found**: the submission has no answer cell for {question} "
+        "(a notebook whose answer cell was deleted, or a file that is not a notebook)."
+    ),
+    "untouched": "**No answer**: the answer cell still holds the placeholder text.",
+    "empty": "**No answer**: the answer cell is empty.",
+}
+
+# ## Why a submission cannot be read, and what was left out of it
+
+UNREADABLE = {
+    "missing": "{name} does not exist",
+    "not_text": "{name} is not a text file, so not a notebook",
+    "too_deep": "{name} is not a notebook: its JSON is nested too deeply",
+    "broken_json": (
+        "{name} is not a valid notebook: its JSON is broken at line {line} ({error}). "
+        "Download the notebook again from Jupyter (File → Download) and resubmit."
+    ),
+    "no_cells": "{name} is JSON but not a Jupyter notebook (it has no cells)",
+    "many_notebooks": (
+        "{where} holds {count} notebooks ({names}), and none of them is named {notebook}: "
+        "submit only the notebook you want graded"
+    ),
+    "bad_zip": "{name} is not a valid zip file",
+    "zip_without_notebook": "{name} holds no notebook ({notebook} expected)",
+    "too_large": "{name} is larger than {megabytes} MB",
+    "damaged_zip": "{name} is damaged: {member} in it cannot be read",
+    "link": (
+        "{name} is a symbolic link, and only regular files in the submission are read: "
+        "submit the file itself"
+    ),
+    "cannot_read": "{name} cannot be read ({why})",
+    "not_regular": "{name} is not a regular file",
+    "empty": (
+        "{name}: the file is empty (0 bytes). Save the notebook in Jupyter, then download "
+        "or export it again and resubmit."
+    ),
+    "nothing_to_grade": (
+        "no notebook to grade: the submission holds {found}. Upload {notebook} "
+        "or the zip that the notebook's last cell writes."
+    ),
+    "wrong_suffix": "{name}: expected a .ipynb, .zip or .py file",
+}
+THE_SUBMISSION = "the submission"  # a submitted folder, as a message names it
+IN_ZIP = "{member} in {name}"  # a file inside a submitted zip
+LISTED_MORE = " and {count} more"  # after the first few names of a list
+NOTHING_FOUND = "nothing"
+OTHER_NOTEBOOKS = "graded {chosen}; ignored the other notebooks: {others}"
+LINKS_IGNORED = "ignored symbolic links (only regular files are read): {links}"
+
+# ## What staff read about a submission in scores.csv (``grade-all``)
+
+NOT_GRADED = "not graded: {reason}"
+NOT_GRADED_YET = "not graded yet"
+TIMED_OUT = "timed out: {what}"
+NOT_LISTED = "not listed in {metadata}"
+NOT_IN_EXPORT = "{export} has no {id}, which {metadata} lists"
+NOT_TRIED = "not tried: the {count} submissions before it could not be graded either ({last})"
+PROCESS_STOPPED = "its grading process stopped ({why})"
+POOL_BROKEN = "a grading process beside it stopped"
+
+# ## What ``grader.check`` prints: one line per function, starting with a mark
+
+PASSED_MARK, FAILED_MARK, WAITING_MARK, NOT_ATTEMPTED_MARK = "✓", "✗", "…", "○"
+CHECK_LINES = {
+    "not defined": FAILED_MARK + " {name}: not defined: run the cell that defines it",
+    "not attempted": NOT_ATTEMPTED_MARK + " {name}: not attempted yet",
+    "foreign": (
+        FAILED_MARK + " {name}: uses {packages}, which is not available when your work is "
+        "graded: use numpy only, as the notebook asks"
+    ),
+    "waiting": (
+        WAITING_MARK + " {name}: not checked yet: its check compares it with your {other}, "
+        "which {why}; {todo} {other} first"
+    ),
+    "blocked": FAILED_MARK + " {name}: fix {other} first: {name} calls your {other}, which {why}",
+    "failed": FAILED_MARK + " {name}: {description}: {reason}",
+    "hint": " Hint: {hint}",
+}
+# Why another function holds this one up, and what to do about it, by that function's state.
+CHECK_WHY = {
+    "failed": "does not pass its own checks",
+    "not attempted": "is not attempted yet",
+    "not defined": "is not defined (run its cell)",
+    "waiting": "is waiting for another function",
+}
+CHECK_TODO = {"failed": "fix", "not attempted": "write", "not defined": "run", "waiting": "fix"}
+
+
+def check_passed(name: str, count: int) -> str:
+    """The line of a function that passes all its `count` public checks."""
+    return f"{PASSED_MARK} {name}: passes its {count} check{'s' * (count > 1)}"
