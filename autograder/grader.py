@@ -304,7 +304,7 @@ def _kinds(expected: list[Expected], failed: set[int]) -> dict[str, list[int]]:
     return kinds
 
 
-def _limits_hit(report: sandbox.Report, functions: list[str]) -> list[str]:
+def _limits_hit(report: sandbox.RunRecord, functions: list[str]) -> list[str]:
     """Where the submission ran into a time or memory limit, one line each."""
     hit = [f"cell {index + 1} {why}" for index, why in sorted(report.skipped_cells.items())]
     hit += [

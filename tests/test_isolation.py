@@ -22,6 +22,7 @@ from autograder.release import gate, package
 
 FULL = sum(q.points for q in spec.QUESTIONS)
 FAST = spec.Limits(call_seconds=1.0, cell_seconds=1.0, budget_seconds=20.0)
+CHANNEL = spec.LIMITS.channel
 
 # Platforms to emulate on this machine: (DISC05_PLATFORM, weak isolation allowed).
 ACCEPTED = [
@@ -55,7 +56,7 @@ def _reader_over(data: bytes, max_events: int = 100) -> protocol.EventReader:
                 pass
 
     threading.Thread(target=feed, daemon=True).start()
-    return protocol.EventReader(read, max_events)
+    return protocol.EventReader(read, max_events, CHANNEL.submission_bytes, CHANNEL.event_bytes)
 
 
 def _read_all(reader: protocol.EventReader) -> list[bytes]:
@@ -69,7 +70,7 @@ def test_reader_refuses_an_oversized_event_without_holding_it():
     reader = _reader_over(b"x" * (40 << 20) + b"\n")
     with pytest.raises(protocol.ProtocolError, match="larger than"):
         _read_all(reader)
-    assert len(reader.buffer) <= protocol.MAX_EVENT_BYTES + (1 << 16)
+    assert len(reader.buffer) <= CHANNEL.event_bytes + (1 << 16)
     os.close(reader.fd)
 
 
@@ -77,7 +78,7 @@ def test_reader_caps_the_number_of_events_and_the_bytes_per_submission():
     with pytest.raises(protocol.ProtocolError, match="more messages"):
         _read_all(_reader_over(b"{}\n" * 101))
     assert len(_read_all(_reader_over(b"{}\n" * 100))) == 100
-    many = (b"y" * 1000 + b"\n") * (protocol.MAX_SUBMISSION_BYTES // 1000 + 10)
+    many = (b"y" * 1000 + b"\n") * (CHANNEL.submission_bytes // 1000 + 10)
     with pytest.raises(protocol.ProtocolError, match="more data"):
         _read_all(_reader_over(many, max_events=10**9))
 
@@ -110,23 +111,29 @@ def test_reader_is_linear_in_what_it_reads():
     ],
 )
 def test_malformed_events_are_refused(line):
-    assert protocol.parse_event(line, calls=10) is None
+    assert protocol.parse_event(line, calls=10, channel=CHANNEL) is None
 
 
 def test_student_text_is_cut_before_it_is_cleaned_in_linear_time():
     start = time.monotonic()
-    text = protocol.student_text("9" * 1_000_000 + "." + "1" * 1_000_000)
+    text = protocol.student_text("9" * 1_000_000 + "." + "1" * 1_000_000, CHANNEL.text_chars)
     assert time.monotonic() - start < 0.5
-    assert len(text) <= protocol.TEXT_CHARS and "9999" not in text
-    assert protocol.student_text("got 0.4821316 and 1e-3, shape (3, 4), 123456") == (
-        "got … and …, shape (3, 4), …"
+    assert len(text) <= CHANNEL.text_chars and "9999" not in text
+    shown = protocol.student_text("got 0.4821316 and 1e-3, shape (3, 4), 123456", 300)
+    assert shown == "got … and …, shape (3, 4), …"
+    names = CHANNEL.name_chars
+    assert protocol.type_name("E" + "x" * names, names) is None
+    assert protocol.type_name("E" + "x" * (names - 1), names) == "E" + "x" * (names - 1)
+    assert protocol.type_name("1.5", names) is None
+    where = ["cell 3, line 2, in v48213162", "junk"]
+    assert protocol.frames(where, CHANNEL.frames) == ["cell 3, line 2, in v…"]
+    assert protocol.frames(["cell 1, line 1, in f"] * 10, CHANNEL.frames) == (
+        ["cell 1, line 1, in f"] * CHANNEL.frames
     )
-    assert protocol.type_name("E" + "x" * 100) is None and protocol.type_name("1.5") is None
-    assert protocol.frames(["cell 3, line 2, in v48213162", "junk"]) == ["cell 3, line 2, in v…"]
 
 
 def test_arrays_on_the_wire_are_checked_exactly():
-    assert protocol.unpack_array({"array": "AAAAAAAA8D8=", "shape": []}) == (
+    assert protocol.unpack_array({"array": "AAAAAAAA8D8=", "shape": []}, CHANNEL) == (
         b"\x00" * 6 + b"\xf0\x3f",
         (),
     )
@@ -135,11 +142,11 @@ def test_arrays_on_the_wire_are_checked_exactly():
         {"array": "!!", "shape": []},
         {"array": "AAAAAAAAAAA=", "shape": [-1]},
         {"array": "AAAAAAAA8D8=", "shape": [True]},
-        {"array": "AAAAAAAA8D8=", "shape": [1] * 9},
+        {"array": "AAAAAAAA8D8=", "shape": [1] * (CHANNEL.dims + 1)},
         {"array": "AAAAAAAA8D8=", "shape": [], "extra": 1},
         [1.0],
     ):
-        assert protocol.unpack_array(bad) is None
+        assert protocol.unpack_array(bad, CHANNEL) is None
 
 
 def test_the_grader_decides_whether_an_argument_was_modified(sandbox_runtime):
