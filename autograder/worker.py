@@ -112,9 +112,8 @@ def _seccomp(program):
     """Install the system-call filter the grader compiled (see autograder.syscalls)."""
     if program is None:
         return False
-    code = program
-    buffer = ctypes.create_string_buffer(code, len(code))
-    fprog = _Program(len(code) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = _Program(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
     if ctypes.CDLL(None, use_errno=True).prctl(22, 2, ctypes.byref(fprog), 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
     return True
@@ -167,8 +166,8 @@ def _run_cells(job, out, namespace, protocol):
             code = compile(source, f"<cell {index + 1}>", "exec")
             exec(code, namespace)  # noqa: S102 - the sandbox's purpose
         except BaseException as error:  # noqa: BLE001 - students may raise anything
-            error = _describe(error, job["report"], protocol)
-            protocol.send(out, {"event": "cell_error", "index": index, **error})
+            described = _describe(error, job["report"], protocol)
+            protocol.send(out, {"event": "cell_error", "index": index, **described})
 
 
 def _unconvertible(value, np):
