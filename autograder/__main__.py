@@ -7,11 +7,13 @@ submission could not be read, and is scored 0 with the reason, as Gradescope wou
 """
 
 import argparse
+import importlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 DIST = Path(__file__).resolve().parent.parent / "dist"
 DONE, FAILED, USAGE, UNREADABLE = 0, 1, 2, 3
@@ -151,31 +153,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"build failed: {error}", file=sys.stderr)
             return FAILED
     elif args.command == "grade":
-        from . import sandbox
-
-        sandbox.prestart()  # the sandbox boots on another core while the grader imports
-        from . import grader
-
-        try:
-            report = grader.grade(args.submission)
-        except sandbox.SandboxUnavailable as error:
-            _fail(_not_graded(error))
-            return FAILED
-        except Exception as error:  # noqa: BLE001 - a fault of the grader, not the submission
-            import traceback
-
-            traceback.print_exc()
-            _fail(f"{_not_graded(error)} (the grader failed: {type(error).__name__})")
-            return FAILED
-        _say(json.dumps(report.to_gradescope(), indent=2) if args.json else report.text())
-        return UNREADABLE if report.error is not None else DONE
+        return _grade(args)
     elif args.command == "run-gradescope":
-        from . import sandbox
-
-        sandbox.prestart()
-        from . import gradescope
-
-        gradescope.run(args.root, args.submission)
+        _with_sandbox("gradescope").run(args.root, args.submission)
     elif args.command == "grade-all":
         return _grade_all(args)
     elif args.command == "bench":
@@ -185,12 +165,12 @@ def main(argv: list[str] | None = None) -> int:
         figures = bench.run(args.n, args.jobs, args.samples, args.otter_samples, python)
         _say(json.dumps(figures, indent=2) if args.json else bench.report(figures))
     elif args.command == "install-sandbox":
-        from . import confine, install, sandbox
+        from . import confine, install
 
         _say(confine.provide_bubblewrap())
         try:
             _say(install.install())
-        except (sandbox.SandboxUnavailable, OSError, subprocess.CalledProcessError) as error:
+        except (confine.SandboxUnavailable, OSError, subprocess.CalledProcessError) as error:
             _fail(f"install-sandbox failed: {error}")
             return FAILED
     elif args.command == "gradescope-venv":
@@ -206,12 +186,36 @@ def main(argv: list[str] | None = None) -> int:
     return DONE
 
 
-def _grade_all(args: argparse.Namespace) -> int:
+def _with_sandbox(name: str) -> ModuleType:
+    """Import the grading module `name` while the sandbox boots on another core: its first
+    fork server starts now (`sandbox.prestart`), not when the first submission needs it."""
     from . import sandbox
 
     sandbox.prestart()
-    from . import batch
+    return importlib.import_module(f".{name}", __package__)
 
+
+def _grade(args: argparse.Namespace) -> int:
+    grader = _with_sandbox("grader")
+    from .sandbox import SandboxUnavailable
+
+    try:
+        report = grader.grade(args.submission)
+    except SandboxUnavailable as error:
+        _fail(_not_graded(error))
+        return FAILED
+    except Exception as error:  # noqa: BLE001 - a fault of the grader, not the submission
+        import traceback
+
+        traceback.print_exc()
+        _fail(f"{_not_graded(error)} (the grader failed: {type(error).__name__})")
+        return FAILED
+    _say(json.dumps(report.to_gradescope(), indent=2) if args.json else report.text())
+    return UNREADABLE if report.error is not None else DONE
+
+
+def _grade_all(args: argparse.Namespace) -> int:
+    batch = _with_sandbox("batch")
     path = args.path.resolve()
     out = args.out or path.with_name(path.stem + "-graded")
     try:

@@ -142,7 +142,7 @@ def _at_most(lines: list[str], more: str) -> list[str]:
     return lines[: spec.MAX_CELL_NOTES] + [more.format(count=len(lines) - spec.MAX_CELL_NOTES)]
 
 
-def _limits_hit(report: sandbox.Report, functions: list[str]) -> list[str]:
+def _limits_hit(report: sandbox.RunRecord, functions: list[str]) -> list[str]:
     """Where the submission ran into a time or memory limit, one line each."""
     hit = [
         wording.LIMIT_CELL.format(number=index + 1, why=why)
@@ -187,7 +187,7 @@ def _missing_imports(cells: list[str], cell_errors: dict[int, str]) -> dict[str,
     return reasons
 
 
-def _cell_notes(cells: list[str], report: sandbox.Report) -> list[str]:
+def _cell_notes(cells: list[str], report: sandbox.RunRecord) -> list[str]:
     """Notes about cells that were skipped, or that raised and define a graded function or
     failed to import a module, in cell order."""
     notes = [

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import confine
 from .archive import swap_folders
+from .confine import SandboxUnavailable
 from .spec import NUMPY_VERSION
 
 SANDBOX_HOME = Path(f"/opt/disc05-sandbox-numpy-{NUMPY_VERSION}")
@@ -46,8 +47,6 @@ def _usable(python: str, user: str | None, numpy_version: str | None = None) -> 
 
 def _base_python(user: str) -> str:
     """A system Python 3.10+ with venv that `user` can run."""
-    from .sandbox import SandboxUnavailable
-
     check = "import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 10))"
     for base in _BASES:
         if not Path(base).exists():
@@ -70,8 +69,6 @@ def install(home: Path = SANDBOX_HOME) -> str:
     SandboxUnavailable
         If no system Python can be used, or the new venv does not work for the sandbox user.
     """
-    from .sandbox import SandboxUnavailable
-
     user = confine.SHARED_USER if os.geteuid() == 0 else None
     pin = f"numpy=={NUMPY_VERSION}"
     if user is None or _usable(sys.executable, user, NUMPY_VERSION):

@@ -1,16 +1,32 @@
-"""What crosses the sandbox boundary, written once for both sides.
+"""What crosses the sandbox boundary, written once for both sides: the schema and its codec.
 
-The grader sends the sandboxed worker one *job* (JSON): the submission's cells, the calls to
-make, the limits and the paths it may read. The worker answers with *events*, one JSON object
-per line on a pipe. Student code runs in the worker's process and can write anything to that
-pipe, so the grader treats every byte as hostile: `EventReader` reads with hard limits (bytes
-per event, events and bytes per submission), `parse_event` accepts only the shapes declared
-below and returns None for anything else, and every string a student controls is cut to a
-fixed length first and only then cleaned, in linear time. The worker decides nothing; it only
-reports what happened, and the grader draws every conclusion.
+The grader sends the sandboxed worker one *job* (JSON, `encode_job`, read by `read_job`): the
+submission's cells, the calls to make, the limits and the paths it may read. The worker answers
+with *events*, one JSON object per line on a pipe (`send`). Student code runs in the worker's
+process and can write anything to that pipe, so the grader treats every byte as hostile:
+`EventReader` reads with hard limits (bytes per event, events and bytes per submission),
+`parse_event` accepts only the shapes declared below and returns None for anything else, and
+every string a student controls is cut to a fixed length first and only then cleaned, in
+linear time. The worker decides nothing; it only reports what happened, and the grader draws
+every conclusion.
 
 Standard library only, Python 3.10 syntax: the worker loads this source privately, in an
-interpreter that has nothing but the standard library and numpy.
+interpreter that has nothing but the standard library and numpy. Functions that make or read
+arrays take numpy as an argument (`np`), so that importing this module never imports numpy.
+The caps it applies are not declared here but in `autograder.spec` (`Channel`, `Limits`), and
+given to it by the grader, or to the worker in the job.
+
+The job, as the grader writes it:
+
+* ``cells``: [str], the submission's cells in order; ``skip``: [int], cells not to run (they
+  failed a previous worker).
+* ``limits``: ``{"memory_mb": int, "cpu_seconds": int, "open_files": int}``, the resource
+  limits the worker sets on itself; ``report``: ``{"text_chars": int, "frames": int}``, how
+  much of an exception it sends (no more than the grader reads).
+* ``landlock``: int, the highest Landlock ABI to use (0: none); ``seccomp``: the system-call
+  filter as base64, or null; ``readable``: [str], the paths it may read.
+* ``calls``: [``{"function": str, "strict": bool, "args": [ARG], "id": int}``], in order;
+  an ARG is an array, ``{"list": [...]}`` or ``{"float": number}``.
 
 Events, as the worker writes them:
 
@@ -20,10 +36,10 @@ Events, as the worker writes them:
 * ``{"event": "cell_error", "index": int, "type": str, "message": str, "where": [str]}``.
 * ``{"event": "calls"}``: the graded calls start, in the order the job gave them.
 * ``{"event": "result", "id": int, "kind": KIND, ...}`` with KIND one of ``value`` (plus
-  ``value``: an array, ``args``: the `digest` of each argument after the call, or null where
-  it no longer reads as a float array), ``raised``
-  (plus ``type``, ``message``, ``where``), ``not_defined``, ``unconvertible`` (plus ``what``:
-  one of `UNCONVERTIBLE`, ``type``: str).
+  ``value``: an array, ``args``: the `fingerprint` of each argument after the call, or null
+  where it no longer reads as a float array), ``raised`` (plus ``type``, ``message``,
+  ``where``), ``not_defined``, ``unconvertible`` (plus ``what``: one of `UNCONVERTIBLE`,
+  ``type``: str).
 * ``{"event": "done", "peak_kb": int}``.
 * ``{"event": "fatal", "message": str}``: the worker could not start (before student code).
 
@@ -39,15 +55,15 @@ import os
 import re
 import select
 import time
+import types
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-MAX_EVENT_BYTES = 1 << 20  # one event; the largest honest one (a result) is about 150 kB
-MAX_SUBMISSION_BYTES = 48 << 20  # everything the workers of one submission may send
-MAX_DIMS = 8
-MAX_ELEMENTS = 1 << 22
-TEXT_CHARS = 300  # a student's exception message, as shown
-NAME_CHARS = 60  # an exception's type name
-MAX_FRAMES = 3
+if TYPE_CHECKING:  # never at run time (so the annotations are quoted): the worker has neither
+    import numpy
+
+    from .spec import Channel
+
 UNCONVERTIBLE = ("none", "bool", "complex", "other")
 
 
@@ -58,44 +74,130 @@ class ProtocolError(Exception):
 # --- arrays -------------------------------------------------------------------------------
 
 
-def pack_array(data: bytes, shape: list) -> dict:
+def pack_array(data: bytes, shape: tuple[int, ...] | list[int]) -> dict:
     """An array for the wire: `data` are little-endian float64 bytes."""
     return {"array": base64.b64encode(data).decode("ascii"), "shape": list(shape)}
 
 
+def encode_array(value: object, np: types.ModuleType) -> dict:
+    """Anything numpy reads as a float64 array, for the wire."""
+    array = np.asarray(value, dtype="<f8", order="C")
+    return pack_array(array.tobytes(), array.shape)
+
+
+def to_array(
+    data: bytes, shape: tuple[int, ...] | list[int], np: types.ModuleType
+) -> "numpy.ndarray":
+    """A writable float64 array from wire bytes (`unpack_array`'s, or a trusted job's)."""
+    return np.frombuffer(data, dtype="<f8").reshape(shape).copy()
+
+
 def digest(data: bytes, shape: tuple[int, ...]) -> str:
-    """A float64 array's fingerprint: how the worker reports an argument after the call, for
-    the grader to compare with the one it sent."""
+    """A float64 array's fingerprint, from its bytes and shape."""
     return hashlib.blake2b(repr(tuple(shape)).encode() + data, digest_size=16).hexdigest()
+
+
+def fingerprint(value: object, np: types.ModuleType) -> str | None:
+    """An argument's `digest` as a float64 array, or None if it no longer reads as one. The
+    grader computes it for what it sends, the worker for what the call left: equal if and only
+    if the call did not change the argument."""
+    try:
+        array = np.asarray(value, dtype="<f8", order="C")
+        return digest(array.tobytes(), array.shape)
+    except BaseException:  # noqa: BLE001 - student code may have mangled it beyond reading
+        return None
 
 
 _DIGEST = re.compile(r"[0-9a-f]{32}")
 
 
-def unpack_array(value: object) -> tuple[bytes, tuple[int, ...]] | None:
-    """The bytes and shape of a well-formed wire array, or None."""
+def unpack_array(value: object, channel: "Channel") -> tuple[bytes, tuple[int, ...]] | None:
+    """The bytes and shape of a well-formed wire array within `channel`'s caps, or None."""
     if not isinstance(value, dict) or set(value) != {"array", "shape"}:
         return None
     shape, text = value["shape"], value["array"]
-    if not isinstance(shape, list) or len(shape) > MAX_DIMS or not isinstance(text, str):
+    if not isinstance(shape, list) or len(shape) > channel.dims or not isinstance(text, str):
         return None
-    if not all(type(n) is int and 0 <= n <= MAX_ELEMENTS for n in shape):
+    if not all(type(n) is int and 0 <= n <= channel.elements for n in shape):
         return None
-    if math.prod(shape) > MAX_ELEMENTS or len(text) != 4 * math.ceil(8 * math.prod(shape) / 3):
+    size = math.prod(shape)
+    if size > channel.elements or len(text) != 4 * math.ceil(8 * size / 3):
         return None
     try:
         data = binascii.a2b_base64(text)  # any bytes are floats; a wrong length is refused
     except (binascii.Error, ValueError):
         return None
-    return (data, tuple(shape)) if len(data) == 8 * math.prod(shape) else None
+    return (data, tuple(shape)) if len(data) == 8 * size else None
+
+
+# --- the job --------------------------------------------------------------------------------
+
+
+def encode_call(function: str, args: tuple | list, strict: bool, np: types.ModuleType) -> str:
+    """One call of the job as JSON, without its id (`encode_job` adds it): a batch encodes
+    each hidden call once, however many submissions it is sent to."""
+    wire = [encode_array(a, np) if isinstance(a, np.ndarray) else _plain(a) for a in args]
+    return json.dumps({"function": function, "strict": strict, "args": wire})
+
+
+def _plain(value: object) -> dict:
+    return {"list": value} if isinstance(value, list) else {"float": float(value)}
+
+
+def encode_job(
+    cells: list[str],
+    skip: list[int],
+    limits: dict,
+    report: dict,
+    landlock: int,
+    seccomp: bytes | None,
+    readable: list[str],
+    calls: list[tuple[int, str]],
+) -> bytes:
+    """The job (see the schema above); `calls` pairs each id with its `encode_call` text."""
+    head = {
+        "cells": cells,
+        "skip": skip,
+        "limits": limits,
+        "report": report,
+        "landlock": landlock,
+        "seccomp": None if seccomp is None else base64.b64encode(seccomp).decode("ascii"),
+        "readable": readable,
+    }
+    wire = ", ".join(f'{text[:-1]}, "id": {ident}}}' for ident, text in calls)
+    return f'{json.dumps(head)[:-1]}, "calls": [{wire}]}}'.encode()
+
+
+def read_job(fd: int, np: types.ModuleType) -> dict:
+    """The job from `fd` (read to its end, then closed), each call's arguments decoded (the
+    worker's side; the grader wrote it, so it is not checked)."""
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    os.close(fd)
+    job = json.loads(b"".join(chunks))
+    job["seccomp"] = None if job["seccomp"] is None else base64.b64decode(job["seccomp"])
+    for call in job["calls"]:
+        call["args"] = [_decode_arg(a, np) for a in call["args"]]
+    return job
+
+
+def _decode_arg(value: dict, np: types.ModuleType) -> object:
+    if "array" in value:
+        return to_array(base64.b64decode(value["array"]), value["shape"], np)
+    if "list" in value:
+        return value["list"]
+    return float(value["float"])
 
 
 # --- student text ---------------------------------------------------------------------------
 
 # Numbers with a decimal point or an exponent, and integers of four or more digits: any of them
-# could be a hidden input. Possessive quantifiers keep the match linear on any input.
-_NUMBER = re.compile(r"\d*+\.\d++(?:[eE][-+]?+\d++)?+|\d++\.?+(?:[eE][-+]?+\d++)?+")
-_NAME = re.compile(rf"[A-Za-z_][A-Za-z0-9_.]{{0,{NAME_CHARS - 1}}}")
+# could be a hidden input. The match is linear (no quantifier can give back what the next one
+# needs: digits are never dots) and only ever sees text already cut to its cap. No possessive
+# quantifiers: Python 3.10, which grades on Ubuntu 22.04, has none.
+_NUMBER = re.compile(r"\d*\.\d+(?:[eE][-+]?\d+)?|\d+\.?(?:[eE][-+]?\d+)?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _FRAME = re.compile(r"cell (\d{1,5}), line (\d{1,6}), in ([A-Za-z_<>][A-Za-z0-9_<>.]{0,59})")
 
 
@@ -104,32 +206,36 @@ def _hide_number(match: re.Match) -> str:
     return "…" if ("." in text or "e" in text.lower() or len(text) >= 4) else text
 
 
-def student_text(value: object, limit: int = TEXT_CHARS) -> str | None:
-    """A student-controlled string as it may be shown: cut first, then whitespace collapsed and
-    numbers hidden (all in linear time); None if `value` is not a string."""
+def clip(text: str, limit: int) -> str:
+    """As much of a student's `text` as `student_text` reads: the worker sends no more."""
+    return text[: limit + 1]
+
+
+def student_text(value: object, limit: int) -> str | None:
+    """A student-controlled string as it may be shown, at most `limit` characters: cut first,
+    then whitespace collapsed and numbers hidden (all in linear time); None if `value` is not a
+    string."""
     if not isinstance(value, str):
         return None
-    text = " ".join(value[: limit + 1].split())
+    text = " ".join(clip(value, limit).split())
     text = _NUMBER.sub(_hide_number, text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def type_name(value: object) -> str | None:
-    """An exception's type name, if it looks like one (a dotted identifier, short), with long
-    numbers in it hidden."""
-    if isinstance(value, str) and _NAME.fullmatch(value[: NAME_CHARS + 1]):
+def type_name(value: object, limit: int) -> str | None:
+    """An exception's type name, if it looks like one (a dotted identifier of at most `limit`
+    characters), with long numbers in it hidden."""
+    if isinstance(value, str) and len(value) <= limit and _NAME.fullmatch(value):
         return _NUMBER.sub(_hide_number, value)
     return None
 
 
-def frames(value: object) -> list[str] | None:
+def frames(value: object, limit: int) -> list[str] | None:
     """Where in the student's cells an exception came from: the well-formed lines among the
-    first three (None if `value` is not a list)."""
+    first `limit` (None if `value` is not a list)."""
     if not isinstance(value, list):
         return None
-    well_formed = (
-        v for v in value[:MAX_FRAMES] if isinstance(v, str) and _FRAME.fullmatch(v[:101])
-    )
+    well_formed = (v for v in value[:limit] if isinstance(v, str) and _FRAME.fullmatch(v[:101]))
     return [_NUMBER.sub(_hide_number, v) for v in well_formed]
 
 
@@ -148,40 +254,42 @@ def _int(value: object, low: int = 0, high: int = 1 << 31) -> int | None:
     return value if type(value) is int and low <= value <= high else None
 
 
-def _error_fields(event: dict) -> dict | None:
-    name, where = type_name(event.get("type")), frames(event.get("where"))
-    message = student_text(event.get("message"))
+def _error_fields(event: dict, channel: "Channel") -> dict | None:
+    name = type_name(event.get("type"), channel.name_chars)
+    where = frames(event.get("where"), channel.frames)
+    message = student_text(event.get("message"), channel.text_chars)
     if message is None or where is None:
         return None
     return {"type": name or "Exception", "message": message, "where": where}
 
 
-def _result(event: dict, calls: int) -> dict | None:
+def _result(event: dict, calls: int, channel: "Channel") -> dict | None:
     ident, kind = _int(event.get("id"), 0, calls), event.get("kind")
     if ident is None:
         return None
     if kind == "value" and set(event) == {"event", "id", "kind", "value", "args"}:
-        value, args = unpack_array(event["value"]), event["args"]
+        value, args = unpack_array(event["value"], channel), event["args"]
         if value is None or not isinstance(args, list) or len(args) > 8:
             return None
         if not all(a is None or (isinstance(a, str) and _DIGEST.fullmatch(a)) for a in args):
             return None
         return {"id": ident, "kind": kind, "value": value, "args": list(args)}
     if kind == "raised" and set(event) == {"event", "id", "kind", "type", "message", "where"}:
-        fields = _error_fields(event)
+        fields = _error_fields(event, channel)
         return None if fields is None else {"id": ident, "kind": kind, **fields}
     if kind == "not_defined" and set(event) == {"event", "id", "kind"}:
         return {"id": ident, "kind": kind}
     if kind == "unconvertible" and set(event) == {"event", "id", "kind", "what", "type"}:
-        what, name = event["what"], type_name(event["type"])
+        what, name = event["what"], type_name(event["type"], channel.name_chars)
         if what not in UNCONVERTIBLE:
             return None
         return {"id": ident, "kind": kind, "what": what, "type": name or "object"}
     return None
 
 
-def parse_event(line: bytes, calls: int) -> Event | None:
-    """Validate one line from the worker: an `Event`, or None if it is not a well-formed one."""
+def parse_event(line: bytes, calls: int, channel: "Channel") -> Event | None:
+    """Validate one line from the worker: an `Event`, or None if it is not a well-formed one
+    (within `channel`'s caps) for a job of `calls` calls."""
     try:
         event = json.loads(line)
     except (ValueError, RecursionError):
@@ -199,12 +307,12 @@ def parse_event(line: bytes, calls: int) -> Event | None:
         index = _int(event["index"], 0, 1 << 20)
         fields = None if index is None else {"index": index}
     elif kind == "cell_error" and keys == {"event", "index", "type", "message", "where"}:
-        index, error = _int(event["index"], 0, 1 << 20), _error_fields(event)
+        index, error = _int(event["index"], 0, 1 << 20), _error_fields(event, channel)
         fields = None if index is None or error is None else {"index": index, **error}
     elif kind == "calls" and keys == {"event"}:
         fields = {}
     elif kind == "result":
-        fields = _result(event, calls)
+        fields = _result(event, calls, channel)
     elif kind == "done" and keys == {"event", "peak_kb"}:
         peak = _int(event["peak_kb"], 0, 1 << 40)
         fields = None if peak is None else {"peak_kb": peak}
@@ -216,13 +324,14 @@ def parse_event(line: bytes, calls: int) -> Event | None:
 class EventReader:
     """Reads newline-separated events from a pipe, within fixed limits.
 
-    Raises `ProtocolError` when an event exceeds `MAX_EVENT_BYTES`, the worker has sent more
-    than `MAX_SUBMISSION_BYTES`, or more than `max_events` events; `TimeoutError` past a
-    deadline. Memory stays proportional to one event, and each byte is scanned once.
+    Raises `ProtocolError` when an event is longer than `event_bytes`, or the worker has sent
+    more than `max_bytes` or more than `max_events` events; `TimeoutError` past a deadline.
+    Memory stays proportional to one event, and each byte is scanned once.
     """
 
-    def __init__(self, fd: int, max_events: int, max_bytes: int = MAX_SUBMISSION_BYTES):
+    def __init__(self, fd: int, max_events: int, max_bytes: int, event_bytes: int):
         self.fd, self.max_events, self.max_bytes = fd, max_events, max_bytes
+        self.event_bytes = event_bytes
         self.buffer = bytearray()
         self.scanned = 0  # bytes of `buffer` known to hold no newline
         self.total = self.events = 0
@@ -241,7 +350,7 @@ class EventReader:
                     raise ProtocolError("sent more messages than the job allows")
                 return line
             self.scanned = len(self.buffer)
-            if self.scanned > MAX_EVENT_BYTES:
+            if self.scanned > self.event_bytes:
                 raise ProtocolError("sent a message larger than the grader accepts")
             if self.closed:
                 return None

@@ -23,6 +23,39 @@ class Tolerance:
 
 
 @dataclass(frozen=True)
+class Channel:
+    """What the grader accepts from the sandbox, whose every byte student code may have written
+    (`autograder.protocol` applies these caps; a worker that exceeds one is ended and charged).
+
+    Attributes
+    ----------
+    event_bytes : int
+        One message; the largest honest one (a result) is about 150 kB.
+    submission_bytes : int
+        Everything the workers of one submission send, together.
+    text_chars : int
+        A student's exception message, as shown: cut to this before it is cleaned, and the
+        worker sends no more of it.
+    name_chars : int
+        An exception's type name.
+    frames : int
+        Lines of a student's traceback reported with an exception.
+    dims : int
+        Dimensions of a returned array.
+    elements : int
+        Elements of a returned array.
+    """
+
+    event_bytes: int = 1 << 20
+    submission_bytes: int = 48 << 20
+    text_chars: int = 300
+    name_chars: int = 60
+    frames: int = 3
+    dims: int = 8
+    elements: int = 1 << 22
+
+
+@dataclass(frozen=True)
 class Limits:
     """What student code may use while it is graded.
 
@@ -36,12 +69,18 @@ class Limits:
         Wall time for the whole submission; what is not run by then scores 0.
     memory_mb : int
         Address space of the sandboxed process (numpy itself takes about 100 MB of it).
+    open_files : int
+        File descriptors of the sandboxed process (numpy needs a few; nothing is writable).
+    channel : Channel
+        What the sandboxed process may send back.
     """
 
     call_seconds: float = 5.0
     cell_seconds: float = 10.0
     budget_seconds: float = 60.0
     memory_mb: int = 512
+    open_files: int = 64
+    channel: Channel = Channel()
 
 
 LIMITS = Limits()

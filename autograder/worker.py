@@ -1,6 +1,6 @@
 """The sandboxed side of grading: runs a submission's cells and calls its functions.
 
-The grader never imports this file. `autograder.sandbox` starts it as a fork server inside
+The grader never imports this file. `autograder.forkserver` starts it as a fork server inside
 the sandbox (see `autograder.confine`): ``python -I -S -B -c SOURCE FD NUMPY_PARENT PROTOCOL
 COMPARE``, where FD is the control socket, NUMPY_PARENT the folder numpy is imported from, and
 PROTOCOL and COMPARE the sources of `autograder.protocol` and `autograder.compare`, loaded once
@@ -15,7 +15,6 @@ Standard library and numpy only, and Python 3.10 syntax: it runs on the grading 
 Python, not the one that built the release.
 """
 
-import base64
 import builtins
 import ctypes
 import json
@@ -33,49 +32,17 @@ def _module(name, source):
     return module
 
 
-def _read_job(fd):
-    chunks = []
-    while True:
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(fd)
-    return json.loads(b"".join(chunks))
-
-
-def _decode(value, np):
-    if "array" in value:
-        data = base64.b64decode(value["array"])
-        return np.frombuffer(data, dtype="<f8").reshape(value["shape"]).copy()
-    if "list" in value:
-        return value["list"]
-    return float(value["float"])
-
-
-def _array(value, np, protocol):
-    array = np.asarray(value, dtype="<f8", order="C")
-    return protocol.pack_array(array.tobytes(), array.shape)
-
-
-def _fingerprint(argument, np, protocol):
-    """An argument as it is after the call, for the grader to compare: None if mangled."""
-    try:
-        array = np.asarray(argument, dtype="<f8", order="C")
-        return protocol.digest(array.tobytes(), array.shape)
-    except BaseException:  # noqa: BLE001 - mangled beyond reading
-        return None
-
-
 def _limit(name, value):
     resource.setrlimit(getattr(resource, name), (value, value))
 
 
 def _confine(limits):
+    """The job's resource limits (`autograder.spec.Limits`), and the zeros that are not limits
+    but the promise itself: nothing written, no core dumps, no processes or threads."""
     _limit("RLIMIT_AS", limits["memory_mb"] << 20)
     _limit("RLIMIT_CPU", limits["cpu_seconds"])
+    _limit("RLIMIT_NOFILE", limits["open_files"])
     _limit("RLIMIT_FSIZE", 0)  # nothing to write: the sandbox's files are all read-only
-    _limit("RLIMIT_NOFILE", 64)
     _limit("RLIMIT_CORE", 0)
     _limit("RLIMIT_NPROC", 0)  # no fork, no threads: nothing can outlive this process
 
@@ -145,9 +112,8 @@ def _seccomp(program):
     """Install the system-call filter the grader compiled (see autograder.syscalls)."""
     if program is None:
         return False
-    code = base64.b64decode(program)
-    buffer = ctypes.create_string_buffer(code, len(code))
-    fprog = _Program(len(code) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = _Program(len(program) // 8, ctypes.cast(buffer, ctypes.c_void_p))
     if ctypes.CDLL(None, use_errno=True).prctl(22, 2, ctypes.byref(fprog), 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
     return True
@@ -173,10 +139,11 @@ def _fake_otter():
     return module
 
 
-def _describe(error):
-    """Exception type, message and the student's own frames (cells), nothing of ours."""
+def _describe(error, report, protocol):
+    """Exception type, message and the student's own frames (cells), nothing of ours, and no
+    more of them than the grader reads (the job's `report` caps)."""
     try:
-        message = str(error)[:1000]
+        message = protocol.clip(str(error), report["text_chars"])
     except BaseException:
         message = "<the exception's message could not be printed>"
     frames = [
@@ -184,11 +151,14 @@ def _describe(error):
         for frame in traceback.extract_tb(error.__traceback__)
         if frame.filename.startswith("<cell ")
     ]
-    return {"type": type(error).__name__, "message": message, "where": frames[-3:]}
+    where = frames[max(0, len(frames) - report["frames"]) :]
+    return {"type": type(error).__name__, "message": message, "where": where}
 
 
-def _run_cells(cells, skip, out, namespace, protocol):
-    for index, source in enumerate(cells):
+def _run_cells(job, out, namespace, protocol):
+    """Run the job's cells in order, but those it says to skip; report each, and its error."""
+    skip = set(job["skip"])
+    for index, source in enumerate(job["cells"]):
         if index in skip:
             continue
         protocol.send(out, {"event": "cell", "index": index})
@@ -196,7 +166,8 @@ def _run_cells(cells, skip, out, namespace, protocol):
             code = compile(source, f"<cell {index + 1}>", "exec")
             exec(code, namespace)  # noqa: S102 - the sandbox's purpose
         except BaseException as error:  # noqa: BLE001 - students may raise anything
-            protocol.send(out, {"event": "cell_error", "index": index, **_describe(error)})
+            described = _describe(error, job["report"], protocol)
+            protocol.send(out, {"event": "cell_error", "index": index, **described})
 
 
 def _unconvertible(value, np):
@@ -211,10 +182,10 @@ def _unconvertible(value, np):
         return "other"
 
 
-def _run_calls(calls, namespace, out, np, protocol, compare):
+def _run_calls(job, namespace, out, np, protocol, compare):
     """Call the graded functions; one ``result`` event per call, in the order given."""
     protocol.send(out, {"event": "calls"})
-    for call in calls:
+    for call in job["calls"]:
         head = {"event": "result", "id": call["id"]}
         function = namespace.get(call["function"])
         if not callable(function):
@@ -224,22 +195,21 @@ def _run_calls(calls, namespace, out, np, protocol, compare):
             result, given = compare.call_on_copies(function, call["args"], call["strict"])
             array, problem = compare.as_float_array(result)
             if problem is None:
-                event = {**head, "kind": "value", "value": _array(array, np, protocol)}
-                event["args"] = [_fingerprint(a, np, protocol) for a in given]
+                event = {**head, "kind": "value", "value": protocol.encode_array(array, np)}
+                event["args"] = [protocol.fingerprint(a, np) for a in given]
             else:
                 what = _unconvertible(result, np)
                 event = {**head, "kind": "unconvertible", "what": what}
                 event["type"] = type(result).__name__
         except BaseException as error:  # noqa: BLE001
-            event = {**head, "kind": "raised", **_describe(error)}
+            event = {**head, "kind": "raised", **_describe(error, job["report"], protocol)}
         protocol.send(out, event)
 
 
 def _work(job_fd, out, np, protocol, compare):
     """A forked child: read one job, confine itself, run the student's code, report, exit."""
     try:
-        job = _read_job(job_fd)
-        calls = [{**call, "args": [_decode(a, np) for a in call["args"]]} for call in job["calls"]]
+        job = protocol.read_job(job_fd, np)
         os.chdir("/")
         _confine(job["limits"])
         _no_new_privileges()
@@ -252,8 +222,8 @@ def _work(job_fd, out, np, protocol, compare):
     protocol.send(out, {"event": "ready", "uid": os.getuid(), "landlock": abi, "seccomp": filtered})
     sys.modules["otter"] = _fake_otter()
     namespace = {"__name__": "__main__", "__builtins__": builtins}
-    _run_cells(job["cells"], set(job["skip"]), out, namespace, protocol)
-    _run_calls(calls, namespace, out, np, protocol, compare)
+    _run_cells(job, out, namespace, protocol)
+    _run_calls(job, namespace, out, np, protocol, compare)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     protocol.send(out, {"event": "done", "peak_kb": peak})
     os._exit(0)  # skip atexit handlers and finalizers registered by student code

@@ -277,7 +277,7 @@ def test_report_renders_in_headless_chromium_without_console_errors(
 
 def test_limits_hit_name_the_cell_or_function_and_the_limit():
     outcome = sandbox.Outcome
-    report = sandbox.Report(
+    report = sandbox.RunRecord(
         outcomes=[
             outcome("ok"),
             outcome("timeout", "did not finish within 5 s"),

@@ -3,9 +3,11 @@ emulated (``DISC05_PLATFORM``) and either hold the guarantees or are refused, an
 submission can never break a classmate's grading."""
 
 import csv
+import dataclasses
 import json
 import os
 import select
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,6 +24,7 @@ from autograder.release import gate, package
 
 FULL = sum(q.points for q in spec.QUESTIONS)
 FAST = spec.Limits(call_seconds=1.0, cell_seconds=1.0, budget_seconds=20.0)
+CHANNEL = spec.LIMITS.channel
 
 # Platforms to emulate on this machine: (DISC05_PLATFORM, weak isolation allowed).
 ACCEPTED = [
@@ -55,7 +58,7 @@ def _reader_over(data: bytes, max_events: int = 100) -> protocol.EventReader:
                 pass
 
     threading.Thread(target=feed, daemon=True).start()
-    return protocol.EventReader(read, max_events)
+    return protocol.EventReader(read, max_events, CHANNEL.submission_bytes, CHANNEL.event_bytes)
 
 
 def _read_all(reader: protocol.EventReader) -> list[bytes]:
@@ -69,7 +72,7 @@ def test_reader_refuses_an_oversized_event_without_holding_it():
     reader = _reader_over(b"x" * (40 << 20) + b"\n")
     with pytest.raises(protocol.ProtocolError, match="larger than"):
         _read_all(reader)
-    assert len(reader.buffer) <= protocol.MAX_EVENT_BYTES + (1 << 16)
+    assert len(reader.buffer) <= CHANNEL.event_bytes + (1 << 16)
     os.close(reader.fd)
 
 
@@ -77,7 +80,7 @@ def test_reader_caps_the_number_of_events_and_the_bytes_per_submission():
     with pytest.raises(protocol.ProtocolError, match="more messages"):
         _read_all(_reader_over(b"{}\n" * 101))
     assert len(_read_all(_reader_over(b"{}\n" * 100))) == 100
-    many = (b"y" * 1000 + b"\n") * (protocol.MAX_SUBMISSION_BYTES // 1000 + 10)
+    many = (b"y" * 1000 + b"\n") * (CHANNEL.submission_bytes // 1000 + 10)
     with pytest.raises(protocol.ProtocolError, match="more data"):
         _read_all(_reader_over(many, max_events=10**9))
 
@@ -110,23 +113,29 @@ def test_reader_is_linear_in_what_it_reads():
     ],
 )
 def test_malformed_events_are_refused(line):
-    assert protocol.parse_event(line, calls=10) is None
+    assert protocol.parse_event(line, calls=10, channel=CHANNEL) is None
 
 
 def test_student_text_is_cut_before_it_is_cleaned_in_linear_time():
     start = time.monotonic()
-    text = protocol.student_text("9" * 1_000_000 + "." + "1" * 1_000_000)
+    text = protocol.student_text("9" * 1_000_000 + "." + "1" * 1_000_000, CHANNEL.text_chars)
     assert time.monotonic() - start < 0.5
-    assert len(text) <= protocol.TEXT_CHARS and "9999" not in text
-    assert protocol.student_text("got 0.4821316 and 1e-3, shape (3, 4), 123456") == (
-        "got … and …, shape (3, 4), …"
+    assert len(text) <= CHANNEL.text_chars and "9999" not in text
+    shown = protocol.student_text("got 0.4821316 and 1e-3, shape (3, 4), 123456", 300)
+    assert shown == "got … and …, shape (3, 4), …"
+    names = CHANNEL.name_chars
+    assert protocol.type_name("E" + "x" * names, names) is None
+    assert protocol.type_name("E" + "x" * (names - 1), names) == "E" + "x" * (names - 1)
+    assert protocol.type_name("1.5", names) is None
+    where = ["cell 3, line 2, in v48213162", "junk"]
+    assert protocol.frames(where, CHANNEL.frames) == ["cell 3, line 2, in v…"]
+    assert protocol.frames(["cell 1, line 1, in f"] * 10, CHANNEL.frames) == (
+        ["cell 1, line 1, in f"] * CHANNEL.frames
     )
-    assert protocol.type_name("E" + "x" * 100) is None and protocol.type_name("1.5") is None
-    assert protocol.frames(["cell 3, line 2, in v48213162", "junk"]) == ["cell 3, line 2, in v…"]
 
 
 def test_arrays_on_the_wire_are_checked_exactly():
-    assert protocol.unpack_array({"array": "AAAAAAAA8D8=", "shape": []}) == (
+    assert protocol.unpack_array({"array": "AAAAAAAA8D8=", "shape": []}, CHANNEL) == (
         b"\x00" * 6 + b"\xf0\x3f",
         (),
     )
@@ -135,11 +144,11 @@ def test_arrays_on_the_wire_are_checked_exactly():
         {"array": "!!", "shape": []},
         {"array": "AAAAAAAAAAA=", "shape": [-1]},
         {"array": "AAAAAAAA8D8=", "shape": [True]},
-        {"array": "AAAAAAAA8D8=", "shape": [1] * 9},
+        {"array": "AAAAAAAA8D8=", "shape": [1] * (CHANNEL.dims + 1)},
         {"array": "AAAAAAAA8D8=", "shape": [], "extra": 1},
         [1.0],
     ):
-        assert protocol.unpack_array(bad) is None
+        assert protocol.unpack_array(bad, CHANNEL) is None
 
 
 def test_the_grader_decides_whether_an_argument_was_modified(sandbox_runtime):
@@ -154,6 +163,152 @@ def test_the_grader_decides_whether_an_argument_was_modified(sandbox_runtime):
     calls = [sandbox.Call(name, (np.arange(3.0),)) for name in ("quiet", "honest")]
     report = sandbox.run([code], calls, FAST)
     assert [o.modified for o in report.outcomes] == [True, False]
+
+
+def test_a_job_reads_back_as_it_was_written():
+    import numpy as np
+
+    x = np.arange(6.0).reshape(2, 3).T  # not contiguous: sent as the values it holds
+    calls = [
+        (4, protocol.encode_call("f", (x, [1.0, 2.0], 0.5), True, np)),
+        (7, protocol.encode_call("g", (), False, np)),
+    ]
+    job = protocol.encode_job(
+        cells=["a = 1"],
+        skip=[0],
+        limits={"memory_mb": 1, "cpu_seconds": 2, "open_files": 3},
+        report={"text_chars": 4, "frames": 5},
+        landlock=6,
+        seccomp=b"\x00\xff",
+        readable=["/usr/lib"],
+        calls=calls,
+    )
+    read, write = os.pipe()
+    os.write(write, job)
+    os.close(write)
+    back = protocol.read_job(read, np)
+    assert back["seccomp"] == b"\x00\xff" and back["report"] == {"text_chars": 4, "frames": 5}
+    assert [(c["id"], c["function"], c["strict"]) for c in back["calls"]] == [
+        (4, "f", True),
+        (7, "g", False),
+    ]
+    array, values, number = back["calls"][0]["args"]
+    assert np.array_equal(array, x) and array.flags.writeable
+    assert values == [1.0, 2.0] and number == 0.5
+    assert protocol.fingerprint(array, np) == protocol.fingerprint(x, np)
+    assert protocol.fingerprint(object(), np) is None
+
+
+def _other_pythons() -> list[str]:
+    """Interpreters of the oldest Python the grader supports (3.10), where this machine has one."""
+    found = [shutil.which("python3.10")]
+    found += [str(p) for p in Path.home().glob(".pyenv/versions/3.10*/bin/python3.10")]
+    check = "import sys; sys.exit(sys.version_info[:2] != (3, 10))"
+    return [
+        python
+        for python in dict.fromkeys(filter(None, found))
+        if subprocess.run([python, "-c", check], capture_output=True).returncode == 0
+    ]
+
+
+def test_the_protocol_loads_without_numpy_or_the_package_on_the_oldest_python():
+    # As the worker loads it: a private module, from its source, with numpy out of reach; a
+    # job without arrays reads back there, and the grader's checks run (Gradescope's Ubuntu
+    # 22.04 grades with Python 3.10).
+    import numpy as np
+
+    source = Path(protocol.__file__).read_text(encoding="utf-8")
+    call = protocol.encode_call("f", ([1.5], 2.0), False, np)
+    job = protocol.encode_job([], [], {}, {}, 0, None, [], [(0, call)]).decode()
+    code = (
+        "import json, os, sys, types\n"
+        "sys.modules['numpy'] = None\n"
+        "protocol = types.ModuleType('disc05_protocol')\n"
+        "exec(compile(sys.argv[1], '<disc05_protocol>', 'exec'), protocol.__dict__)\n"
+        "read, write = os.pipe()\n"
+        "os.write(write, sys.argv[2].encode())\n"
+        "os.close(write)\n"
+        "channel = types.SimpleNamespace(text_chars=20, name_chars=9, frames=1)\n"
+        'line = b\'{"event": "cell_error", "index": 0, "type": "E", \'\n'
+        'line += b\'"message": "x = 0.123", "where": []}\'\n'
+        "event = protocol.parse_event(line, 1, channel)\n"
+        "args = protocol.read_job(read, None)['calls'][0]['args']\n"
+        "print(json.dumps([args, event.fields['message']]))\n"
+    )
+    worker = Path(protocol.__file__).with_name("worker.py")
+    pythons = [sys.executable, *_other_pythons()]
+    for python in pythons:
+        done = subprocess.run(
+            [python, "-I", "-S", "-c", code, source, job], capture_output=True, text=True
+        )
+        assert done.returncode == 0, (python, done.stderr)
+        assert json.loads(done.stdout) == [[[1.5], 2.0], "x = …"]
+        compiled = subprocess.run([python, "-I", "-m", "py_compile", str(worker)])
+        assert compiled.returncode == 0, python
+    if len(pythons) == 1:
+        pytest.skip("no Python 3.10 on this machine: checked with this one only")
+
+
+def test_the_worker_starts_nothing_when_imported():
+    done = subprocess.run(
+        [sys.executable, "-c", "import autograder.worker as w; print(callable(w.main))"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stdout == "True\n", done.stderr
+
+
+def test_student_code_cannot_reach_the_workers_modules_by_name(sandbox_runtime):
+    code = (
+        "import importlib, sys\n"
+        "def seen():\n"
+        "    found = [n for n in ('compare', 'protocol', 'disc05_compare', 'disc05_protocol')\n"
+        "             if n in sys.modules]\n"
+        "    for name in ('disc05_compare', 'disc05_protocol', 'autograder'):\n"
+        "        try:\n"
+        "            importlib.import_module(name)\n"
+        "            found.append(name)\n"
+        "        except ImportError:\n"
+        "            pass\n"
+        "    main = vars(sys.modules['__main__'])\n"
+        "    names = ('call_on_copies', 'as_float_array', 'parse_event')\n"
+        "    found += [n for n in names if n in main]\n"
+        "    if found:\n"
+        "        raise RuntimeError(' '.join(found))\n"
+        "    return 1.0\n"
+    )
+    outcome = sandbox.run([code], [sandbox.Call("seen", ())], FAST).outcomes[0]
+    assert outcome.status == "ok", outcome.message
+
+
+def test_the_limits_in_spec_are_the_ones_applied(sandbox_runtime):
+    code = (
+        "import os\n"
+        "def opened():\n"
+        "    fds = []\n"
+        "    try:\n"
+        "        while len(fds) < 1000:\n"
+        "            fds.append(os.open('/dev/null', os.O_RDONLY))\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "    return float(max(fds) + 1)\n"
+        "def long():\n"
+        "    raise ValueError('x' * 500)\n"
+        "def deep(n=5):\n"
+        "    return deep(n - 1) if n else 1 / 0\n"
+    )
+    narrow = spec.Channel(text_chars=40, frames=2)
+    limits = dataclasses.replace(FAST, open_files=20, channel=narrow)
+    calls = [sandbox.Call(name, ()) for name in ("opened", "long", "deep")]
+    opened, long, deep = sandbox.run([code], calls, limits).outcomes
+    assert opened.status == "ok" and float(opened.value) == 20
+    assert long.status == "error" and "x" * 39 + "… (" in long.message
+    assert "x" * 40 not in long.message
+    assert deep.message.count("line") == 2
+    wide = sandbox.run([code], calls, FAST).outcomes
+    assert float(wide[0].value) == spec.LIMITS.open_files
+    assert wide[2].message.count("line") == spec.LIMITS.channel.frames
 
 
 def test_bubblewrap_shows_numpy_but_no_installed_package(sandbox_runtime):

@@ -90,7 +90,7 @@ ATTACKS: tuple[Attack, ...] = (
             "        module.as_float_array = lambda value: (np.zeros(()), None)\n"
             "        module.mismatch = lambda *a, **k: None\n"
             "    if module.__name__ == 'disc05_protocol':\n"
-            "        module.MAX_EVENT_BYTES = module.TEXT_CHARS = 10**9",
+            "        module.clip = lambda text, limit: text",
         ),
     ),
     Attack(
