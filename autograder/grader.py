@@ -3,7 +3,7 @@
 Hidden cases and the reference outputs are computed here, in the grading process; the
 student's functions run in the sandbox (`autograder.sandbox`) and only their float64 outputs
 come back. A function's share of its question's points is divided among its criteria
-(`spec.CRITERIA`); a criterion earns its points when every one of its cases passes, and
+(`autograder.cases`); a criterion earns its points when every one of its cases passes, and
 nothing otherwise. Feedback lists the criteria with pass or fail and, for a failed one, names
 the failing stage (not attempted, raised, not a float array, wrong shape, not finite, not
 close, modified an argument) and the kind of case, never the hidden inputs or expected values.
@@ -19,7 +19,7 @@ import numpy as np
 import solutions
 
 from . import compare, sandbox, spec, written
-from .cases import Case, all_hidden_cases
+from .cases import FUNCTIONS, Case, all_hidden_cases
 from .submission import Submission, SubmissionError, load
 
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ def expected_outputs() -> dict[str, list[Expected]]:
     table = {}
     for name, cases in all_hidden_cases().items():
         reference = solutions.GRADED[name]
-        strict = name in spec.STRICT_WARNINGS
+        strict = FUNCTIONS[name].strict
         table[name] = [
             Expected(
                 case,
@@ -375,12 +375,12 @@ def score(
     signatures: dict[str, list[tuple[int, tuple]]] = {}
     for (name, index), outcome in zip(owners, report.outcomes, strict=True):
         expected = table[name][index]
-        reason = judge(outcome, expected, spec.TOLERANCES[name])
+        reason = judge(outcome, expected, FUNCTIONS[name].tolerance)
         if outcome.status == "not_defined" and name in missing_imports:
             reason = missing_imports[name]
         if reason is not None:
             failures.setdefault(name, {})[index] = reason
-            signature = failure_signature(outcome, expected, spec.TOLERANCES[name])
+            signature = failure_signature(outcome, expected, FUNCTIONS[name].tolerance)
             if signature is not None:
                 signatures.setdefault(name, []).append((index, signature))
     questions = []

@@ -13,6 +13,7 @@ import numpy as np
 import solutions
 
 from . import compare, spec
+from .cases import FUNCTIONS
 from .variants import MISTAKES, Variant
 
 
@@ -64,12 +65,12 @@ class Hints:
         key = (function, index)
         if key not in self._cache:
             expected = self.table[function][index]
-            strict = function in spec.STRICT_WARNINGS
+            strict = FUNCTIONS[function].strict
             found = []
             for variant in (m for m in MISTAKES if m.function == function):
                 result, error, modified = run_variant(variant, expected.case.args, strict)
                 failure = failure_of(
-                    result, error, modified, expected.value, spec.TOLERANCES[function]
+                    result, error, modified, expected.value, FUNCTIONS[function].tolerance
                 )
                 if failure is not None:
                     found.append((variant, failure))

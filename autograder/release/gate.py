@@ -111,7 +111,7 @@ def reference_problems() -> list[str]:
     problems = []
     for name, calls in inputs.items():
         reference = solutions.GRADED[name]
-        tolerance = spec.TOLERANCES[name]
+        tolerance = cases.FUNCTIONS[name].tolerance
         alternatives = [a for a in ALTERNATIVES if a.function == name]
         for where, args in calls:
             try:
