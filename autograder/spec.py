@@ -1,4 +1,4 @@
-"""What disc05 grades: the questions and their points, tolerances and limits, in one place.
+"""What disc05 grades: the questions, their points, and the limits on student code.
 
 A question's functions are those whose record (`autograder.cases`) names it. Everything else
 (stubs, public tests, the build checks and the hidden grader) reads these declarations
