@@ -43,7 +43,7 @@ class Case:
     args: tuple
 
 
-Generator = Callable[[np.random.Generator], list[Case]]
+CaseGenerator = Callable[[np.random.Generator], list[Case]]
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class GradedFunction:
 
     name: str
     question: str
-    generate: Generator
+    generate: CaseGenerator
     criteria: tuple[Criterion, ...]
     tolerance: Tolerance = Tolerance()
     strict: bool = False
@@ -92,7 +92,7 @@ def graded(
     *,
     tolerance: Tolerance | None = None,
     strict: bool = False,
-) -> Callable[[Generator], Generator]:
+) -> Callable[[CaseGenerator], CaseGenerator]:
     """Declare a graded function, its hidden cases being made by the decorated generator.
 
     Raises
@@ -102,7 +102,7 @@ def graded(
         after a function of a later question (records are declared in notebook order).
     """
 
-    def declare(generate: Generator) -> Generator:
+    def declare(generate: CaseGenerator) -> CaseGenerator:
         if name in FUNCTIONS:
             raise ValueError(f"{name} is declared twice")
         if question not in _QUESTION_NAMES:

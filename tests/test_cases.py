@@ -1,9 +1,16 @@
 """The hidden cases are many, varied, reproducible, and the edge cases are what they claim."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from autograder import cases, spec
+import solutions
+from autograder import cases, public_checks, spec
+
+REPO = Path(__file__).resolve().parent.parent
 
 ALL = cases.all_hidden_cases()
 
@@ -92,3 +99,40 @@ def test_keep_probabilities_reach_both_ends():
     ]
     assert min(ps) == 0.01 and max(ps) == 0.99
     assert all(0 < p < 1 for p in ps)
+
+
+# ## The records: one per graded function, every registry derived from them
+
+
+def test_questions_answer_key_and_public_checks_take_their_functions_from_the_records():
+    assert [f for q in spec.QUESTIONS for f in q.functions] == list(cases.FUNCTIONS)
+    assert list(solutions.GRADED) == list(cases.FUNCTIONS)
+    for name, record in cases.FUNCTIONS.items():
+        assert spec.question_of(name).name == record.question
+        assert solutions.GRADED[name] is getattr(solutions, name)
+        for check in public_checks.checks_of(name):
+            literal = public_checks._check_literal(check, with_hints=False)
+            assert f"            {record.strict!r},\n" in literal, (name, check.description)
+    assert {n for n, r in cases.FUNCTIONS.items() if r.strict} == {"sigmoid", "sigmoid_grad"}
+
+
+@pytest.mark.parametrize(
+    ("name", "question", "refused"),
+    [
+        ("sigmoid", "q1a", "sigmoid is declared twice"),
+        ("new_function", "q3a", "new_function: no question 'q3a' in spec.QUESTIONS"),
+        ("new_function", "q1b", r"new_function \(q1b\) is declared after a later question's"),
+    ],
+)
+def test_a_record_twice_for_no_question_or_out_of_notebook_order_is_refused(
+    name, question, refused
+):
+    with pytest.raises(ValueError, match=refused):
+        cases.graded(name, question, ())(lambda rng: [])
+    assert "new_function" not in cases.FUNCTIONS
+
+
+def test_the_questions_can_be_read_without_numpy():
+    # The sandbox imports spec (for its limits) and boots while the grader imports numpy.
+    code = "import sys, autograder.spec; sys.exit('numpy' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
