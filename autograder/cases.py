@@ -20,10 +20,40 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .spec import QUESTIONS, Criterion, Tolerance
-
 SEED = 5_2026
 RANDOM_CASES = 20
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Elementwise agreement ``|actual - expected| <= atol + rtol * |expected|``."""
+
+    rtol: float = 1e-7
+    atol: float = 1e-10
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One thing a question asks of a function, and the share of the function's points it earns.
+
+    A criterion earns its points only if every hidden case of its kinds passes (all or
+    nothing); a case's kind is its label up to the first comma (``"random"`` for
+    ``"random, n = 12"``). Every hidden case of a function belongs to exactly one criterion.
+
+    Attributes
+    ----------
+    name : str
+        What earns the points, in the question's words; shown to students, in the notebook and
+        in feedback.
+    weight : float
+        Fraction of the function's points; a function's weights add up to 1.
+    kinds : tuple of str
+        Kinds of the hidden cases that test it.
+    """
+
+    name: str
+    weight: float
+    kinds: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -79,10 +109,9 @@ class GradedFunction:
         return self.generate(np.random.default_rng([SEED, zlib.crc32(self.name.encode())]))
 
 
-# Every graded function's record, by name, in notebook order (the order they are declared).
+# Every graded function's record, by name, in the order declared (within a question, the
+# notebook's order).
 FUNCTIONS: dict[str, GradedFunction] = {}
-
-_QUESTION_NAMES = [q.name for q in QUESTIONS]
 
 
 def graded(
@@ -98,18 +127,12 @@ def graded(
     Raises
     ------
     ValueError
-        If the function is declared twice, its question does not exist, or it is declared
-        after a function of a later question (records are declared in notebook order).
+        If a function of that name is already declared.
     """
 
     def declare(generate: CaseGenerator) -> CaseGenerator:
         if name in FUNCTIONS:
             raise ValueError(f"{name} is declared twice")
-        if question not in _QUESTION_NAMES:
-            raise ValueError(f"{name}: no question {question!r} in spec.QUESTIONS")
-        last = max((_QUESTION_NAMES.index(f.question) for f in FUNCTIONS.values()), default=0)
-        if _QUESTION_NAMES.index(question) < last:
-            raise ValueError(f"{name} ({question}) is declared after a later question's function")
         FUNCTIONS[name] = GradedFunction(
             name, question, generate, criteria, tolerance or Tolerance(), strict
         )

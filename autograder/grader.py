@@ -19,7 +19,7 @@ import numpy as np
 import solutions
 
 from . import compare, sandbox, spec, written
-from .cases import FUNCTIONS, Case, all_hidden_cases
+from .cases import FUNCTIONS, Case, Tolerance, all_hidden_cases
 from .submission import Submission, SubmissionError, load
 
 if TYPE_CHECKING:
@@ -211,7 +211,7 @@ def expected_outputs() -> dict[str, list[Expected]]:
     return table
 
 
-def judge(outcome: sandbox.Outcome, expected: Expected, tolerance: spec.Tolerance) -> str | None:
+def judge(outcome: sandbox.Outcome, expected: Expected, tolerance: Tolerance) -> str | None:
     """Why one call failed, in one line, or None if it passed."""
     if outcome.status == "not_attempted":
         return "not attempted (it still raises NotImplementedError)"

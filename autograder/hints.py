@@ -12,8 +12,8 @@ import numpy as np
 
 import solutions
 
-from . import compare, spec
-from .cases import FUNCTIONS
+from . import compare
+from .cases import FUNCTIONS, Tolerance
 from .variants import MISTAKES, Variant
 
 
@@ -22,7 +22,7 @@ def failure_of(
     error: str | None,
     modified: bool,
     expected: np.ndarray,
-    tolerance: spec.Tolerance,
+    tolerance: Tolerance,
 ) -> tuple[str, object] | None:
     """How a result fails: ``("raised", type)``, ``("value", array)``, ``("modified", None)``."""
     if error is not None:

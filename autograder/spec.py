@@ -5,11 +5,13 @@ A question's functions are those whose record (`autograder.cases`) names it. Eve
 instead of repeating them.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .cases import GradedFunction
+    from .cases import Criterion, GradedFunction
 
 NOTEBOOK_NAME = "disc05.ipynb"
 OTTER_VERSION = "7.0.0"
@@ -17,14 +19,6 @@ OTTER_VERSION = "7.0.0"
 # 2.2 is the newest line that still supports the Python 3.10 of Ubuntu 22.04 (and it
 # supports 3.12, Ubuntu 24.04's).
 NUMPY_VERSION = "2.2.6"
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """Elementwise agreement ``|actual - expected| <= atol + rtol * |expected|``."""
-
-    rtol: float = 1e-7
-    atol: float = 1e-10
 
 
 @dataclass(frozen=True)
@@ -94,34 +88,11 @@ QUESTIONS: tuple[Question, ...] = (
 WRITTEN_QUESTIONS: tuple[str, ...] = tuple(q.name for q in QUESTIONS if q.written)
 
 
-@dataclass(frozen=True)
-class Criterion:
-    """One thing a question asks of a function, and the share of the function's points it earns.
-
-    A criterion earns its points only if every hidden case of its kinds passes (all or
-    nothing); a case's kind is its label up to the first comma (``"random"`` for
-    ``"random, n = 12"``). Every hidden case of a function belongs to exactly one criterion.
-
-    Attributes
-    ----------
-    name : str
-        What earns the points, in the question's words; shown to students, in the notebook and
-        in feedback.
-    weight : float
-        Fraction of the function's points; a function's weights add up to 1.
-    kinds : tuple of str
-        Kinds of the hidden cases that test it (see `autograder.cases`).
-    """
-
-    name: str
-    weight: float
-    kinds: tuple[str, ...]
-
-
-def _records() -> "dict[str, GradedFunction]":
-    """Every graded function's record (`autograder.cases`), by name, in notebook order."""
-    # Read on first use: the records sit beside their case generators, which need numpy, and
-    # the sandbox imports this module before numpy so that it boots while the grader imports it.
+def _records() -> dict[str, GradedFunction]:
+    """Every graded function's record (`autograder.cases`), by name."""
+    # Imported on first use: the records sit beside their case generators, which need numpy,
+    # and the sandbox imports this module (for LIMITS) before numpy, to boot while the grader
+    # imports numpy.
     from .cases import FUNCTIONS
 
     return FUNCTIONS
@@ -164,4 +135,7 @@ def question_of(function: str) -> Question:
     record = _records().get(function)
     if record is None:
         raise KeyError(f"no question grades a function named {function!r}")
-    return next(q for q in QUESTIONS if q.name == record.question)
+    for question in QUESTIONS:
+        if question.name == record.question:
+            return question
+    raise KeyError(f"the record of {function} names {record.question!r}, not a question")

@@ -1,15 +1,16 @@
 """disc05 answer key: reference implementations of every graded function.
 
 `GRADED` maps each graded function (its record in `autograder.cases`), in the order students
-meet them, to its reference in `residual.py` or `dropout.py`; the references are also
-attributes of this package (``solutions.sigmoid``). The written answers are in
-`written_answers.md` beside this file.
+meet them (by question, then as declared), to its reference in `residual.py` or `dropout.py`;
+the references are also attributes of this package (``solutions.sigmoid``). The written
+answers are in `written_answers.md` beside this file.
 """
 
 from collections.abc import Callable
 from pathlib import Path
 
 from autograder.cases import FUNCTIONS
+from autograder.spec import QUESTIONS, question_of
 
 from . import dropout, residual
 
@@ -27,7 +28,13 @@ def _reference(name: str) -> Callable:
     return found[0]
 
 
-GRADED: dict[str, Callable] = {name: _reference(name) for name in FUNCTIONS}
+def _notebook_position(name: str) -> int:
+    return QUESTIONS.index(question_of(name))
+
+
+GRADED: dict[str, Callable] = {
+    name: _reference(name) for name in sorted(FUNCTIONS, key=_notebook_position)
+}
 globals().update(GRADED)
 
 __all__ = ["GRADED", "WRITTEN_ANSWERS", *GRADED]

@@ -49,8 +49,8 @@ def test_every_hidden_case_belongs_to_one_criterion_and_every_criterion_has_case
 
 def test_an_unassigned_case_and_an_empty_criterion_are_reported(table, monkeypatch):
     criteria = (
-        spec.Criterion("random p", 1, ("random",)),
-        spec.Criterion("nothing", 0, ("edge: p = 2",)),
+        cases.Criterion("random p", 1, ("random",)),
+        cases.Criterion("nothing", 0, ("edge: p = 2",)),
     )
     record = dataclasses.replace(cases.FUNCTIONS["effective_column_norm"], criteria=criteria)
     monkeypatch.setitem(cases.FUNCTIONS, "effective_column_norm", record)

@@ -134,7 +134,7 @@ def test_gate_fails_naming_the_mistake_a_weakened_case_set_lets_through(
 def test_gate_fails_when_an_over_strict_tolerance_rejects_an_alternative(
     monkeypatch, solution_json, test_files, sandbox_runtime
 ):
-    _replace_record(monkeypatch, "effective_matrix", tolerance=spec.Tolerance(rtol=0.0, atol=0.0))
+    _replace_record(monkeypatch, "effective_matrix", tolerance=cases.Tolerance(rtol=0.0, atol=0.0))
     inverse = next(a for a in variants.ALTERNATIVES if a.name == "np.linalg.inv")
     problems, _ = _gate_on(monkeypatch, [], [inverse], solution_json, test_files)
     assert problems == [
@@ -170,8 +170,8 @@ def test_gate_refuses_a_mistake_that_loses_less_than_a_tenth(
         monkeypatch,
         "sigmoid",
         criteria=(
-            spec.Criterion(values.name, 0.95, values.kinds),
-            spec.Criterion(stability.name, 0.05, stability.kinds),
+            cases.Criterion(values.name, 0.95, values.kinds),
+            cases.Criterion(stability.name, 0.05, stability.kinds),
         ),
     )
     overflowing = next(m for m in variants.MISTAKES if m.name.startswith("the textbook formula"))
