@@ -4,7 +4,7 @@ A record (`GradedFunction`) holds everything the grader knows about a function: 
 that grades it, its hidden cases, the criteria that earn its points, its tolerance and whether
 numpy warnings count as errors. Every other registry derives from the records: the functions
 of each question (`spec.QUESTIONS`), the answer key's `solutions.GRADED`, the public checks'
-strictness, the catalogue's and the attacks' lists of functions.
+tolerance and strictness, the functions the attack suite replaces.
 
 Each function gets at least 20 seeded random cases over varied sizes and the edge cases its
 question is about. The labels say what kind of input a case is (they appear in feedback); the
