@@ -1,11 +1,17 @@
-"""Hidden test inputs for every graded function: seeded random cases plus edge cases.
+"""The graded functions: one record each, declared on the generator of its hidden cases.
 
-This module is part of the autograder only; it never reaches students. Each function gets
-at least 20 random cases over varied sizes and the edge cases its question is about. The
-labels say what kind of input a case is (they appear in feedback); the inputs themselves
-never do. A label up to its first comma is the case's kind, which `spec.CRITERIA` assigns to
-one criterion; edge cases are chosen so that no trivial answer (zeros, a constant, an
-argument returned) passes every case of a criterion.
+A record (`GradedFunction`) holds everything the grader knows about a function: the question
+that grades it, its hidden cases, the criteria that earn its points, its tolerance and whether
+numpy warnings count as errors. Every other registry derives from the records: the functions
+of each question (`spec.QUESTIONS`), the answer key's `solutions.GRADED`, the public checks'
+tolerance and strictness, the functions the attack suite replaces.
+
+Each function gets at least 20 seeded random cases over varied sizes and the edge cases its
+question is about. The labels say what kind of input a case is (they appear in feedback); the
+inputs themselves never do. A label up to its first comma is the case's kind, which one
+criterion of the record lists; edge cases are chosen so that no trivial answer (zeros, a
+constant, an argument returned) passes every case of a criterion. This module is part of the
+autograder only; it never reaches students.
 """
 
 import zlib
@@ -16,6 +22,38 @@ import numpy as np
 
 SEED = 5_2026
 RANDOM_CASES = 20
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Elementwise agreement ``|actual - expected| <= atol + rtol * |expected|``."""
+
+    rtol: float = 1e-7
+    atol: float = 1e-10
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One thing a question asks of a function, and the share of the function's points it earns.
+
+    A criterion earns its points only if every hidden case of its kinds passes (all or
+    nothing); a case's kind is its label up to the first comma (``"random"`` for
+    ``"random, n = 12"``). Every hidden case of a function belongs to exactly one criterion.
+
+    Attributes
+    ----------
+    name : str
+        What earns the points, in the question's words; shown to students, in the notebook and
+        in feedback.
+    weight : float
+        Fraction of the function's points; a function's weights add up to 1.
+    kinds : tuple of str
+        Kinds of the hidden cases that test it.
+    """
+
+    name: str
+    weight: float
+    kinds: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -33,6 +71,87 @@ class Case:
 
     label: str
     args: tuple
+
+
+CaseGenerator = Callable[[np.random.Generator], list[Case]]
+
+
+@dataclass(frozen=True)
+class GradedFunction:
+    """Everything the grader knows about one graded function.
+
+    Attributes
+    ----------
+    name : str
+        The function students write; the answer key defines the reference of that name.
+    question : str
+        The question that grades it (a name in `spec.QUESTIONS`).
+    generate : callable
+        Makes its hidden cases from a seeded random generator.
+    criteria : tuple of Criterion
+        What earns its points; every hidden case's kind is listed by exactly one of them.
+    tolerance : Tolerance
+        How close a value must be to the reference's.
+    strict : bool
+        Whether numpy warnings (overflow, say) are errors, in the hidden cases and the public
+        checks alike: the question asks for a numerically stable implementation.
+    """
+
+    name: str
+    question: str
+    generate: CaseGenerator
+    criteria: tuple[Criterion, ...]
+    tolerance: Tolerance = Tolerance()
+    strict: bool = False
+
+    def hidden_cases(self) -> list[Case]:
+        """Its hidden cases, the same on every call (seeded by the function's name)."""
+        return self.generate(np.random.default_rng([SEED, zlib.crc32(self.name.encode())]))
+
+
+# Every graded function's record, by name, in the order declared (within a question, the
+# notebook's order).
+FUNCTIONS: dict[str, GradedFunction] = {}
+
+
+def graded(
+    name: str,
+    question: str,
+    criteria: tuple[Criterion, ...],
+    *,
+    tolerance: Tolerance | None = None,
+    strict: bool = False,
+) -> Callable[[CaseGenerator], CaseGenerator]:
+    """Declare a graded function, its hidden cases being made by the decorated generator.
+
+    Raises
+    ------
+    ValueError
+        If a function of that name is already declared.
+    """
+
+    def declare(generate: CaseGenerator) -> CaseGenerator:
+        if name in FUNCTIONS:
+            raise ValueError(f"{name} is declared twice")
+        FUNCTIONS[name] = GradedFunction(
+            name, question, generate, criteria, tolerance or Tolerance(), strict
+        )
+        return generate
+
+    return declare
+
+
+def hidden_cases(function: str) -> list[Case]:
+    """The hidden cases of `function`, the same on every call (seeded by the function name)."""
+    return FUNCTIONS[function].hidden_cases()
+
+
+def all_hidden_cases() -> dict[str, list[Case]]:
+    """Hidden cases of every graded function, keyed by function name."""
+    return {name: record.hidden_cases() for name, record in FUNCTIONS.items()}
+
+
+# ## Inputs shared by several generators
 
 
 def _size(rng: np.random.Generator, low: int = 1, high: int = 64) -> int:
@@ -62,6 +181,23 @@ def _sizes_n_ne(rng: np.random.Generator) -> tuple[int, int]:
             return N, d
 
 
+# ## q1a: the sigmoid and its derivative
+
+_SIGMOID = (
+    Criterion(
+        "values on ordinary inputs",
+        1 / 2,
+        ("random", "edge: x = 0", "edge: input given as a Python list"),
+    ),
+    Criterion(
+        "no overflow for large |x|",
+        1 / 2,
+        ("edge: |x| up to 1e4 beside ordinary values", "edge: scalar x = -750"),
+    ),
+)
+
+
+@graded("sigmoid", "q1a", _SIGMOID, strict=True)
 def _sigmoid_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for i in range(RANDOM_CASES):
@@ -78,6 +214,21 @@ def _sigmoid_cases(rng: np.random.Generator) -> list[Case]:
         Case("edge: scalar x = -750", (-750.0,)),
         Case("edge: input given as a Python list", ([[-2.0, 0.5], [3.0, -0.25]],)),
     ]
+
+
+@graded("sigmoid_grad", "q1a", _SIGMOID, strict=True)
+def _sigmoid_grad_cases(rng: np.random.Generator) -> list[Case]:
+    return _sigmoid_cases(rng)
+
+
+@graded(
+    "max_sigmoid_grad", "q1a", (Criterion("the largest value of sigma'", 1, ("no arguments",)),)
+)
+def _max_sigmoid_grad_cases(rng: np.random.Generator) -> list[Case]:
+    return [Case("no arguments", ())]
+
+
+# ## q1b, q1c: a residual block and its Jacobian
 
 
 def _block(rng: np.random.Generator, n: int, scale: float) -> tuple:
@@ -123,6 +274,36 @@ def _skip_decides(rng: np.random.Generator, n: int) -> tuple:
             return W1, W2, x0
 
 
+@graded(
+    "residual_block",
+    "q1b",
+    (
+        Criterion(
+            "values at generic points",
+            1 / 2,
+            ("random", "edge: n = 1", "edge: input given as Python lists"),
+        ),
+        Criterion(
+            "the end of the block: add x0, then the outer ReLU",
+            1 / 4,
+            (
+                "edge: every outer unit inactive",
+                "edge: the skip decides the outer ReLU",
+                "edge: outer pre-activations exactly 0",
+            ),
+        ),
+        Criterion(
+            "dead, fully active and exactly-zero inner units",
+            1 / 4,
+            (
+                "edge: every inner unit dead",
+                "edge: every unit active",
+                "edge: inner pre-activations exactly 0",
+                "edge: x0 = 0",
+            ),
+        ),
+    ),
+)
 def _block_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for _ in range(RANDOM_CASES):
@@ -148,6 +329,70 @@ def _block_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
+@graded(
+    "residual_jacobian",
+    "q1c",
+    (
+        Criterion(
+            "generic points",
+            1 / 3,
+            (
+                "random",
+                "edge: n = 1",
+                "edge: input given as Python lists",
+                "edge: the skip decides the outer ReLU",
+            ),
+        ),
+        Criterion(
+            "the skip's identity term, special cases (i)-(iii)",
+            1 / 3,
+            (
+                "edge: every outer unit inactive",
+                "edge: every unit active",
+                "edge: every inner unit dead",
+            ),
+        ),
+        Criterion(
+            "ReLU'(0) = 0 at a kink",
+            1 / 3,
+            (
+                "edge: inner pre-activations exactly 0",
+                "edge: outer pre-activations exactly 0",
+                "edge: x0 = 0",
+            ),
+        ),
+    ),
+)
+def _residual_jacobian_cases(rng: np.random.Generator) -> list[Case]:
+    return _block_cases(rng)
+
+
+# ## q2a: dropout as a penalty
+
+
+@graded(
+    "dropout_loss",
+    "q2a",
+    (
+        Criterion(
+            "values on random problems",
+            1 / 2,
+            (
+                "random",
+                "edge: d = 1",
+                "edge: N = 1",
+                "edge: w_check = 0",
+                "edge: inputs given as Python lists",
+            ),
+        ),
+        Criterion(
+            "the variance term p (1 - p) ||Gamma_check w_check||^2",
+            1 / 4,
+            ("edge: targets fitted exactly",),
+        ),
+        Criterion("p near 0 and near 1", 1 / 4, ("edge: p = 0.01", "edge: p = 0.99")),
+    ),
+)
 def _dropout_loss_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for _ in range(RANDOM_CASES):
@@ -172,6 +417,16 @@ def _dropout_loss_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
+@graded(
+    "dropout_to_ridge_weights",
+    "q2a",
+    (
+        Criterion(
+            "values on random inputs", 1 / 2, ("random", "edge: input given as a Python list")
+        ),
+        Criterion("p near 0 and near 1", 1 / 2, ("edge: p = 0.01", "edge: p = 0.99")),
+    ),
+)
 def _to_ridge_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for _ in range(RANDOM_CASES):
@@ -185,6 +440,19 @@ def _to_ridge_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
+@graded(
+    "dropout_gamma",
+    "q2a",
+    (
+        Criterion(
+            "values on random problems",
+            1 / 2,
+            ("random", "edge: d = 1", "edge: input given as a Python list"),
+        ),
+        Criterion("a diagonal matrix of column norms", 1 / 4, ("edge: p = 0.5", "edge: N < d")),
+        Criterion("the p-dependence", 1 / 4, ("edge: p = 0.01", "edge: p = 0.99")),
+    ),
+)
 def _gamma_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for _ in range(RANDOM_CASES):
@@ -204,6 +472,28 @@ def _gamma_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
+# ## q2b: the change of variables
+
+_GAMMA_INVERSE = (
+    Criterion("any invertible Gamma", 1 / 2, ("random", "edge: N = 1")),
+    Criterion("a triangular Gamma", 1 / 4, ("edge: triangular Gamma",)),
+    Criterion("a diagonal Gamma", 1 / 4, ("edge: diagonal Gamma", "edge: d = 1")),
+)
+
+
+@graded(
+    "effective_matrix",
+    "q2b",
+    (
+        _GAMMA_INVERSE[0],
+        Criterion(
+            "a triangular Gamma",
+            1 / 4,
+            ("edge: triangular Gamma", "edge: inputs given as Python lists"),
+        ),
+        _GAMMA_INVERSE[2],
+    ),
+)
 def _effective_matrix_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for _ in range(RANDOM_CASES):
@@ -221,6 +511,14 @@ def _effective_matrix_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
+@graded(
+    "ridge_to_tikhonov_weights",
+    "q2b",
+    (
+        Criterion("any invertible Gamma", 1 / 2, ("random", "edge: inputs given as Python lists")),
+        *_GAMMA_INVERSE[1:],
+    ),
+)
 def _to_tikhonov_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for _ in range(RANDOM_CASES):
@@ -235,32 +533,21 @@ def _to_tikhonov_cases(rng: np.random.Generator) -> list[Case]:
     ]
 
 
+# ## q2c: the columns of the effective design
+
+
+@graded(
+    "effective_column_norm",
+    "q2c",
+    (
+        Criterion("values for random p", 1 / 2, ("random",)),
+        Criterion(
+            "p near 0, at 1/2 and near 1",
+            1 / 2,
+            ("edge: p = 0.01", "edge: p = 0.5", "edge: p = 0.99"),
+        ),
+    ),
+)
 def _column_norm_cases(rng: np.random.Generator) -> list[Case]:
     cases = [Case("random", (_keep_probability(rng),)) for _ in range(RANDOM_CASES)]
     return cases + [Case(f"edge: p = {p}", (p,)) for p in (0.01, 0.5, 0.99)]
-
-
-_GENERATORS: dict[str, Callable[[np.random.Generator], list[Case]]] = {
-    "sigmoid": _sigmoid_cases,
-    "sigmoid_grad": _sigmoid_cases,
-    "max_sigmoid_grad": lambda rng: [Case("no arguments", ())],
-    "residual_block": _block_cases,
-    "residual_jacobian": _block_cases,
-    "dropout_loss": _dropout_loss_cases,
-    "dropout_to_ridge_weights": _to_ridge_cases,
-    "dropout_gamma": _gamma_cases,
-    "effective_matrix": _effective_matrix_cases,
-    "ridge_to_tikhonov_weights": _to_tikhonov_cases,
-    "effective_column_norm": _column_norm_cases,
-}
-
-
-def hidden_cases(function: str) -> list[Case]:
-    """The hidden cases of `function`, the same on every call (seeded by the function name)."""
-    rng = np.random.default_rng([SEED, zlib.crc32(function.encode())])
-    return _GENERATORS[function](rng)
-
-
-def all_hidden_cases() -> dict[str, list[Case]]:
-    """Hidden cases of every graded function, keyed by function name."""
-    return {name: hidden_cases(name) for name in _GENERATORS}

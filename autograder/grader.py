@@ -3,7 +3,7 @@
 Hidden cases and the reference outputs are computed here, in the grading process; the
 student's functions run in the sandbox (`autograder.sandbox`) and only their float64 outputs
 come back, to be judged by `compare.judge`. A function's share of its question's points is
-divided among its criteria (`spec.CRITERIA`); a criterion earns its points when every one of
+divided among its criteria (`autograder.cases`); a criterion earns its points when every one of
 its cases passes, and nothing otherwise. Feedback (worded in `autograder.wording`) lists the
 criteria with pass or fail and, for a failed one, names the failing stage (not attempted,
 raised, not a float array, wrong shape, not finite, not close, modified an argument) and the
@@ -21,7 +21,7 @@ import numpy as np
 import solutions
 
 from . import compare, sandbox, spec, wording
-from .cases import Case, all_hidden_cases
+from .cases import FUNCTIONS, Case, all_hidden_cases
 from .compare import Status, Verdict
 from .results import CriterionResult, FunctionResult, GradeReport, QuestionResult, capped
 from .submission import Submission, SubmissionError, load
@@ -45,7 +45,7 @@ def expected_outputs() -> dict[str, list[Expected]]:
     table = {}
     for name, cases in all_hidden_cases().items():
         reference = solutions.GRADED[name]
-        strict = name in spec.STRICT_WARNINGS
+        strict = FUNCTIONS[name].strict
         table[name] = [
             Expected(
                 case,
@@ -224,7 +224,7 @@ def score(
     missing_imports = _missing_imports(submission.cells, report.cell_errors)
     verdicts = []
     for (name, index), outcome in zip(owners, report.outcomes, strict=True):
-        tolerance = spec.TOLERANCES[name]
+        tolerance = FUNCTIONS[name].tolerance
         expected = table[name][index].value
         verdict = compare.judge(outcome, expected, tolerance.rtol, tolerance.atol, digits=1)
         if verdict.status == Status.NOT_DEFINED and name in missing_imports:

@@ -13,7 +13,8 @@ import numpy as np
 
 import solutions
 
-from . import compare, spec
+from . import compare
+from .cases import FUNCTIONS
 from .variants import MISTAKES, Variant
 
 
@@ -37,7 +38,7 @@ def judge_variant(
     Results are judged in float64, as the sandbox returns them: a narrower float type is not
     held against a variant, as it is not against a student's function on the hidden cases.
     """
-    tolerance = spec.TOLERANCES[variant.function]
+    tolerance = FUNCTIONS[variant.function].tolerance
     outcome = run_variant(variant, args, strict)
     return compare.judge(outcome, expected, tolerance.rtol, tolerance.atol, digits)
 
@@ -53,7 +54,7 @@ class Hints:
         key = (function, index)
         if key not in self._cache:
             expected = self.table[function][index]
-            strict = function in spec.STRICT_WARNINGS
+            strict = FUNCTIONS[function].strict
             found = []
             for variant in (m for m in MISTAKES if m.function == function):
                 verdict = judge_variant(variant, expected.case.args, expected.value, strict)

@@ -1,9 +1,17 @@
 """The hidden cases are many, varied, reproducible, and the edge cases are what they claim."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+import solutions
 from autograder import cases, spec
+from autograder.release import public_checks
+
+REPO = Path(__file__).resolve().parent.parent
 
 ALL = cases.all_hidden_cases()
 
@@ -92,3 +100,37 @@ def test_keep_probabilities_reach_both_ends():
     ]
     assert min(ps) == 0.01 and max(ps) == 0.99
     assert all(0 < p < 1 for p in ps)
+
+
+# ## The records: one per graded function, every registry derived from them
+
+
+def test_questions_answer_key_and_public_checks_take_their_functions_from_the_records():
+    in_notebook_order = [f for q in spec.QUESTIONS for f in q.functions]
+    assert list(solutions.GRADED) == in_notebook_order
+    assert sorted(in_notebook_order) == sorted(cases.FUNCTIONS)
+    for name, record in cases.FUNCTIONS.items():
+        assert spec.question_of(name).name == record.question
+        assert solutions.GRADED[name] is getattr(solutions, name)
+        for check in public_checks.checks_of(name):
+            literal = public_checks._check_literal(check, with_hints=False)
+            assert f"            {record.strict!r},\n" in literal, (name, check.description)
+    assert {n for n, r in cases.FUNCTIONS.items() if r.strict} == {"sigmoid", "sigmoid_grad"}
+
+
+def test_a_function_declared_twice_is_refused():
+    with pytest.raises(ValueError, match="sigmoid is declared twice"):
+        cases.graded("sigmoid", "q1a", ())(lambda rng: [])
+
+
+def test_a_record_that_names_no_question_is_refused(monkeypatch):
+    orphan = cases.GradedFunction("orphan", "q3a", lambda rng: [], ())
+    monkeypatch.setitem(cases.FUNCTIONS, "orphan", orphan)
+    with pytest.raises(KeyError, match="the record of orphan names 'q3a', not a question"):
+        spec.question_of("orphan")
+
+
+def test_the_questions_can_be_read_without_numpy():
+    # The sandbox imports spec (for its limits) and boots while the grader imports numpy.
+    code = "import sys, autograder.spec; sys.exit('numpy' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0

@@ -1,5 +1,7 @@
-"""What earns the points: criteria declared in spec.py, all-or-nothing credit per criterion,
-feedback per criterion, and what mistakes and trivial answers are worth."""
+"""What earns the points: criteria declared in the function records, all-or-nothing credit per
+criterion, feedback per criterion, and what mistakes and trivial answers are worth."""
+
+import dataclasses
 
 import pytest
 
@@ -28,8 +30,9 @@ def labels(function: str) -> list[str]:
 
 
 def test_every_function_has_criteria_whose_weights_add_up_to_one():
-    assert list(spec.CRITERIA) == FUNCTIONS
-    for function, criteria in spec.CRITERIA.items():
+    assert list(cases.FUNCTIONS) == FUNCTIONS
+    for function, record in cases.FUNCTIONS.items():
+        criteria = record.criteria
         assert sum(c.weight for c in criteria) == pytest.approx(1), function
         assert len({c.name for c in criteria}) == len(criteria), function
         share = spec.question_of(function).share
@@ -38,7 +41,7 @@ def test_every_function_has_criteria_whose_weights_add_up_to_one():
 
 def test_no_criterion_is_worth_less_than_a_quarter_of_its_function():
     # What a question asks for in words must carry a visible share of the points.
-    assert min(c.weight for criteria in spec.CRITERIA.values() for c in criteria) >= 1 / 4
+    assert min(c.weight for f in cases.FUNCTIONS.values() for c in f.criteria) >= 1 / 4
 
 
 def test_every_hidden_case_belongs_to_one_criterion_and_every_criterion_has_cases(table):
@@ -46,14 +49,12 @@ def test_every_hidden_case_belongs_to_one_criterion_and_every_criterion_has_case
 
 
 def test_an_unassigned_case_and_an_empty_criterion_are_reported(table, monkeypatch):
-    monkeypatch.setitem(
-        spec.CRITERIA,
-        "effective_column_norm",
-        (
-            spec.Criterion("random p", 1, ("random",)),
-            spec.Criterion("nothing", 0, ("edge: p = 2",)),
-        ),
+    criteria = (
+        cases.Criterion("random p", 1, ("random",)),
+        cases.Criterion("nothing", 0, ("edge: p = 2",)),
     )
+    record = dataclasses.replace(cases.FUNCTIONS["effective_column_norm"], criteria=criteria)
+    monkeypatch.setitem(cases.FUNCTIONS, "effective_column_norm", record)
     problems = mutation.criteria_problems(table)
     assert (
         "hidden case effective_column_norm, edge: p = 0.5: 0 criteria of effective_column_norm "

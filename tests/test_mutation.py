@@ -1,5 +1,6 @@
 """The catalogue of mistakes and alternatives, the mutants, the hints, and the gate itself."""
 
+import dataclasses
 from collections import Counter
 
 import numpy as np
@@ -99,6 +100,12 @@ def test_hidden_feedback_names_each_mistake(solution_json, table, sandbox_runtim
         assert f"Hint: {variant.hint}" in text, variant.name
 
 
+def _replace_record(monkeypatch, function, **changes):
+    """Grade `function` with some fields of its record changed, for this test only."""
+    record = dataclasses.replace(cases.FUNCTIONS[function], **changes)
+    monkeypatch.setitem(cases.FUNCTIONS, function, record)
+
+
 def _gate_on(monkeypatch, mistakes, alternatives, solution_json, test_files):
     monkeypatch.setattr(mutation, "MISTAKES", tuple(mistakes))
     monkeypatch.setattr(mutation, "ALTERNATIVES", tuple(alternatives))
@@ -115,7 +122,7 @@ def test_gate_fails_naming_the_mistake_a_weakened_case_set_lets_through(
     X = np.array([[1.0, 2.0], [0.5, -1.0], [2.0, 0.0]])
     # One case per criterion, all at p = 1/2, where the factor sqrt((1 - p) / p) is 1.
     weakened = [Case(label, (X, 0.5)) for label in ("random", "edge: p = 0.5", "edge: p = 0.99")]
-    monkeypatch.setitem(cases._GENERATORS, "dropout_gamma", lambda rng: weakened)
+    _replace_record(monkeypatch, "dropout_gamma", generate=lambda rng: weakened)
     mistake = next(m for m in variants.MISTAKES if m.name.startswith("sqrt(p / (1 - p))"))
     problems, _ = _gate_on(monkeypatch, [mistake], [], solution_json, test_files)
     assert problems == [
@@ -127,7 +134,7 @@ def test_gate_fails_naming_the_mistake_a_weakened_case_set_lets_through(
 def test_gate_fails_when_an_over_strict_tolerance_rejects_an_alternative(
     monkeypatch, solution_json, test_files, sandbox_runtime
 ):
-    monkeypatch.setitem(spec.TOLERANCES, "effective_matrix", spec.Tolerance(rtol=0.0, atol=0.0))
+    _replace_record(monkeypatch, "effective_matrix", tolerance=cases.Tolerance(rtol=0.0, atol=0.0))
     inverse = next(a for a in variants.ALTERNATIVES if a.name == "np.linalg.inv")
     problems, _ = _gate_on(monkeypatch, [], [inverse], solution_json, test_files)
     assert problems == [
@@ -158,13 +165,13 @@ def test_gate_passes_and_reports_on_a_sound_subset(
 def test_gate_refuses_a_mistake_that_loses_less_than_a_tenth(
     monkeypatch, solution_json, test_files, sandbox_runtime
 ):
-    values, stability = spec.CRITERIA["sigmoid"]
-    monkeypatch.setitem(
-        spec.CRITERIA,
+    values, stability = cases.FUNCTIONS["sigmoid"].criteria
+    _replace_record(
+        monkeypatch,
         "sigmoid",
-        (
-            spec.Criterion(values.name, 0.95, values.kinds),
-            spec.Criterion(stability.name, 0.05, stability.kinds),
+        criteria=(
+            cases.Criterion(values.name, 0.95, values.kinds),
+            cases.Criterion(stability.name, 0.05, stability.kinds),
         ),
     )
     overflowing = next(m for m in variants.MISTAKES if m.name.startswith("the textbook formula"))
@@ -183,7 +190,7 @@ def test_gate_refuses_a_case_set_on_which_a_trivial_answer_earns_points(
 ):
     # At p = 1/2 the answer is 1: a constant 1.0 would pass every case.
     halves = [Case(label, (0.5,)) for label in ("random", "edge: p = 0.5")]
-    monkeypatch.setitem(cases._GENERATORS, "effective_column_norm", lambda rng: halves)
+    _replace_record(monkeypatch, "effective_column_norm", generate=lambda rng: halves)
     problems, report = _gate_on(monkeypatch, [], [], solution_json, test_files)
     assert problems == [
         "trivial answer earns points: effective_column_norm, ones of the right shape, earns 1"

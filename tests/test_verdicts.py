@@ -7,6 +7,7 @@ from conftest import write_notebook
 
 import solutions
 from autograder import compare, grader, hints, spec, variants, wording
+from autograder.cases import FUNCTIONS
 from autograder.compare import Status, Verdict
 from autograder.release import gate
 
@@ -87,8 +88,8 @@ def test_grader_hints_and_public_checks_reach_the_same_verdict(
     variant, stage, graded, table, test_files
 ):
     function = variant.function
-    strict = function in spec.STRICT_WARNINGS
-    tolerance = spec.TOLERANCES[function]
+    strict = FUNCTIONS[function].strict
+    tolerance = FUNCTIONS[function].tolerance
     failed, feedback = hidden_verdicts(graded[variant.name], function)
     public = public_file(test_files, function)
     in_process: dict[str, list[Verdict]] = {}
@@ -124,8 +125,8 @@ def test_a_public_check_on_a_hidden_case_prints_the_verdict_and_the_mistake_s_hi
     variant, stage, table, test_files
 ):
     function = variant.function
-    strict = function in spec.STRICT_WARNINGS
-    tolerance = spec.TOLERANCES[function]
+    strict = FUNCTIONS[function].strict
+    tolerance = FUNCTIONS[function].tolerance
     expected = next(
         e
         for e in table[function]

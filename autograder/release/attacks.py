@@ -9,15 +9,12 @@ is off; ``tests/test_grading.py`` runs them too.
 
 from dataclasses import dataclass
 
-WRONG_ANSWERS = """\
-def _zero(*args, **kwargs):
-    return 0.0
+from ..cases import FUNCTIONS
 
-
-sigmoid = sigmoid_grad = max_sigmoid_grad = residual_block = residual_jacobian = _zero
-dropout_loss = dropout_to_ridge_weights = dropout_gamma = _zero
-effective_matrix = ridge_to_tikhonov_weights = effective_column_norm = _zero
-"""
+# Every graded function returns 0.0.
+WRONG_ANSWERS = "def _zero(*args, **kwargs):\n    return 0.0\n\n\n" + "".join(
+    f"{name} = _zero\n" for name in FUNCTIONS
+)
 
 
 @dataclass(frozen=True)
@@ -394,10 +391,7 @@ CHANNEL_ATTACKS: tuple[Attack, ...] = (
             "        raise kind(text * 100)\n"
             "    name = 'v' + ''.join(c for c in text if c.isdigit())[:50]\n"
             "    inner.__code__ = inner.__code__.replace(co_name=name)\n"
-            "    inner()\n"
-            "sigmoid = sigmoid_grad = residual_block = residual_jacobian = smuggle\n"
-            "dropout_loss = dropout_to_ridge_weights = dropout_gamma = smuggle\n"
-            "effective_matrix = ridge_to_tikhonov_weights = effective_column_norm = smuggle",
+            "    inner()\n" + "".join(f"{name} = smuggle\n" for name in FUNCTIONS),
         ),
     ),
     Attack(

@@ -12,7 +12,7 @@ Four kinds of variant are graded through the real grading path (a fresh simulate
 * trivial answers (None, a constant, zeros or ones of the right shape, an argument returned),
   each kind given for every function at once: none may earn a point.
 
-It also checks that every hidden case belongs to exactly one criterion of `spec.CRITERIA`,
+It also checks that every hidden case belongs to exactly one criterion of its record,
 that no catalogued mistake passes all the public checks of its question, and that no live
 mutant does either (a mutant may, if `public_checks.UNCHECKED_MUTANTS` says why; the report
 lists it with that reason). `run` returns the problems (none: the release may ship) and writes
@@ -193,7 +193,7 @@ def points_in_process(variant: Variant, table: dict) -> float:
     The same criteria and verdicts as the grader's (`grader.criterion_results`), without the
     sandbox: quick enough for tests; the gate grades through the real path.
     """
-    strict = variant.function in spec.STRICT_WARNINGS
+    strict = cases.FUNCTIONS[variant.function].strict
     rows = table[variant.function]
     failures = {}
     for index, expected in enumerate(rows):
@@ -210,7 +210,7 @@ def points_in_process(variant: Variant, table: dict) -> float:
 def battery(function: str) -> list[tuple]:
     """Inputs beyond the hidden cases: the same generators, other seeds, plus the hidden ones."""
     rounds = [
-        cases._GENERATORS[function](np.random.default_rng([BATTERY_SEED, r]))
+        cases.FUNCTIONS[function].generate(np.random.default_rng([BATTERY_SEED, r]))
         for r in range(BATTERY_ROUNDS)
     ]
     return [c.args for group in rounds for c in group] + [
@@ -221,7 +221,7 @@ def battery(function: str) -> list[tuple]:
 def differs_from_reference(variant: Variant) -> bool:
     """Whether `variant` fails (as the grader would judge it) on some input of the battery."""
     reference = solutions.GRADED[variant.function]
-    strict = variant.function in spec.STRICT_WARNINGS
+    strict = cases.FUNCTIONS[variant.function].strict
     for args in battery(variant.function):
         expected = np.asarray(compare.call_on_copies(reference, args, False)[0], dtype=float)
         if not hints.judge_variant(variant, args, expected, strict).passed:
@@ -433,7 +433,7 @@ def criteria_problems(table: dict) -> list[str]:
                 problems.append(f"hidden case {function}, {expected.case.label}: {error.args[0]}")
         problems += [
             f"criterion {function}: {c.name} has no hidden case"
-            for c in spec.CRITERIA[function]
+            for c in cases.FUNCTIONS[function].criteria
             if not kinds & set(c.kinds)
         ]
     return problems

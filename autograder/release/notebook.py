@@ -11,7 +11,7 @@ and three kinds of marker:
 * a Markdown cell ``<!-- disc05: written QUESTION -->`` becomes an answer box, empty for
   students and holding the model answer from `solutions/written_answers.md` for staff;
 * a Markdown cell ``<!-- disc05: criteria QUESTION -->`` becomes the list of what earns the
-  question's points, from the criteria declared in `spec.CRITERIA`.
+  question's points, from the criteria in its functions' records (`autograder.cases`).
 
 Local images (``![alt](file.svg)``) are inlined as data URIs, so the notebook alone is enough.
 """

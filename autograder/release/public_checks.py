@@ -25,6 +25,7 @@ import numpy as np
 import solutions
 
 from .. import compare, hints, spec, wording
+from ..cases import FUNCTIONS
 from ..variants import MISTAKES
 
 FAILURE_PREFIX = "CheckFailed: "  # how Otter's message for a failing case ends, before our line
@@ -46,15 +47,15 @@ class PublicCheck:
     against : str or None
         A Python expression, in numpy and the student's functions, to compare with instead
         of the reference value.
-    no_warnings : bool
-        Whether a numpy warning (overflow, say) during the call fails the check.
+
+    A numpy warning (overflow, say) during the call fails the check if the function's record
+    makes warnings errors (`GradedFunction.strict`), as in the hidden cases.
     """
 
     function: str
     description: str
     args: tuple = ()
     against: str | None = None
-    no_warnings: bool = False
 
 
 _MIXED = np.array([-3.0, -0.5, 0.0, 2.0, 30.0])
@@ -96,21 +97,11 @@ CHECKS: dict[str, tuple[PublicCheck, ...]] = {
     "q1a": (
         PublicCheck("sigmoid", "values at x = [-3, -0.5, 0, 2, 30]", (_MIXED,)),
         PublicCheck("sigmoid", "a scalar in gives a float out", (0.7,)),
-        PublicCheck(
-            "sigmoid",
-            "2-D input of huge |x|: shape kept, no overflow",
-            (_EXTREME,),
-            no_warnings=True,
-        ),
+        PublicCheck("sigmoid", "2-D input of huge |x|: shape kept, no overflow", (_EXTREME,)),
         PublicCheck("sigmoid", "101 points in [-5, 5], to float64 precision", (_DENSE,)),
         PublicCheck("sigmoid", "input given as a Python list", (_MIXED.tolist(),)),
         PublicCheck("sigmoid_grad", "values at x = [-3, -0.5, 0, 2, 30]", (_MIXED,)),
-        PublicCheck(
-            "sigmoid_grad",
-            "2-D input of huge |x|: shape kept, no overflow",
-            (_EXTREME,),
-            no_warnings=True,
-        ),
+        PublicCheck("sigmoid_grad", "2-D input of huge |x|: shape kept, no overflow", (_EXTREME,)),
         PublicCheck("sigmoid_grad", "input given as a Python list", (_MIXED.tolist(),)),
         PublicCheck(
             "max_sigmoid_grad",
@@ -297,9 +288,10 @@ def _literal(value: object) -> str:
 def _hints_literal(check: PublicCheck) -> str:
     """Source of the (kind, value, hint) triples of the mistakes that fail this check."""
     expected = np.asarray(solutions.GRADED[check.function](*check.args), dtype=float)
+    record = FUNCTIONS[check.function]
     triples = []
     for variant in (m for m in MISTAKES if m.function == check.function):
-        verdict = hints.judge_variant(variant, check.args, expected, check.no_warnings)
+        verdict = hints.judge_variant(variant, check.args, expected, record.strict)
         if verdict.signature is not None:
             kind, value = verdict.signature
             shown = _literal(value) if isinstance(value, np.ndarray) else repr(value)
@@ -321,7 +313,7 @@ def _student_names(expression: str) -> list[str]:
 
 def _check_literal(check: PublicCheck, with_hints: bool) -> str:
     """Source of one check as the runner reads it: a tuple of plain values."""
-    tolerance = spec.TOLERANCES[check.function]
+    record = FUNCTIONS[check.function]
     args = "(" + "".join(f"{_literal(a)}, " for a in check.args) + ")"
     expected = "None"
     if check.against is None:
@@ -333,9 +325,9 @@ def _check_literal(check: PublicCheck, with_hints: bool) -> str:
         expected,
         repr(check.against),
         repr(_student_names(check.against or "")),
-        repr(tolerance.rtol),
-        repr(tolerance.atol),
-        repr(check.no_warnings),
+        repr(record.tolerance.rtol),
+        repr(record.tolerance.atol),
+        repr(record.strict),
         _hints_literal(check) if with_hints else "[]",
     ]
     return "        (\n" + "".join(f"            {f},\n" for f in fields) + "        ),"
