@@ -40,6 +40,7 @@ from .roster import METADATA, NOT_LISTED, BatchError, Entry
 RETRIES = 2  # further attempts at a submission whose grading failed through no fault of its own
 RETRY_SECONDS = 1.0  # wait before the first retry, doubled for the next
 GIVE_UP_AFTER = 5  # after this many submissions in a row could not be graded, try no more
+SAVE_SECONDS = 2.0  # resume.json is written at most this often while grading, and at the end
 
 
 @dataclass(frozen=True)
@@ -232,10 +233,10 @@ def grade_all(
         breaker = _Breaker(GIVE_UP_AFTER)
         # Messages must not quote the scratch folder, which is gone once the batch ends.
         hide = [(str(Path(scratch).resolve()), path.name), (scratch, path.name)]
-        not_graded, errors = {}, 0
+        not_graded, errors, saved = {}, 0, time.monotonic()
 
         def record(entry: Entry, outcome: grader.GradeReport | NotGraded) -> None:
-            nonlocal errors
+            nonlocal errors, saved
             breaker.record(outcome)
             stored = [out / "results" / f"{entry.id}.json", out / "feedback" / f"{entry.id}.txt"]
             if isinstance(outcome, NotGraded):
@@ -259,7 +260,11 @@ def grade_all(
                     "autograder": identity,
                     "timeouts": outcome.timeouts,
                 }
-            ledger.save_state(out, state)
+            # resume.json is rewritten whole: not after every submission of a large class, but
+            # every few seconds and at the end (an interrupted batch regrades those few).
+            if time.monotonic() - saved >= SAVE_SECONDS:
+                ledger.save_state(out, state)
+                saved = time.monotonic()
             if bar:
                 bar.step()
 
@@ -268,11 +273,14 @@ def grade_all(
 
         _Grading.start(table, limits, known, path.name)
         workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
-        if workers == 1:  # here, in this process
-            for entry in todo:
-                record(entry, not_tried() if breaker.open else _Grading.attempt(entry))
-        else:
-            _grade_in_processes(todo, workers, record, breaker, not_tried)
+        try:
+            if workers == 1:  # here, in this process
+                for entry in todo:
+                    record(entry, not_tried() if breaker.open else _Grading.attempt(entry))
+            else:
+                _grade_in_processes(todo, workers, record, breaker, not_tried)
+        finally:
+            ledger.save_state(out, state)
         csv_path = ledger.write_csv(entries, out, digests, identity)
         class_report.write(out)
     return Summary(

@@ -424,3 +424,27 @@ def test_a_grading_process_that_dies_costs_no_score_and_the_next_run_grades(
     monkeypatch.undo()
     again = quiet_batch(subs, out)
     assert again.not_graded == {} and float(read_csv(out / "scores.csv")["s1"]["total"]) == FULL
+
+
+def test_an_interrupted_batch_keeps_what_it_graded(tmp_path, solution_json, monkeypatch):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for i in range(4):
+        write_notebook(subs, solution_json, f"s{i}.ipynb")
+    real, seen = batch.grader.grade, []
+
+    def grade(path, *args, **kwargs):
+        seen.append(path.name)
+        if len(seen) == 3:
+            raise KeyboardInterrupt  # staff press Ctrl-C
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(batch.grader, "grade", grade)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        quiet_batch(subs, out, jobs=1)
+    state = json.loads((out / ledger.RESUME).read_text())["submissions"]
+    assert sorted(state) == ["s0", "s1"] and state["s0"]["status"] == "graded"
+    monkeypatch.undo()
+    again = quiet_batch(subs, out)
+    assert (again.graded, again.skipped) == (2, 2)
