@@ -310,3 +310,12 @@ def test_public_checks_are_otter_exception_tests_with_one_case_per_function(tmp_
         test_file = create_test_file(str(path), NBMetadataConfig())
         assert isinstance(test_file, ExceptionTestFile)
         assert [c.name for c in test_file.test_cases] == list(question.functions)
+
+
+def test_naming_every_function_and_case_kind_is_not_a_leak(table):
+    fragments = leaks.secret_fragments(table)
+    labels = sorted({e.case.label for entries in table.values() for e in entries})
+    results = {"tests": [], "extra_data": {"not_attempted": list(table), "kinds": labels}}
+    assert leaks.leaked_fragments(results, fragments) == []
+    code = {"tests": [{"name": "q1a", "output": fragments[-1]}]}  # a real secret still is one
+    assert leaks.leaked_fragments(code, fragments)
