@@ -24,6 +24,7 @@ changed, and what a different autograder graded (``--force`` regrades everything
 import dataclasses
 import json
 import multiprocessing
+import multiprocessing.util
 import os
 import sys
 import tempfile
@@ -34,7 +35,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import class_report, grader, hints, ledger, roster, sandbox, spec, wording
+from . import class_report, forkserver, grader, hints, ledger, roster, sandbox, spec, wording
 from .roster import METADATA, NOT_LISTED, BatchError, Entry
 
 RETRIES = 2  # further attempts at a submission whose grading failed through no fault of its own
@@ -151,6 +152,13 @@ class _Grading:
         return NotGraded(reason)
 
 
+def _start() -> None:
+    """In a new grading process: boot its sandbox now, and end its fork servers when it exits
+    (a pool's processes leave through `os._exit`, past every `atexit` handler)."""
+    sandbox.prestart()
+    multiprocessing.util.Finalize(None, forkserver.stop_all, exitpriority=10)
+
+
 def _grade_in_processes(
     todo: list[Entry],
     workers: int,
@@ -171,7 +179,7 @@ def _grade_in_processes(
     context = multiprocessing.get_context("fork")
     while waiting:
         in_flight: dict = {}
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=sandbox.prestart) as pool:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start) as pool:
             while waiting or in_flight:
                 while waiting and len(in_flight) < 2 * workers and not breaker.open:
                     entry = waiting.pop()

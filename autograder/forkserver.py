@@ -241,9 +241,20 @@ def server() -> Server:
 
 def replace() -> Server:
     """A new fork server for this thread, the last one having gone (a submission took it down,
-    say)."""
+    say). The old one is ended first: one that was stopped, not killed, still counts as alive,
+    and would outlive the grader without namespaces to take it down."""
+    old = getattr(_local, "server", None)
+    if old is not None:
+        old.destroy()
     _local.server = None
     return server()
+
+
+def stop_all() -> None:
+    """End every fork server of this process now, and whatever each left running (for a
+    grading process of `grade-all`, which exits without running `atexit` handlers)."""
+    for each in list(_every_server):
+        each.destroy()
 
 
 @atexit.register

@@ -220,6 +220,7 @@ class _Session:
         self.pending = list(range(len(calls)))
         self.budget_end = time.monotonic() + limits.budget_seconds
         self.phase, self.current = "start", None
+        self.errors_seen: set[int] = set()  # cells this worker reported an error for
         self.landlock, self.seccomp = 0, False
         self.received = 0  # bytes from every worker so far: the cap is per submission
 
@@ -247,6 +248,14 @@ class _Session:
             done = self.run_worker()
             if done or not self.pending:
                 break
+            left = self.limits.channel.submission_bytes - self.received
+            if left < self.limits.channel.event_bytes:  # no room left for another worker
+                megabytes = self.limits.channel.submission_bytes >> 20
+                for i in self.pending:
+                    self.record.outcomes[i] = Outcome(
+                        "stopped", f"was not run: the submission sent more than {megabytes} MB"
+                    )
+                break
             if time.monotonic() >= self.budget_end:
                 for i in self.pending:
                     self.record.outcomes[i] = Outcome(
@@ -264,7 +273,7 @@ class _Session:
 
     def run_worker(self) -> bool:
         """Run one worker until done (True) or until it must be replaced (False)."""
-        self.phase, self.current = "start", None
+        self.phase, self.current, self.errors_seen = "start", None, set()
         max_events = 2 * len(self.cells) + len(self.pending) + 4  # all an honest job sends
         channel = self.limits.channel
         max_bytes = channel.submission_bytes - self.received
@@ -305,7 +314,13 @@ class _Session:
             self.phase = "ready"
         elif kind == "cell" and self.phase in ("ready", "cell") and self.next_cell(fields["index"]):
             self.phase, self.current = "cell", fields["index"]
-        elif kind == "cell_error" and self.phase == "cell" and fields["index"] == self.current:
+        elif (
+            kind == "cell_error"
+            and self.phase == "cell"
+            and fields["index"] == self.current
+            and self.current not in self.errors_seen  # a worker sends one per cell
+        ):
+            self.errors_seen.add(self.current)
             error = f"{fields['type']}: {fields['message']}".rstrip(": ")
             self.record.cell_errors[self.current] = error
         elif kind == "calls" and self.phase in ("ready", "cell"):

@@ -494,6 +494,55 @@ def test_a_submission_that_signals_everything_costs_no_classmate(
     }
 
 
+STOPPER = (
+    "import os, signal, time\n"
+    "end = time.monotonic() + 4\n"
+    "while time.monotonic() < end:\n"
+    "    try:\n"
+    "        os.kill(-1, signal.SIGSTOP)\n"
+    "    except OSError:\n"
+    "        pass"
+)
+
+
+def _processes_of(uid: int) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            status = dict(
+                line.split(":", 1) for line in (entry / "status").read_text().splitlines()
+            )
+        except (OSError, ValueError):
+            continue
+        if int(status.get("Uid", "-1").split()[0]) == uid and "Z" not in status["State"]:
+            found.append(f"{entry.name} {status['State'].strip()} {status['Name'].strip()}")
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="slots share the grader's own uid when not root")
+def test_a_submission_that_stops_everything_leaves_no_process_behind_on_a_weak_platform(
+    tmp_path, solution_json, sandbox_runtime
+):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    write_notebook(folder, gate.with_cells(solution_json, [STOPPER]), "stopper.ipynb")
+    for i in range(3):
+        write_notebook(folder, solution_json, f"honest{i}.ipynb")
+    env = {"DISC05_PLATFORM": "namespaces=off,root=off,landlock=5"}
+    done = cli("grade-all", str(folder), "-o", str(tmp_path / "out"), "-j", "2",
+               "--allow-weak-isolation", env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    time.sleep(0.5)
+    with_env = {**os.environ, **env}
+    uid = json.loads(subprocess.run(
+        [sys.executable, "-c", "import json; from autograder import confine; "
+         "print(json.dumps(confine.slot_uid(confine.platform(), 0)))"],
+        env=with_env, capture_output=True, text=True, check=True).stdout)  # fmt: skip
+    assert uid is not None  # the one uid every slot shares there
+    assert _processes_of(uid) == [], "grading left processes behind"
+
+
 def test_a_platform_without_a_system_call_filter_is_refused(emulate):
     emulate("seccomp=off")
     with pytest.raises(sandbox.SandboxUnavailable, match="libseccomp is not installed"):

@@ -41,6 +41,25 @@ class Attack:
     broken: tuple[str, ...] = ()
 
 
+# Finds the worker's event pipe and the running cell's number in the frames above the cell,
+# then sends megabyte-long error events (and, for forged cells ahead, a "cell" event first).
+_FLOOD = (
+    "import os, sys\n"
+    "frame = sys._getframe()\n"
+    "while frame is not None and 'out' not in frame.f_locals:\n"
+    "    frame = frame.f_back\n"
+    "out, index = frame.f_locals['out'], frame.f_locals['index']\n"
+    "def send(data):\n"
+    "    while data:\n"
+    "        data = data[os.write(out, data):]\n"
+    "for number, announce in {events}:\n"
+    "    if announce:\n"
+    '        send(b\'{{{{"event": "cell", "index": %d}}}}\\n\' % number)\n'
+    '    line = b\'{{{{"event": "cell_error", "index": %d, "type": "E", "message": "m", "where": []\' % number\n'
+    "    send(line + b' ' * (1_000_000 - len(line)) + b'}}}}\\n')"
+)
+
+
 ATTACKS: tuple[Attack, ...] = (
     Attack(
         "numpy's comparisons patched to always agree",
@@ -445,6 +464,21 @@ CHANNEL_ATTACKS: tuple[Attack, ...] = (
             "            pass\n"
             "    return float(np.sqrt(p / (1 - p)))",
         ),
+    ),
+    Attack(
+        "its own cell's error sent again and again, a megabyte each",
+        "solution",
+        (
+            _FLOOD.format(events="[(index, False)] * 200"),
+            "def sigmoid(x):\n    raise ValueError('redefined after the flood')",
+        ),
+        broken=("sigmoid",),
+    ),
+    Attack(
+        "errors forged for sixty cells ahead, a megabyte each: past the byte budget",
+        "solution",
+        (_FLOOD.format(events="[(index + k, k > 0) for k in range(61)]"), *["pass"] * 60),
+        broken=tuple(FUNCTIONS),
     ),
     Attack(
         "forged and malformed messages on every descriptor",
