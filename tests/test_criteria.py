@@ -8,7 +8,7 @@ import pytest
 import solutions
 from autograder import cases, grader, spec, variants, wording
 from autograder.compare import Status, Verdict
-from autograder.release import mutation, notebook
+from autograder.release import mutants, mutation, notebook
 
 FUNCTIONS = list(solutions.GRADED)
 OVERFLOWING_SIGMOID = next(
@@ -19,7 +19,7 @@ KINK_MISTAKE = next(m for m in variants.MISTAKES if m.name == "ReLU'(0) = 1 at t
 
 def lost(variant: variants.Variant, table: dict) -> float:
     """Points `variant` loses on its own function, judged in this process."""
-    return spec.question_of(variant.function).share - mutation.points_in_process(variant, table)
+    return spec.question_of(variant.function).share - mutants.points_in_process(variant, table)
 
 
 def labels(function: str) -> list[str]:
@@ -95,10 +95,10 @@ def test_a_criterion_without_cases_earns_nothing():
 
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_trivial_answers_earn_nothing(function, table):
-    answers = mutation.trivial_answers(function)
+    answers = mutants.trivial_answers(function)
     assert len(answers) >= 4
     for answer in answers:
-        assert mutation.points_in_process(answer, table) == 0, answer.name
+        assert mutants.points_in_process(answer, table) == 0, answer.name
 
 
 @pytest.mark.parametrize("variant", variants.MISTAKES, ids=lambda v: f"{v.function}: {v.name}")
@@ -115,7 +115,7 @@ def test_the_requirements_questions_state_cost_at_least_a_quarter(table):
     assert lost(KINK_MISTAKE, table) >= jacobian / 4
     # The mechanical slip, one mask only, costs exactly the kink criterion.
     (inner_mask,) = [
-        m for m in mutation.mutants("residual_jacobian") if m.name.endswith("`a1 > 0`: > became >=")
+        m for m in mutants.mutants("residual_jacobian") if m.name.endswith("`a1 > 0`: > became >=")
     ]
     assert lost(inner_mask, table) == pytest.approx(jacobian / 3)
 

@@ -9,7 +9,7 @@ import pytest
 import solutions
 from autograder import cases, hints, spec, variants
 from autograder.cases import Case
-from autograder.release import gate, mutation, package, public_checks, run_checks
+from autograder.release import gate, mutants, mutation, package, public_checks, run_checks
 
 FUNCTIONS = list(solutions.GRADED)
 
@@ -26,19 +26,19 @@ def test_catalogue_has_enough_mistakes_and_alternatives_for_every_function():
 
 @pytest.mark.parametrize("variant", variants.MISTAKES, ids=lambda v: f"{v.function}: {v.name}")
 def test_every_mistake_is_really_wrong(variant):
-    assert mutation.differs_from_reference(variant)
+    assert mutants.differs_from_reference(variant)
 
 
 @pytest.mark.parametrize("variant", variants.ALTERNATIVES, ids=lambda v: f"{v.function}: {v.name}")
 def test_every_alternative_is_really_right(variant):
-    assert not mutation.differs_from_reference(variant)
+    assert not mutants.differs_from_reference(variant)
 
 
 def test_mutants_are_single_changes_of_the_reference_that_compile():
-    made = {f: mutation.mutants(f) for f in FUNCTIONS}
+    made = {f: mutants.mutants(f) for f in FUNCTIONS}
     assert sum(map(len, made.values())) >= 50
-    for function, mutants in made.items():
-        for mutant in mutants:
+    for function, made_for_it in made.items():
+        for mutant in made_for_it:
             env = {"np": np, **solutions.GRADED}
             exec(mutant.source, env)
             assert callable(env[function]) and mutant.name.startswith("mutant: ")
@@ -52,7 +52,7 @@ def test_an_equivalent_rewrite_is_not_counted_as_a_mutant():
         "same",
         "def effective_column_norm(p):\n    return (p / (1 - p)) ** 0.5",
     )
-    assert not mutation.differs_from_reference(same)
+    assert not mutants.differs_from_reference(same)
 
 
 @pytest.mark.parametrize("variant", variants.MISTAKES, ids=lambda v: f"{v.function}: {v.name}")
@@ -203,8 +203,8 @@ def test_points_in_process_agree_with_the_grader(solution_json, table, sandbox_r
     # tests/test_criteria.py measures mistakes in-process; the grader must give the same points.
     from autograder import grader
 
-    partial = [m for m in variants.MISTAKES if 0 < mutation.points_in_process(m, table)]
-    partial += mutation.trivial_answers("residual_jacobian")
+    partial = [m for m in variants.MISTAKES if 0 < mutants.points_in_process(m, table)]
+    partial += mutants.trivial_answers("residual_jacobian")
     assert len(partial) >= 8
     for variant in partial:
         notebook = tmp_path / "disc05.ipynb"
@@ -213,7 +213,7 @@ def test_points_in_process_agree_with_the_grader(solution_json, table, sandbox_r
         )
         report = grader.grade(notebook, table)
         (own,) = [f for q in report.questions for f in q.functions if f.name == variant.function]
-        assert own.points == pytest.approx(mutation.points_in_process(variant, table)), variant.name
+        assert own.points == pytest.approx(mutants.points_in_process(variant, table)), variant.name
 
 
 def test_a_live_mutant_passing_every_public_check_fails_the_gate_unless_a_reason_is_given(
@@ -225,8 +225,8 @@ def test_a_live_mutant_passing_every_public_check_fails_the_gate_unless_a_reason
     monkeypatch.setitem(public_checks.CHECKS, "q1c", without_outer_kink)
     test_files = public_checks.render_all()
     outer = "`a2 > 0`: > became >="
-    live = [m for m in mutation.mutants("residual_jacobian") if m.name == f"mutant: {outer}"]
-    assert len(live) == 1 and mutation.differs_from_reference(live[0])
+    live = [m for m in mutants.mutants("residual_jacobian") if m.name == f"mutant: {outer}"]
+    assert len(live) == 1 and mutants.differs_from_reference(live[0])
     problems, listed = mutation.unchecked_mutants(test_files, live, {})
     assert len(problems) == 1 and "UNCHECKED_MUTANTS" in problems[0] and outer in problems[0]
     reasons = {("residual_jacobian", outer): "the reason"}
@@ -237,7 +237,7 @@ def test_a_live_mutant_passing_every_public_check_fails_the_gate_unless_a_reason
 
 
 def test_every_live_mutant_fails_a_public_check_of_its_question(test_files):
-    live = [m for f in FUNCTIONS for m in mutation.mutants(f) if mutation.differs_from_reference(m)]
+    live = [m for f in FUNCTIONS for m in mutants.mutants(f) if mutants.differs_from_reference(m)]
     problems, listed = mutation.unchecked_mutants(test_files, live, public_checks.UNCHECKED_MUTANTS)
     assert problems == []
     assert len(listed) == len(public_checks.UNCHECKED_MUTANTS)
