@@ -291,8 +291,8 @@ def parse_event(line: bytes, calls: int, channel: "Channel") -> Event | None:
     """Validate one line from the worker: an `Event`, or None if it is not a well-formed one
     (within `channel`'s caps) for a job of `calls` calls."""
     try:
-        event = json.loads(line)
-    except (ValueError, RecursionError):
+        event = json.loads(line.decode("utf-8"))  # the worker writes ASCII JSON
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     if not isinstance(event, dict):
         return None
