@@ -65,6 +65,15 @@ def cli(*args: str, **options) -> subprocess.CompletedProcess:
     )
 
 
+def solutions_folder(tmp_path: Path, solution_json: dict, count: int, name: str) -> Path:
+    """A class of `count` copies of the solution, named by `name` (a format of ``i``)."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for i in range(count):
+        write_notebook(subs, solution_json, name.format(i=i) + ".ipynb")
+    return subs
+
+
 def quiet_batch(path: Path, out: Path, **options) -> batch.Summary:
     return batch.grade_all(path, out, jobs=options.pop("jobs", 2), progress=None, **options)
 
@@ -197,10 +206,7 @@ def test_a_passing_failure_is_retried(folder, tmp_path, monkeypatch, no_waiting,
 def test_after_several_failures_in_a_row_the_rest_is_not_tried(
     tmp_path, solution_json, monkeypatch, no_waiting
 ):
-    subs = tmp_path / "subs"
-    subs.mkdir()
-    for i in range(8):
-        write_notebook(subs, solution_json, f"s{i}.ipynb")
+    subs = solutions_folder(tmp_path, solution_json, 8, "s{i}")
     monkeypatch.setattr(batch, "GIVE_UP_AFTER", 2)
     calls = failing_sandbox(monkeypatch)
     summary = batch.grade_all(subs, tmp_path / "out", jobs=1, progress=None)
@@ -386,10 +392,7 @@ def test_student_text_in_scores_csv_is_never_a_formula():
 def test_after_several_failures_in_a_row_the_parallel_rest_is_not_tried(
     tmp_path, solution_json, monkeypatch, no_waiting
 ):
-    subs = tmp_path / "subs"
-    subs.mkdir()
-    for i in range(12):
-        write_notebook(subs, solution_json, f"s{i:02}.ipynb")
+    subs = solutions_folder(tmp_path, solution_json, 12, "s{i:02}")
     monkeypatch.setattr(batch, "GIVE_UP_AFTER", 2)
     failing_sandbox(monkeypatch)  # in every grading process, forked with it
     summary = quiet_batch(subs, tmp_path / "out")
@@ -402,10 +405,7 @@ def test_after_several_failures_in_a_row_the_parallel_rest_is_not_tried(
 def test_a_grading_process_that_dies_costs_no_score_and_the_next_run_grades(
     tmp_path, solution_json, monkeypatch, sandbox_runtime
 ):
-    subs = tmp_path / "subs"
-    subs.mkdir()
-    for i in range(8):
-        write_notebook(subs, solution_json, f"s{i}.ipynb")
+    subs = solutions_folder(tmp_path, solution_json, 8, "s{i}")
     real = batch.grader.grade
 
     def grade(path, *args, **kwargs):
@@ -427,10 +427,7 @@ def test_a_grading_process_that_dies_costs_no_score_and_the_next_run_grades(
 
 
 def test_an_interrupted_batch_keeps_what_it_graded(tmp_path, solution_json, monkeypatch):
-    subs = tmp_path / "subs"
-    subs.mkdir()
-    for i in range(4):
-        write_notebook(subs, solution_json, f"s{i}.ipynb")
+    subs = solutions_folder(tmp_path, solution_json, 4, "s{i}")
     real, seen = batch.grader.grade, []
 
     def grade(path, *args, **kwargs):
