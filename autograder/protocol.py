@@ -68,7 +68,15 @@ UNCONVERTIBLE = ("none", "bool", "complex", "other")
 
 
 class ProtocolError(Exception):
-    """The worker broke the protocol; it is ended, and what it was doing is charged to it."""
+    """The worker went past a cap; it is ended, and what it was doing is charged to it.
+
+    `cap` names the cap: ``messages`` (events per worker), ``message_bytes`` (one event) or
+    ``submission_bytes`` (everything the submission's workers sent); the grader words it.
+    """
+
+    def __init__(self, cap: str):
+        super().__init__(cap)
+        self.cap = cap
 
 
 # --- arrays -------------------------------------------------------------------------------
@@ -347,11 +355,11 @@ class EventReader:
                 self.scanned = 0
                 self.events += 1
                 if self.events > self.max_events:
-                    raise ProtocolError("sent more messages than the job allows")
+                    raise ProtocolError("messages")
                 return line
             self.scanned = len(self.buffer)
             if self.scanned > self.event_bytes:
-                raise ProtocolError("sent a message larger than the grader accepts")
+                raise ProtocolError("message_bytes")
             if self.closed:
                 return None
             remaining = deadline - time.monotonic()
@@ -360,7 +368,7 @@ class EventReader:
             chunk = os.read(self.fd, 1 << 16)
             self.total += len(chunk)
             if self.total > self.max_bytes:
-                raise ProtocolError("sent more data than the grader accepts")
+                raise ProtocolError("submission_bytes")
             if not chunk:
                 self.closed = True
             self.buffer += chunk

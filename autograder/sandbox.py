@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from . import forkserver, protocol
+from . import forkserver, protocol, wording
 from .confine import SandboxUnavailable
 from .forkserver import ServerGone, prestart, reset
 from .runtime import Runtime
@@ -151,11 +151,11 @@ class _Worker:
                 except OSError:
                     pass
         if code is None:
-            self.status = "an unknown end"
+            self.status = wording.WORKER_UNKNOWN_END
         elif code < 0:
-            self.status = f"signal {_signal_name(-code)}"
+            self.status = wording.WORKER_SIGNAL.format(name=_signal_name(-code))
         else:
-            self.status = f"exit status {code}"
+            self.status = wording.WORKER_EXIT.format(code=code)
         os.close(self.reader.fd)
         return self.status
 
@@ -168,19 +168,11 @@ def _signal_name(number: int) -> str:
 
 
 def _crash_message(how: str) -> str:
-    if how == "signal SIGXCPU":
-        return "used up the CPU time allowed for the whole submission"
-    if how.startswith("signal"):
-        return f"crashed the Python interpreter ({how})"
-    return f"ended the Python process ({how})"
-
-
-_UNCONVERTIBLE = {
-    "none": "returned None (is a `return` statement missing?)",
-    "bool": "returned a bool, not a number",
-    "complex": "returned a {type} of complex numbers, not convertible to a float array",
-    "other": "returned a {type} of values that is not convertible to a float array",
-}
+    if how == wording.WORKER_SIGNAL.format(name="SIGXCPU"):
+        return wording.CPU_USED_UP
+    if how.startswith(wording.WORKER_SIGNAL.format(name="")):
+        return wording.CRASHED.format(how=how)
+    return wording.ENDED.format(how=how)
 
 
 def _outcome(fields: dict, call: Call) -> Outcome:
@@ -195,9 +187,11 @@ def _outcome(fields: dict, call: Call) -> Outcome:
         modified = len(after) != len(sent) or any(a != s for a, s in zip(after, sent, strict=True))
         return Outcome("ok", value=value, modified=modified)
     if kind == "not_defined":
-        return Outcome("not_defined", "is not defined in the submission")
+        return Outcome("not_defined", wording.NOT_DEFINED_IN_SUBMISSION)
     if kind == "unconvertible":
-        return Outcome("unconvertible", _UNCONVERTIBLE[fields["what"]].format(type=fields["type"]))
+        return Outcome(
+            "unconvertible", wording.UNCONVERTIBLE[fields["what"]].format(type=fields["type"])
+        )
     place = f" ({'; '.join(fields['where'])})" if fields["where"] else ""
     text = f"{fields['type']}: {fields['message']}".rstrip(": ")
     status = "not_attempted" if fields["type"] == "NotImplementedError" else "error"
@@ -216,7 +210,7 @@ class _Session:
 
     def __init__(self, rt: Runtime, cells: list[str], calls: list[Call], limits: Limits):
         self.rt, self.cells, self.calls, self.limits = rt, cells, calls, limits
-        self.record = RunRecord(outcomes=[Outcome("skipped", "was not run") for _ in calls])
+        self.record = RunRecord(outcomes=[Outcome("skipped", wording.NOT_RUN) for _ in calls])
         self.pending = list(range(len(calls)))
         self.budget_end = time.monotonic() + limits.budget_seconds
         self.phase, self.current = "start", None
@@ -253,14 +247,14 @@ class _Session:
                 megabytes = self.limits.channel.submission_bytes >> 20
                 for i in self.pending:
                     self.record.outcomes[i] = Outcome(
-                        "stopped", f"was not run: the submission sent more than {megabytes} MB"
+                        "stopped", wording.NOT_RUN_OUT_OF_BYTES.format(megabytes=megabytes)
                     )
                 break
             if time.monotonic() >= self.budget_end:
                 for i in self.pending:
                     self.record.outcomes[i] = Outcome(
                         "stopped",
-                        f"was not run: the submission used up its {self.limits.budget_seconds:g} s",
+                        wording.NOT_RUN_OUT_OF_TIME.format(seconds=self.limits.budget_seconds),
                     )
                 break
         return self.record
@@ -285,14 +279,14 @@ class _Session:
                 try:
                     line = worker.reader.next_line(deadline)
                 except TimeoutError:
-                    return self.fail(f"did not finish within {limit:g} s", timeout=True)
+                    return self.fail(wording.DID_NOT_FINISH.format(seconds=limit), timeout=True)
                 except protocol.ProtocolError as error:
-                    return self.fail(str(error))
+                    return self.fail(wording.CHANNEL[error.cap])
                 if line is None:
                     return self.fail(_crash_message(worker.close()))
                 event = protocol.parse_event(line, len(self.calls), self.limits.channel)
                 if event is None:
-                    return self.fail("sent a malformed message")
+                    return self.fail(wording.MALFORMED_MESSAGE)
                 if self.phase == "start" and event.kind != "ready":
                     raise SandboxUnavailable(
                         "sandbox unavailable: the worker failed to start "
@@ -334,7 +328,7 @@ class _Session:
             self.phase = "done"
             return False
         else:
-            self.fail("sent an unexpected message")
+            self.fail(wording.UNEXPECTED_MESSAGE)
             return False
         return True
 
@@ -355,12 +349,14 @@ class _Session:
             self.record.outcomes[self.current] = Outcome(status, message)
             self.pending.remove(self.current)
             for i in [i for i in self.pending if self.calls[i].function == function]:
-                why = "was not run: an earlier case " + message
+                why = wording.NOT_RUN_EARLIER_CASE.format(why=message)
                 self.record.outcomes[i] = Outcome("skipped", why)
                 self.pending.remove(i)
         elif self.phase in ("ready", "done"):  # between cells, or after the last call
             for i in self.pending:
-                self.record.outcomes[i] = Outcome("stopped", "was not run: the sandbox " + message)
+                self.record.outcomes[i] = Outcome(
+                    "stopped", wording.NOT_RUN_SANDBOX.format(why=message)
+                )
             self.pending.clear()
         return False
 

@@ -34,6 +34,35 @@ NOT_RUN = "{name}: not run"  # every function of a submission that could not be 
 NUMPY_ONLY = "only numpy and Python's standard library are available: use numpy only"
 MISSING_IMPORT = "is not defined: the cell that defines it raised {error} (" + NUMPY_ONLY + ")"
 
+# ## What the sandbox reports about a call or a cell that did not end well
+
+WORKER_UNKNOWN_END = "an unknown end"  # how a worker ended, inside the sentences below
+WORKER_SIGNAL = "signal {name}"
+WORKER_EXIT = "exit status {code}"
+CPU_USED_UP = "used up the CPU time allowed for the whole submission"
+CRASHED = "crashed the Python interpreter ({how})"
+ENDED = "ended the Python process ({how})"
+DID_NOT_FINISH = "did not finish within {seconds:g} s"
+MALFORMED_MESSAGE = "sent a malformed message"
+UNEXPECTED_MESSAGE = "sent an unexpected message"
+CHANNEL = {  # a cap on what the sandbox may send back (`spec.Channel`), by `protocol` code
+    "messages": "sent more messages than the job allows",
+    "message_bytes": "sent a message larger than the grader accepts",
+    "submission_bytes": "sent more data than the grader accepts",
+}
+UNCONVERTIBLE = {  # a result that is not a float array, by what the worker saw
+    "none": "returned None (is a `return` statement missing?)",
+    "bool": "returned a bool, not a number",
+    "complex": "returned a {type} of complex numbers, not convertible to a float array",
+    "other": "returned a {type} of values that is not convertible to a float array",
+}
+NOT_DEFINED_IN_SUBMISSION = "is not defined in the submission"
+NOT_RUN = "was not run"
+NOT_RUN_OUT_OF_TIME = "was not run: the submission used up its {seconds:g} s"
+NOT_RUN_OUT_OF_BYTES = "was not run: the submission sent more than {megabytes} MB"
+NOT_RUN_EARLIER_CASE = "was not run: an earlier case {why}"
+NOT_RUN_SANDBOX = "was not run: the sandbox {why}"
+
 # ## Notes about cells, shown with the results
 
 CELL_SKIPPED = "Cell {number} was skipped: it {why}."

@@ -70,18 +70,18 @@ def _read_all(reader: protocol.EventReader) -> list[bytes]:
 
 def test_reader_refuses_an_oversized_event_without_holding_it():
     reader = _reader_over(b"x" * (40 << 20) + b"\n")
-    with pytest.raises(protocol.ProtocolError, match="larger than"):
+    with pytest.raises(protocol.ProtocolError, match="message_bytes"):
         _read_all(reader)
     assert len(reader.buffer) <= CHANNEL.event_bytes + (1 << 16)
     os.close(reader.fd)
 
 
 def test_reader_caps_the_number_of_events_and_the_bytes_per_submission():
-    with pytest.raises(protocol.ProtocolError, match="more messages"):
+    with pytest.raises(protocol.ProtocolError, match="messages"):
         _read_all(_reader_over(b"{}\n" * 101))
     assert len(_read_all(_reader_over(b"{}\n" * 100))) == 100
     many = (b"y" * 1000 + b"\n") * (CHANNEL.submission_bytes // 1000 + 10)
-    with pytest.raises(protocol.ProtocolError, match="more data"):
+    with pytest.raises(protocol.ProtocolError, match="submission_bytes"):
         _read_all(_reader_over(many, max_events=10**9))
 
 
