@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import select
 import signal
 import time
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from .confine import SandboxUnavailable
 from .forkserver import ServerGone, prestart, reset
 from .runtime import Runtime
 from .runtime import get as runtime
-from .spec import LIMITS, Limits
+from .spec import LIMITS, WORKER_START_SECONDS, Limits
 
 if TYPE_CHECKING:
     import numpy as np
@@ -99,6 +100,31 @@ class RunRecord:
 # --- one worker -------------------------------------------------------------------------------
 
 
+def send_job(fd: int, job: bytes, deadline: float) -> None:
+    """Write `job` to a worker's job pipe and close it, giving up at `deadline`.
+
+    The job is larger than a pipe holds, so the write waits for the worker to read; a worker
+    that never does (stopped by another submission's code, where nothing keeps them apart) must
+    not hang the grader. What is not written by then is not sent: the worker reads a cut job,
+    or nothing, and fails to start, which the grader sees within the same deadline.
+    """
+    os.set_blocking(fd, False)
+    rest = memoryview(job)
+    try:
+        while rest:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([], [fd], [], remaining)[1]:
+                break
+            try:
+                rest = rest[os.write(fd, rest) :]
+            except BlockingIOError:
+                continue
+    except BrokenPipeError:
+        pass
+    finally:
+        os.close(fd)
+
+
 class _Worker:
     """One forked worker and the reading end of its event pipe."""
 
@@ -123,11 +149,7 @@ class _Worker:
             os.close(events_write)
         self.status: str | None = None
         self.reader = protocol.EventReader(events, max_events, max_bytes, event_bytes)
-        try:
-            with os.fdopen(job_write, "wb") as pipe:
-                pipe.write(job)
-        except BrokenPipeError:
-            pass
+        send_job(job_write, job, time.monotonic() + WORKER_START_SECONDS)
 
     def close(self) -> str:
         """End the worker (idempotent) and describe how it ended.
@@ -261,7 +283,7 @@ class _Session:
 
     def deadline(self) -> tuple[float, float]:
         if self.phase == "start":  # no student code yet: the budget is not the worker's to use
-            return 30.0, time.monotonic() + 30.0
+            return WORKER_START_SECONDS, time.monotonic() + WORKER_START_SECONDS
         limit = self.limits.cell_seconds if self.phase == "cell" else self.limits.call_seconds
         return limit, min(time.monotonic() + limit, self.budget_end)
 

@@ -190,3 +190,4 @@ MAX_CELL_NOTES = 12  # notes about failing cells (and limits hit) in a results f
 NOTE_CHARS = 1000  # one note, as shown
 OUTPUT_CHARS = 20_000  # one output of a results file: what no honest submission comes near
 EXPORT_BYTES = 4 << 30  # a Gradescope export that `grade-all` unpacks
+WORKER_START_SECONDS = 30.0  # for a worker to take its job and confine itself: no student code yet

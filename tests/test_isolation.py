@@ -85,6 +85,34 @@ def test_reader_caps_the_number_of_events_and_the_bytes_per_submission():
         _read_all(_reader_over(many, max_events=10**9))
 
 
+def test_the_job_reaches_a_worker_that_reads_it_whole():
+    read, write = os.pipe()
+    job, got = os.urandom(3 << 20), []
+    reader = threading.Thread(target=lambda: got.append(_read_to_end(read)))
+    reader.start()
+    sandbox.send_job(write, job, time.monotonic() + 10)
+    reader.join(10)
+    assert got == [job]
+
+
+def test_a_worker_that_never_reads_its_job_cannot_hang_the_grader():
+    read, write = os.pipe()
+    start = time.monotonic()
+    sandbox.send_job(write, b"x" * (4 << 20), time.monotonic() + 0.5)
+    assert time.monotonic() - start < 3
+    assert os.read(read, 1 << 20)  # what the pipe held,
+    assert os.read(read, 1 << 20) == b""  # then the end: the grader closed it
+    os.close(read)
+
+
+def _read_to_end(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
+
+
 def test_reader_is_linear_in_what_it_reads():
     start = time.monotonic()
     lines = _read_all(_reader_over(b"z" * 1000 + b"\n" + b"w" * (900 << 10) + b"\n"))
