@@ -468,7 +468,11 @@ def _processes_of_our_slots() -> list[str]:
     first = confine.slot_uid(confine.platform(), 0)
     if first is None or first < confine.SLOT_UID_BASE:
         return []
-    ours = range(first, first + 64)
+    return _processes_running_as(range(first, first + 64))
+
+
+def _processes_running_as(uids) -> list[str]:
+    """Processes (not zombies, which await their reaping by init) whose uid is in `uids`."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
@@ -476,8 +480,8 @@ def _processes_of_our_slots() -> list[str]:
         except OSError:
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        zombie = fields.get("State", "").split()[:1] == ["Z"]  # ended, not yet reaped by init
-        if int(fields.get("Uid", "-1").split()[0]) in ours and not zombie:
+        zombie = fields.get("State", "").split()[:1] == ["Z"]
+        if int(fields.get("Uid", "-1").split()[0]) in uids and not zombie:
             found.append(f"{entry.name} {fields.get('State', '').strip()} {fields['Name'].strip()}")
     return found
 
@@ -533,20 +537,6 @@ STOPPER = (
 )
 
 
-def _processes_of(uid: int) -> list[str]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            status = dict(
-                line.split(":", 1) for line in (entry / "status").read_text().splitlines()
-            )
-        except (OSError, ValueError):
-            continue
-        if int(status.get("Uid", "-1").split()[0]) == uid and "Z" not in status["State"]:
-            found.append(f"{entry.name} {status['State'].strip()} {status['Name'].strip()}")
-    return found
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="slots share the grader's own uid when not root")
 def test_a_submission_that_stops_everything_leaves_no_process_behind_on_a_weak_platform(
@@ -568,7 +558,7 @@ def test_a_submission_that_stops_everything_leaves_no_process_behind_on_a_weak_p
          "print(json.dumps(confine.slot_uid(confine.platform(), 0)))"],
         env=with_env, capture_output=True, text=True, check=True).stdout)  # fmt: skip
     assert uid is not None  # the one uid every slot shares there
-    assert _processes_of(uid) == [], "grading left processes behind"
+    assert _processes_running_as({uid}) == [], "grading left processes behind"
 
 
 def test_a_platform_without_a_system_call_filter_is_refused(emulate):
