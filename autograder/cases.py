@@ -57,6 +57,29 @@ class Criterion:
 
 
 @dataclass(frozen=True)
+class Requirement:
+    """A promise of the docstring about every result besides its value, with its own points.
+
+    It is judged on every hidden case where it applies and the function's value passed (so
+    that one slip is charged once, under the values), and earns its points when it holds on
+    all of them, alongside at least one of the function's criteria (so that code which
+    computes nothing earns nothing for it). `promise` names it as `compare.broken_promises`
+    does: `compare.UNCHANGED`, `compare.FLOAT` or `compare.FLOAT64`.
+    Its `weight` is taken off the function's points first; the criteria share the rest in
+    their own weights.
+    """
+
+    name: str
+    weight: float
+    promise: str
+
+
+UNCHANGED = Requirement("leaves its arguments unchanged", 1 / 8, "unchanged")
+FLOAT = Requirement("a Python float where the docstring says float", 1 / 20, "float")
+FLOAT64 = Requirement("float64 results", 1 / 20, "float64")
+
+
+@dataclass(frozen=True)
 class Case:
     """One call of a graded function.
 
@@ -65,8 +88,8 @@ class Case:
     label : str
         The kind of input, shown in feedback (never the values).
     args : tuple
-        Positional arguments: Python floats, float64 arrays or (once per function that takes
-        arrays) nested lists, since the functions accept any array-like.
+        Positional arguments: Python floats and float64 arrays, as the docstrings promise
+        (the input contract: nothing else is ever passed).
     """
 
     label: str
@@ -95,6 +118,8 @@ class GradedFunction:
     strict : bool
         Whether numpy warnings (overflow, say) are errors, in the hidden cases and the public
         checks alike: the question asks for a numerically stable implementation.
+    requirements : tuple of Requirement
+        The promises its docstring makes besides the values, each with its own points.
     """
 
     name: str
@@ -103,6 +128,7 @@ class GradedFunction:
     criteria: tuple[Criterion, ...]
     tolerance: Tolerance = Tolerance()
     strict: bool = False
+    requirements: tuple[Requirement, ...] = ()
 
     def hidden_cases(self) -> list[Case]:
         """Its hidden cases, the same on every call (seeded by the function's name)."""
@@ -121,6 +147,7 @@ def graded(
     *,
     tolerance: Tolerance | None = None,
     strict: bool = False,
+    requirements: tuple[Requirement, ...] = (UNCHANGED, FLOAT64),
 ) -> Callable[[CaseGenerator], CaseGenerator]:
     """Declare a graded function, its hidden cases being made by the decorated generator.
 
@@ -134,7 +161,7 @@ def graded(
         if name in FUNCTIONS:
             raise ValueError(f"{name} is declared twice")
         FUNCTIONS[name] = GradedFunction(
-            name, question, generate, criteria, tolerance or Tolerance(), strict
+            name, question, generate, criteria, tolerance or Tolerance(), strict, requirements
         )
         return generate
 
@@ -187,7 +214,7 @@ _SIGMOID = (
     Criterion(
         "values on ordinary inputs",
         1 / 2,
-        ("random", "edge: x = 0", "edge: input given as a Python list"),
+        ("random", "edge: x = 0"),
     ),
     Criterion(
         "no overflow for large |x|",
@@ -197,7 +224,7 @@ _SIGMOID = (
 )
 
 
-@graded("sigmoid", "q1a", _SIGMOID, strict=True)
+@graded("sigmoid", "q1a", _SIGMOID, strict=True, requirements=(UNCHANGED, FLOAT, FLOAT64))
 def _sigmoid_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for i in range(RANDOM_CASES):
@@ -212,17 +239,19 @@ def _sigmoid_cases(rng: np.random.Generator) -> list[Case]:
             (np.array([-1e4, -800.0, -40.0, -2.5, 0.0, 1.5, 40.0, 800.0, 1e4]),),
         ),
         Case("edge: scalar x = -750", (-750.0,)),
-        Case("edge: input given as a Python list", ([[-2.0, 0.5], [3.0, -0.25]],)),
     ]
 
 
-@graded("sigmoid_grad", "q1a", _SIGMOID, strict=True)
+@graded("sigmoid_grad", "q1a", _SIGMOID, strict=True, requirements=(UNCHANGED, FLOAT, FLOAT64))
 def _sigmoid_grad_cases(rng: np.random.Generator) -> list[Case]:
     return _sigmoid_cases(rng)
 
 
 @graded(
-    "max_sigmoid_grad", "q1a", (Criterion("the largest value of sigma'", 1, ("no arguments",)),)
+    "max_sigmoid_grad",
+    "q1a",
+    (Criterion("the largest value of sigma'", 1, ("no arguments",)),),
+    requirements=(FLOAT,),
 )
 def _max_sigmoid_grad_cases(rng: np.random.Generator) -> list[Case]:
     return [Case("no arguments", ())]
@@ -281,7 +310,7 @@ def _skip_decides(rng: np.random.Generator, n: int) -> tuple:
         Criterion(
             "values at generic points",
             1 / 2,
-            ("random", "edge: n = 1", "edge: input given as Python lists"),
+            ("random", "edge: n = 1"),
         ),
         Criterion(
             "the end of the block: add x0, then the outer ReLU",
@@ -325,7 +354,6 @@ def _block_cases(rng: np.random.Generator) -> list[Case]:
         Case("edge: every unit active", (positive, positive, x_pos)),
         Case("edge: x0 = 0", (positive, -positive, np.zeros(n))),
         Case("edge: n = 1", _block(rng, 1, 1.0)),
-        Case("edge: input given as Python lists", tuple(a.tolist() for a in _block(rng, 3, 1.0))),
     ]
 
 
@@ -339,7 +367,6 @@ def _block_cases(rng: np.random.Generator) -> list[Case]:
             (
                 "random",
                 "edge: n = 1",
-                "edge: input given as Python lists",
                 "edge: the skip decides the outer ReLU",
             ),
         ),
@@ -382,7 +409,6 @@ def _residual_jacobian_cases(rng: np.random.Generator) -> list[Case]:
                 "edge: d = 1",
                 "edge: N = 1",
                 "edge: w_check = 0",
-                "edge: inputs given as Python lists",
             ),
         ),
         Criterion(
@@ -392,6 +418,7 @@ def _residual_jacobian_cases(rng: np.random.Generator) -> list[Case]:
         ),
         Criterion("p near 0 and near 1", 1 / 4, ("edge: p = 0.01", "edge: p = 0.99")),
     ),
+    requirements=(UNCHANGED, FLOAT),
 )
 def _dropout_loss_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
@@ -413,7 +440,6 @@ def _dropout_loss_cases(rng: np.random.Generator) -> list[Case]:
         Case("edge: d = 1", (w[:1], X[:, :1], y, 0.6)),
         Case("edge: N = 1", (w, X[:1], y[:1], 0.4)),
         Case("edge: w_check = 0", (np.zeros(4), X, y, 0.3)),
-        Case("edge: inputs given as Python lists", (w.tolist(), X.tolist(), y.tolist(), 0.8)),
     ]
 
 
@@ -421,9 +447,7 @@ def _dropout_loss_cases(rng: np.random.Generator) -> list[Case]:
     "dropout_to_ridge_weights",
     "q2a",
     (
-        Criterion(
-            "values on random inputs", 1 / 2, ("random", "edge: input given as a Python list")
-        ),
+        Criterion("values on random inputs", 1 / 2, ("random", "edge: d = 1")),
         Criterion("p near 0 and near 1", 1 / 2, ("edge: p = 0.01", "edge: p = 0.99")),
     ),
 )
@@ -436,7 +460,7 @@ def _to_ridge_cases(rng: np.random.Generator) -> list[Case]:
     return cases + [
         Case("edge: p = 0.01", (w, 0.01)),
         Case("edge: p = 0.99", (w, 0.99)),
-        Case("edge: input given as a Python list", (w.tolist(), 0.7)),
+        Case("edge: d = 1", (w[:1], 0.35)),
     ]
 
 
@@ -447,7 +471,7 @@ def _to_ridge_cases(rng: np.random.Generator) -> list[Case]:
         Criterion(
             "values on random problems",
             1 / 2,
-            ("random", "edge: d = 1", "edge: input given as a Python list"),
+            ("random", "edge: d = 1"),
         ),
         Criterion("a diagonal matrix of column norms", 1 / 4, ("edge: p = 0.5", "edge: N < d")),
         Criterion("the p-dependence", 1 / 4, ("edge: p = 0.01", "edge: p = 0.99")),
@@ -468,7 +492,6 @@ def _gamma_cases(rng: np.random.Generator) -> list[Case]:
         Case("edge: p = 0.5", (X, 0.5)),
         Case("edge: N < d", (_design(rng, 2, 5), 0.5)),
         Case("edge: d = 1", (X[:, :1], 0.45)),
-        Case("edge: input given as a Python list", (X.tolist(), 0.7)),
     ]
 
 
@@ -484,15 +507,7 @@ _GAMMA_INVERSE = (
 @graded(
     "effective_matrix",
     "q2b",
-    (
-        _GAMMA_INVERSE[0],
-        Criterion(
-            "a triangular Gamma",
-            1 / 4,
-            ("edge: triangular Gamma", "edge: inputs given as Python lists"),
-        ),
-        _GAMMA_INVERSE[2],
-    ),
+    _GAMMA_INVERSE,
 )
 def _effective_matrix_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
@@ -507,7 +522,6 @@ def _effective_matrix_cases(rng: np.random.Generator) -> list[Case]:
         Case("edge: diagonal Gamma", (X, diagonal)),
         Case("edge: d = 1", (X[:, :1], np.array([[2.5]]))),
         Case("edge: N = 1", (X[:1], _gamma(rng, 3))),
-        Case("edge: inputs given as Python lists", (X.tolist(), upper.tolist())),
     ]
 
 
@@ -515,7 +529,7 @@ def _effective_matrix_cases(rng: np.random.Generator) -> list[Case]:
     "ridge_to_tikhonov_weights",
     "q2b",
     (
-        Criterion("any invertible Gamma", 1 / 2, ("random", "edge: inputs given as Python lists")),
+        Criterion("any invertible Gamma", 1 / 2, ("random",)),
         *_GAMMA_INVERSE[1:],
     ),
 )
@@ -529,7 +543,6 @@ def _to_tikhonov_cases(rng: np.random.Generator) -> list[Case]:
         Case("edge: triangular Gamma", (w, np.triu(_gamma(rng, 3)))),
         Case("edge: diagonal Gamma", (w, np.diag(rng.uniform(0.5, 3.0, size=3)))),
         Case("edge: d = 1", (w[:1], np.array([[0.4]]))),
-        Case("edge: inputs given as Python lists", (w.tolist(), _gamma(rng, 3).tolist())),
     ]
 
 
@@ -547,6 +560,7 @@ def _to_tikhonov_cases(rng: np.random.Generator) -> list[Case]:
             ("edge: p = 0.01", "edge: p = 0.5", "edge: p = 0.99"),
         ),
     ),
+    requirements=(FLOAT,),
 )
 def _column_norm_cases(rng: np.random.Generator) -> list[Case]:
     cases = [Case("random", (_keep_probability(rng),)) for _ in range(RANDOM_CASES)]

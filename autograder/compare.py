@@ -80,6 +80,41 @@ def as_float_array(value: object) -> tuple[np.ndarray | None, str | None]:
     return array, None
 
 
+# What a returned value is, as far as the docstrings' promises go (`form_of`): a float (Python's,
+# or numpy's float64, which is one), anything whose dtype is float64, a narrower float type, or
+# something else that converts (a list, an int).
+FORMS = ("float", "float64", "narrow", "other")
+
+
+def form_of(value: object) -> str:
+    """The `FORMS` word for a returned value that `as_float_array` accepted."""
+    if isinstance(value, float):
+        return "float"
+    dtype = getattr(value, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return "float64" if dtype.itemsize == 8 else "narrow"
+    return "other"
+
+
+# The promises a docstring makes of every result besides its value, each judged on every
+# hidden case where it applies, by `broken_promises`:
+UNCHANGED = "unchanged"  # "The arguments are not modified": applies where an argument is an array
+FLOAT = "float"  # "a Python float": applies where the reference returns one
+FLOAT64 = "float64"  # "computed in float64": no narrower float type
+
+
+def broken_promises(outcome, promised: frozenset) -> set[str]:
+    """Which of the `promised` promises a call that returned a value (``ok``) broke."""
+    broken = set()
+    if UNCHANGED in promised and outcome.modified:
+        broken.add(UNCHANGED)
+    if FLOAT in promised and outcome.form != "float":
+        broken.add(FLOAT)
+    if FLOAT64 in promised and outcome.form == "narrow":
+        broken.add(FLOAT64)
+    return broken
+
+
 class Status:
     """What a verdict says of one call: codes to branch on (the reason is for reading only)."""
 
@@ -92,7 +127,8 @@ class Status:
     NOT_FINITE = "not_finite"
     NOT_CLOSE = "not_close"
     NOT_FLOAT64 = "not_float64"  # right values in a narrower float type (public checks only)
-    MODIFIED = "modified"  # right values, but an argument was changed in place
+    MODIFIED = "modified"  # right values, but an argument was changed in place (public checks)
+    BROKEN_PROMISE = "broken_promise"  # a requirement of the docstring not met (hidden tests)
     TIMEOUT = "timeout"  # the sandbox stopped the call
     CRASHED = "crashed"  # the call ended the sandboxed process
     SKIPPED = "skipped"  # not run: an earlier case of the same function timed out or crashed
@@ -167,6 +203,7 @@ class Outcome(NamedTuple):
     modified: bool = False
     error_type: str | None = None
     dtype: np.dtype | None = None  # of the result as returned (known only in this process)
+    form: str | None = None  # `form_of` the result as returned
 
 
 class Verdict(NamedTuple):
@@ -208,7 +245,8 @@ def call(function: object, args: tuple, strict: bool) -> Outcome:
     if problem is not None:
         return Outcome("unconvertible", problem)
     modified = any(changed(b, a) for b, a in zip(args, given, strict=True))
-    return Outcome("ok", value=array, modified=modified, dtype=np.asarray(result).dtype)
+    dtype = np.asarray(result).dtype
+    return Outcome("ok", value=array, modified=modified, dtype=dtype, form=form_of(result))
 
 
 def judge(
@@ -218,6 +256,7 @@ def judge(
     atol: float,
     digits: int = 3,
     dtype: np.dtype | None = None,
+    values_only: bool = False,
 ) -> Verdict:
     """The verdict on one call: the first stage it fails, worded, or passed.
 
@@ -234,6 +273,10 @@ def judge(
     dtype : numpy.dtype, optional
         The result's own type: a float type narrower than float64 fails, as the docstrings
         ask for float64. Only a call made in this process knows it.
+    values_only : bool
+        Judge the value alone: the hidden grader judges an argument changed in place (and the
+        other promises, `broken_promises`) as criteria of their own, so that a right value
+        earns its criteria whatever else the call did.
     """
     status = outcome.status
     if status == "ok":
@@ -244,7 +287,7 @@ def judge(
         if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8:
             reason = f"returned {dtype} values; the docstring asks for float64"
             return Verdict(Status.NOT_FLOAT64, reason, ("value", value))
-        if outcome.modified:
+        if outcome.modified and not values_only:
             reason = "modified one of its arguments (work on a copy instead)"
             return Verdict(Status.MODIFIED, reason, ("modified", None))
         return Verdict(Status.PASSED)
@@ -259,6 +302,24 @@ def judge(
     return Verdict(_NOT_JUDGED[status], outcome.message)
 
 
+def judge_case(
+    outcome: Outcome,
+    expected: object,
+    promised: frozenset,
+    rtol: float,
+    atol: float,
+    digits: int = 1,
+) -> tuple[Verdict, set[str] | None]:
+    """The hidden grader's judgement of one call: the verdict on its value alone (`judge`)
+    and the `promised` promises it broke. Promises are judged only where the value passed
+    (None otherwise): one slip, a shape-(1,) array for a scalar say, costs once, under the
+    values."""
+    verdict = judge(outcome, expected, rtol, atol, digits, values_only=True)
+    if not verdict.passed:
+        return verdict, None
+    return verdict, broken_promises(outcome, promised)
+
+
 # Statuses only the sandbox gives, and that only it can word: the call never returned.
 _NOT_JUDGED = {
     "timeout": Status.TIMEOUT,
@@ -266,6 +327,22 @@ _NOT_JUDGED = {
     "skipped": Status.SKIPPED,
     "stopped": Status.STOPPED,
 }
+
+
+def case_signature(verdict: Verdict, broken: set[str] | None) -> tuple | None:
+    """How a call differs from the reference's, as mistakes are matched on; None where it
+    does not (its value passed and it changed no argument).
+
+    The value's verdict signature (None when the value passed; ``("unjudged", status)`` when
+    the call produced nothing to compare, a timeout say, which matches no mistake), and
+    whether it changed an argument in place."""
+    modified = bool(broken) and UNCHANGED in broken
+    if verdict.passed:
+        return (None, True) if modified else None
+    value = verdict.signature
+    if value is None or value[0] == "modified":
+        value = ("unjudged", verdict.status)
+    return (value, modified)
 
 
 def same_failure(kind: str, value: object, mistake_kind: str, mistake_value: object) -> bool:

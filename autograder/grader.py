@@ -32,12 +32,25 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Expected:
-    """A hidden case, the reference output for it, and the call that asks a student's function
-    for it: all computed once, and reused for every submission of a batch."""
+    """A hidden case, the reference output for it, the call that asks a student's function
+    for it, and the docstring's promises that apply to it (`compare.broken_promises`): all
+    computed once, and reused for every submission of a batch."""
 
     case: Case
     value: np.ndarray
     call: sandbox.Call
+    promised: frozenset = frozenset()
+
+
+def _promised(name: str, args: tuple, result: object) -> frozenset:
+    """The requirements of `name` that apply on a case: unchanged arguments where one is an
+    array, a Python float where the reference returns one, float64 always."""
+    applies = {
+        compare.UNCHANGED: any(isinstance(a, np.ndarray) for a in args),
+        compare.FLOAT: isinstance(result, float),
+        compare.FLOAT64: True,
+    }
+    return frozenset(r.promise for r in FUNCTIONS[name].requirements if applies[r.promise])
 
 
 def expected_outputs() -> dict[str, list[Expected]]:
@@ -46,29 +59,68 @@ def expected_outputs() -> dict[str, list[Expected]]:
     for name, cases in all_hidden_cases().items():
         reference = solutions.GRADED[name]
         strict = FUNCTIONS[name].strict
-        table[name] = [
-            Expected(
-                case,
-                np.asarray(compare.call_on_copies(reference, case.args, False)[0], dtype=float),
-                sandbox.Call(name, case.args, strict),
-            )
-            for case in cases
-        ]
+        rows = []
+        for case in cases:
+            result = compare.call_on_copies(reference, case.args, False)[0]
+            value = np.asarray(result, dtype=float)
+            call = sandbox.Call(name, case.args, strict)
+            rows.append(Expected(case, value, call, _promised(name, case.args, result)))
+        table[name] = rows
     return table
 
 
+def judge_case(
+    name: str, outcome: object, expected: Expected, digits: int = 1
+) -> tuple[Verdict, set[str] | None]:
+    """The verdict on the value of one call of `name` (`compare.judge`, values only) and the
+    promises it broke (None when it returned no value): one judge for the hidden grader, the
+    catalogued mistakes and the release gate."""
+    tolerance = FUNCTIONS[name].tolerance
+    return compare.judge_case(
+        outcome, expected.value, expected.promised, tolerance.rtol, tolerance.atol, digits
+    )
+
+
+def _promise_verdict(promise: str, form: str | None) -> Verdict:
+    reason = wording.PROMISE_BROKEN[promise].format(form=wording.FORM_WORDS.get(form, form))
+    return Verdict(Status.BROKEN_PROMISE, reason)
+
+
 def criterion_results(
-    name: str, labels: list[str], failures: dict[int, Verdict]
+    name: str,
+    labels: list[str],
+    failures: dict[int, Verdict],
+    broken: dict[int, set[str]] | None = None,
+    promised: list[frozenset] | None = None,
+    forms: dict[int, str | None] | None = None,
 ) -> list[CriterionResult]:
     """Group the verdicts on the hidden cases of `name` (case `i` has label ``labels[i]`` and
-    failed with verdict ``failures[i]``, if it failed) by criterion, in declaration order."""
+    failed with verdict ``failures[i]``, if it failed) by criterion, in declaration order;
+    then judge its requirements on the cases whose value passed (``broken[i]``: the promises
+    case `i` broke, of those ``promised[i]``; by default, every passing case, breaking none,
+    and every requirement applies)."""
     points = spec.criterion_points(name)
-    results = {c: CriterionResult(c, points[c], 0) for c in points}
+    requirements = FUNCTIONS[name].requirements
+    results = {c.name: CriterionResult(c.name, points[c.name], 0) for c in FUNCTIONS[name].criteria}
     for index, label in enumerate(labels):
         result = results[spec.criterion_of(name, label).name]
         result.total += 1
         if index in failures:
             result.failures.append((label, failures[index]))
+    if broken is None:
+        broken = {i: set() for i in range(len(labels)) if i not in failures}
+    valued = any(r.passed for r in results.values())
+    for requirement in requirements:
+        result = CriterionResult(requirement.name, points[requirement.name], 0, requirement=True)
+        for index in sorted(broken):
+            if promised is not None and requirement.promise not in promised[index]:
+                continue
+            result.total += 1
+            if requirement.promise in broken[index]:
+                form = (forms or {}).get(index)
+                result.failures.append((labels[index], _promise_verdict(requirement.promise, form)))
+        result.withheld = not valued
+        results[requirement.name] = result
     return list(results.values())
 
 
@@ -99,6 +151,10 @@ def _function_feedback(name: str, criteria: list[CriterionResult], max_points: f
         if c.passed:
             lines.append(
                 wording.CRITERION_PASSED.format(criterion=c.name, points=points(c.max_points))
+            )
+        elif c.withheld and not c.failures:
+            lines.append(
+                wording.CRITERION_WITHHELD.format(criterion=c.name, points=points(c.max_points))
             )
         elif not c.failures:  # the build refuses this; never award what nothing tested
             lines.append(
@@ -222,14 +278,13 @@ def score(
     report = sandbox.run(submission.cells, calls, limits)
     out_of_time = time.monotonic() - start >= limits.budget_seconds
     missing_imports = _missing_imports(submission.cells, report.cell_errors)
-    verdicts = []
+    verdicts, promises = [], []
     for (name, index), outcome in zip(owners, report.outcomes, strict=True):
-        tolerance = FUNCTIONS[name].tolerance
-        expected = table[name][index].value
-        verdict = compare.judge(outcome, expected, tolerance.rtol, tolerance.atol, digits=1)
+        verdict, broken = judge_case(name, outcome, table[name][index])
         if verdict.status == Status.NOT_DEFINED and name in missing_imports:
             verdict = verdict._replace(reason=missing_imports[name])
         verdicts.append(verdict)
+        promises.append((broken, outcome.form))
     timeouts = []
     if out_of_time:
         timeouts.append(wording.WHOLE_SUBMISSION.format(seconds=limits.budget_seconds))
@@ -237,12 +292,16 @@ def score(
         {name for (name, _), v in zip(owners, verdicts, strict=True) if v.status == Status.TIMEOUT}
     )
     failures: dict[str, dict[int, Verdict]] = {}
-    signatures: dict[str, list[tuple[int, tuple]]] = {}
-    for (name, index), verdict in zip(owners, verdicts, strict=True):
+    broken: dict[str, dict[int, set[str]]] = {}
+    forms: dict[str, dict[int, str | None]] = {}
+    signatures: dict[str, list[tuple | None]] = {name: [] for name in table}
+    for (name, index), verdict, (kept, form) in zip(owners, verdicts, promises, strict=True):
         if not verdict.passed:
             failures.setdefault(name, {})[index] = verdict
-            if verdict.signature is not None:
-                signatures.setdefault(name, []).append((index, verdict.signature))
+        if kept is not None:
+            broken.setdefault(name, {})[index] = kept
+            forms.setdefault(name, {})[index] = form
+        signatures[name].append(compare.case_signature(verdict, kept))
     questions = []
     mistakes: dict[str, str] = {}
     case_kinds: dict[str, dict[str, list[int]]] = {}
@@ -252,17 +311,20 @@ def score(
         for name in question.functions:
             labels = [expected.case.label for expected in table[name]]
             failed = failures.get(name, {})
-            criteria = criterion_results(name, labels, failed)
+            promised = [expected.promised for expected in table[name]]
+            criteria = criterion_results(
+                name, labels, failed, broken.get(name, {}), promised, forms.get(name)
+            )
             text = _function_feedback(name, criteria, question.share)
             if untouched(criteria) is not None:
                 not_attempted.append(name)
             mistake = None
-            if signatures.get(name):
+            if any(s is not None for s in signatures[name]):
                 if known_mistakes is None:
                     from . import hints  # the catalogue is loaded only when something fails
 
                     known_mistakes = hints.Hints(table)
-                mistake = known_mistakes.match(name, signatures[name][:8])
+                mistake = known_mistakes.match(name, signatures[name])
             if mistake:
                 text += wording.HINT.format(hint=mistake.hint)
                 mistakes[name] = mistake.name

@@ -3,9 +3,11 @@
 A mistake's result on a case is computed here, in the grading process (the catalogue is
 our own code), the way the sandbox calls a student's function (`compare.call`: on copies of
 the arguments, with numpy warnings as errors where the question asks for stability), and
-judged by `compare.judge`, as the student's result is; a student's failure and a mistake's
-are alike when their verdicts' signatures are (`compare.same_failure`).
-"""
+judged by the grader's one judge (`grader.judge_case`), as the student's result is. A mistake
+is named only when it was made: when the student's function agrees with it (`same_failure`:
+the same value within a tight tolerance, or the same exception) on every hidden case where
+the mistake differs from the reference. The hint, results.json's ``extra_data``, the class
+report and ``mistakes.csv`` all take what `Hints.match` decides."""
 
 import functools
 
@@ -43,48 +45,60 @@ def judge_variant(
     return compare.judge(outcome, expected, tolerance.rtol, tolerance.atol, digits)
 
 
+def _agree(student: tuple | None, mistake: tuple) -> bool:
+    """Whether a student's call agrees with a mistake's on a case where the mistake differs
+    from the reference: the same change of an argument and, for the value, the same failure
+    (`compare.same_failure`: values alike within a tight tolerance, or the same exception)."""
+    if student is None or student[1] != mistake[1]:
+        return False
+    if student[0] is None or mistake[0] is None:
+        return student[0] is mistake[0]
+    return compare.same_failure(*student[0], *mistake[0])
+
+
 class Hints:
-    """Mistakes' failures on the hidden cases, computed on demand and kept for the batch."""
+    """Each catalogued mistake's signature on every hidden case, computed on demand and kept
+    for the batch; `match` decides which mistake, if any, a student's function made."""
 
     def __init__(self, table: dict):
         self.table = table
-        self._cache: dict[tuple[str, int], list[tuple[Variant, tuple]]] = {}
+        self._profiles: dict[str, list[tuple[Variant, list[tuple | None]]]] = {}
 
-    def _failures(self, function: str, index: int) -> list[tuple[Variant, tuple]]:
-        key = (function, index)
-        if key not in self._cache:
-            expected = self.table[function][index]
-            strict = FUNCTIONS[function].strict
+    def profiles(self, function: str) -> list[tuple[Variant, list[tuple | None]]]:
+        """Every mistake of `function` with its `case_signature` on each hidden case."""
+        if function not in self._profiles:
+            record = FUNCTIONS[function]
+            rtol, atol = record.tolerance.rtol, record.tolerance.atol
             found = []
             for variant in (m for m in MISTAKES if m.function == function):
-                verdict = judge_variant(variant, expected.case.args, expected.value, strict)
-                if verdict.signature is not None:
-                    found.append((variant, verdict.signature))
-            self._cache[key] = found
-        return self._cache[key]
+                profile = []
+                for expected in self.table[function]:
+                    # the one judge, as for a student's function (`grader.judge_case`)
+                    outcome = run_variant(variant, expected.case.args, record.strict)
+                    judged = compare.judge_case(
+                        outcome, expected.value, expected.promised, rtol, atol
+                    )
+                    profile.append(compare.case_signature(*judged))
+                found.append((variant, profile))
+            self._profiles[function] = found
+        return self._profiles[function]
 
-    def match(self, function: str, failures: list[tuple[int, tuple]]) -> Variant | None:
-        """The catalogued mistake that explains the first failing case (and most others).
+    def match(self, function: str, signatures: list[tuple | None]) -> Variant | None:
+        """The catalogued mistake the student's function made, or None.
 
-        `failures` are (index of the hidden case, the verdict's signature) of the student's
-        failing cases that have a signature.
+        `signatures` holds the student's `case_signature` on each hidden case. A mistake
+        matches only when the student's function agrees with it on every case where the
+        mistake differs from the reference (and there is at least one): an exception never
+        matches a value, a timeout matches nothing. Of several that match, the one that
+        explains most of the student's failing cases (the first declared, on a tie).
         """
-        if not failures:
+        if all(s is None for s in signatures):
             return None
-        first_index, first = failures[0]
-        candidates = [
-            v for v, f in self._failures(function, first_index) if compare.same_failure(*first, *f)
-        ]
-        if not candidates:
-            return None
-
-        def explained(variant: Variant) -> int:
-            return sum(
-                any(
-                    v is variant and compare.same_failure(*failure, *f)
-                    for v, f in self._failures(function, i)
-                )
-                for i, failure in failures
-            )
-
-        return max(candidates, key=explained)
+        best, explained = None, 0
+        for variant, profile in self.profiles(function):
+            differs = [i for i, m in enumerate(profile) if m is not None]
+            if not differs or not all(_agree(signatures[i], profile[i]) for i in differs):
+                continue
+            if len(differs) > explained:
+                best, explained = variant, len(differs)
+        return best

@@ -37,9 +37,9 @@ Events, as the worker writes them:
 * ``{"event": "calls"}``: the graded calls start, in the order the job gave them.
 * ``{"event": "result", "id": int, "kind": KIND, ...}`` with KIND one of ``value`` (plus
   ``value``: an array, ``args``: the `fingerprint` of each argument after the call, or null
-  where it no longer reads as a float array), ``raised`` (plus ``type``, ``message``,
-  ``where``), ``not_defined``, ``unconvertible`` (plus ``what``: one of `UNCONVERTIBLE`,
-  ``type``: str).
+  where it no longer reads as a float array, ``form``: one of `FORMS`, what was returned),
+  ``raised`` (plus ``type``, ``message``, ``where``), ``not_defined``, ``unconvertible``
+  (plus ``what``: one of `UNCONVERTIBLE`, ``type``: str).
 * ``{"event": "done", "peak_kb": int}``.
 * ``{"event": "fatal", "message": str}``: the worker could not start (before student code).
 
@@ -65,6 +65,7 @@ if TYPE_CHECKING:  # never at run time (so the annotations are quoted): the work
     from .spec import Channel
 
 UNCONVERTIBLE = ("none", "bool", "complex", "other")
+FORMS = ("float", "float64", "narrow", "other")  # `autograder.compare.FORMS`, for the worker
 
 
 class ProtocolError(Exception):
@@ -275,13 +276,13 @@ def _result(event: dict, calls: int, channel: "Channel") -> dict | None:
     ident, kind = _int(event.get("id"), 0, calls), event.get("kind")
     if ident is None:
         return None
-    if kind == "value" and set(event) == {"event", "id", "kind", "value", "args"}:
-        value, args = unpack_array(event["value"], channel), event["args"]
-        if value is None or not isinstance(args, list) or len(args) > 8:
+    if kind == "value" and set(event) == {"event", "id", "kind", "value", "args", "form"}:
+        value, args, form = unpack_array(event["value"], channel), event["args"], event["form"]
+        if value is None or not isinstance(args, list) or len(args) > 8 or form not in FORMS:
             return None
         if not all(a is None or (isinstance(a, str) and _DIGEST.fullmatch(a)) for a in args):
             return None
-        return {"id": ident, "kind": kind, "value": value, "args": list(args)}
+        return {"id": ident, "kind": kind, "value": value, "args": list(args), "form": form}
     if kind == "raised" and set(event) == {"event", "id", "kind", "type", "message", "where"}:
         fields = _error_fields(event, channel)
         return None if fields is None else {"id": ident, "kind": kind, **fields}

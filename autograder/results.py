@@ -22,11 +22,14 @@ class CriterionResult:
     max_points: float
     total: int
     failures: list[tuple[str, Verdict]] = field(default_factory=list)  # (case label, verdict)
+    requirement: bool = False  # a promise of the docstring judged on every case (cases.py)
+    # A requirement held, but no criterion of the function passed: it earns nothing alone.
+    withheld: bool = False
 
     @property
     def passed(self) -> bool:
         """Every case passed (a criterion without cases never passes: it tests nothing)."""
-        return self.total > 0 and not self.failures
+        return self.total > 0 and not self.failures and not self.withheld
 
     @property
     def points(self) -> float:
@@ -56,7 +59,7 @@ class FunctionResult:
     @property
     def total(self) -> int:
         """Hidden cases."""
-        return sum(c.total for c in self.criteria)
+        return sum(c.total for c in self.criteria if not c.requirement)
 
 
 @dataclass

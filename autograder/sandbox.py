@@ -82,6 +82,7 @@ class Outcome:
     value: np.ndarray | None = None
     modified: bool = False
     error_type: str | None = None
+    form: str | None = None  # `compare.form_of` what the call returned
 
 
 @dataclass
@@ -207,7 +208,7 @@ def _outcome(fields: dict, call: Call) -> Outcome:
         after = fields["args"]
         sent = call.sent
         modified = len(after) != len(sent) or any(a != s for a, s in zip(after, sent, strict=True))
-        return Outcome("ok", value=value, modified=modified)
+        return Outcome("ok", value=value, modified=modified, form=fields["form"])
     if kind == "not_defined":
         return Outcome("not_defined", wording.NOT_DEFINED_IN_SUBMISSION)
     if kind == "unconvertible":

@@ -158,9 +158,14 @@ def criterion_of(function: str, label: str) -> Criterion:
 
 
 def criterion_points(function: str) -> dict[str, float]:
-    """Points of each criterion of `function`, by name, in declaration order."""
+    """Points of each criterion of `function`, by name, in declaration order, then of each of
+    its requirements: a requirement takes its weight of the function's points, and the
+    criteria share the rest in their weights."""
     share = question_of(function).share
-    return {c.name: share * c.weight for c in _records()[function].criteria}
+    record = _records()[function]
+    rest = share * (1 - sum(r.weight for r in record.requirements))
+    points = {c.name: rest * c.weight for c in record.criteria}
+    return points | {r.name: share * r.weight for r in record.requirements}
 
 
 def question_of(function: str) -> Question:

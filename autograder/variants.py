@@ -553,8 +553,8 @@ ALTERNATIVES: tuple[Variant, ...] = (
     ),
     alternative(
         "dropout_loss",
-        "the penalty as a quadratic form, returned as a 0-d array",
-        "X, y, w = np.asarray(X), np.asarray(y), np.asarray(w_check)\nG = np.diag(np.sqrt(np.sum(X**2, axis=0)))\nreturn np.asarray(np.sum((y - p * X @ w) ** 2) + p * (1 - p) * (G @ w) @ (G @ w))",
+        "the penalty as a quadratic form",
+        "X, y, w = np.asarray(X), np.asarray(y), np.asarray(w_check)\nG = np.diag(np.sqrt(np.sum(X**2, axis=0)))\nreturn np.sum((y - p * X @ w) ** 2) + p * (1 - p) * (G @ w) @ (G @ w)",
     ),
     alternative(
         "dropout_to_ridge_weights",

@@ -28,6 +28,16 @@ CRITERION_FAILED = (
     "    FAILED: {criterion} ({points}): {failed} of {total} cases failed; "
     "first failure, {label}: {reason}"
 )
+CRITERION_WITHHELD = (
+    "    FAILED: {criterion} ({points}): earned only together with one of the criteria above"
+)
+# What a function's result broke of its docstring's promises (`autograder.compare`'s names).
+PROMISE_BROKEN = {
+    "unchanged": "modified one of its arguments in place (work on a copy instead)",
+    "float": "returned {form}, not a Python float (wrap a scalar result in float(...))",
+    "float64": "returned a float type narrower than float64",
+}
+FORM_WORDS = {"float64": "a float64 array", "narrow": "a narrower float", "other": "a non-float"}
 HINT = "\n    Hint: {hint}"
 NOT_RUN = "{name}: not run"  # every function of a submission that could not be read
 

@@ -197,6 +197,7 @@ def _run_calls(job, namespace, out, np, protocol, compare):
             if problem is None:
                 event = {**head, "kind": "value", "value": protocol.encode_array(array, np)}
                 event["args"] = [protocol.fingerprint(a, np) for a in given]
+                event["form"] = compare.form_of(result)
             else:
                 what = _unconvertible(result, np)
                 event = {**head, "kind": "unconvertible", "what": what}

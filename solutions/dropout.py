@@ -16,11 +16,11 @@ def dropout_loss(w_check: np.ndarray, X: np.ndarray, y: np.ndarray, p: float) ->
 
     Parameters
     ----------
-    w_check : array_like of float, shape (d,)
+    w_check : numpy.ndarray of float64, shape (d,)
         Weights $\check w$ used during dropout training.
-    X : array_like of float, shape (N, d)
+    X : numpy.ndarray of float64, shape (N, d)
         Design matrix.
-    y : array_like of float, shape (N,)
+    y : numpy.ndarray of float64, shape (N,)
         Targets.
     p : float
         Keep probability, $0 < p < 1$.
@@ -49,14 +49,14 @@ def dropout_to_ridge_weights(w_check: np.ndarray, p: float) -> np.ndarray:
 
     Parameters
     ----------
-    w_check : array_like of float, shape (d,)
+    w_check : numpy.ndarray of float64, shape (d,)
         Weights learned with dropout (keep probability `p`, no rescaling in training).
     p : float
         Keep probability, $0 < p < 1$.
 
     Returns
     -------
-    numpy.ndarray, shape (d,)
+    numpy.ndarray of float64, shape (d,)
         $w$, the weights to use at inference time. The arguments are not modified.
 
     Notes
@@ -71,14 +71,14 @@ def dropout_gamma(X: np.ndarray, p: float) -> np.ndarray:
 
     Parameters
     ----------
-    X : array_like of float, shape (N, d)
+    X : numpy.ndarray of float64, shape (N, d)
         Design matrix.
     p : float
         Keep probability, $0 < p < 1$.
 
     Returns
     -------
-    numpy.ndarray, shape (d, d)
+    numpy.ndarray of float64, shape (d, d)
         $\Gamma$, for the weights $w$ returned by `dropout_to_ridge_weights`.
         The arguments are not modified.
 
@@ -98,14 +98,14 @@ def effective_matrix(X: np.ndarray, Gamma: np.ndarray) -> np.ndarray:
 
     Parameters
     ----------
-    X : array_like of float, shape (N, d)
+    X : numpy.ndarray of float64, shape (N, d)
         Design matrix.
-    Gamma : array_like of float, shape (d, d)
+    Gamma : numpy.ndarray of float64, shape (d, d)
         Invertible Tikhonov matrix, not necessarily diagonal.
 
     Returns
     -------
-    numpy.ndarray, shape (N, d)
+    numpy.ndarray of float64, shape (N, d)
         $\tilde X$, the design matrix of the ordinary ridge problem of question 2b.
         The arguments are not modified.
 
@@ -125,14 +125,14 @@ def ridge_to_tikhonov_weights(w_tilde: np.ndarray, Gamma: np.ndarray) -> np.ndar
 
     Parameters
     ----------
-    w_tilde : array_like of float, shape (d,)
+    w_tilde : numpy.ndarray of float64, shape (d,)
         Weights of the ridge problem on the effective matrix.
-    Gamma : array_like of float, shape (d, d)
+    Gamma : numpy.ndarray of float64, shape (d, d)
         The invertible Tikhonov matrix used to build the effective matrix.
 
     Returns
     -------
-    numpy.ndarray, shape (d,)
+    numpy.ndarray of float64, shape (d,)
         $w$. The arguments are not modified.
 
     Notes

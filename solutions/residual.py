@@ -14,7 +14,7 @@ def sigmoid(x: float | np.ndarray) -> float | np.ndarray:
 
     Parameters
     ----------
-    x : float or array_like of float
+    x : float or numpy.ndarray of float64
         Pre-activations, any shape.
 
     Returns
@@ -22,7 +22,7 @@ def sigmoid(x: float | np.ndarray) -> float | np.ndarray:
     float or numpy.ndarray
         $\sigma(x)$, computed in float64: a Python float when `x` is a scalar, otherwise a
         float64 array of the same shape as `x`. Must be numerically stable: no overflow
-        warning for $|x|$ up to $10^4$.
+        warning for $|x|$ up to $10^4$. The argument is not modified.
 
     Notes
     -----
@@ -41,7 +41,7 @@ def sigmoid_grad(x: float | np.ndarray) -> float | np.ndarray:
 
     Parameters
     ----------
-    x : float or array_like of float
+    x : float or numpy.ndarray of float64
         Points at which to evaluate the derivative, any shape.
 
     Returns
@@ -49,6 +49,7 @@ def sigmoid_grad(x: float | np.ndarray) -> float | np.ndarray:
     float or numpy.ndarray
         $\sigma'(x)$, computed in float64: a Python float when `x` is a scalar, otherwise a
         float64 array of the same shape as `x`. No overflow warning for $|x|$ up to $10^4$.
+        The argument is not modified.
 
     Notes
     -----
@@ -84,14 +85,14 @@ def residual_block(W1: np.ndarray, W2: np.ndarray, x0: np.ndarray) -> np.ndarray
 
     Parameters
     ----------
-    W1, W2 : array_like of float, shape (n, n)
+    W1, W2 : numpy.ndarray of float64, shape (n, n)
         Weights of the first and second layer (no biases).
-    x0 : array_like of float, shape (n,)
+    x0 : numpy.ndarray of float64, shape (n,)
         Input of the block.
 
     Returns
     -------
-    numpy.ndarray, shape (n,)
+    numpy.ndarray of float64, shape (n,)
         The output $x_1$. The arguments are not modified.
 
     Notes
@@ -109,14 +110,14 @@ def residual_jacobian(W1: np.ndarray, W2: np.ndarray, x0: np.ndarray) -> np.ndar
 
     Parameters
     ----------
-    W1, W2 : array_like of float, shape (n, n)
+    W1, W2 : numpy.ndarray of float64, shape (n, n)
         Weights of the first and second layer (no biases).
-    x0 : array_like of float, shape (n,)
+    x0 : numpy.ndarray of float64, shape (n,)
         Point at which the Jacobian is taken.
 
     Returns
     -------
-    numpy.ndarray, shape (n, n)
+    numpy.ndarray of float64, shape (n, n)
         Entry $(i, j)$ is $\partial x_{1,i} / \partial x_{0,j}$ (numerator layout: row $i$
         is the gradient of output $i$). Convention: $\mathrm{ReLU}'(0) = 0$.
         The arguments are not modified.

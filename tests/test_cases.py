@@ -87,11 +87,20 @@ def test_dropout_edge_cases_isolate_what_they_claim():
         assert by_label("dropout_gamma", label)[1] == 0.5  # the factor is 1: the norms alone
 
 
-def test_sigmoid_cases_include_scalars_extremes_and_lists():
+def test_sigmoid_cases_include_scalars_and_extremes():
     args = [c.args[0] for c in ALL["sigmoid"]]
     assert any(isinstance(a, float) for a in args)
-    assert any(isinstance(a, list) for a in args)
     assert max(np.max(np.abs(a)) for a in args) >= 1e4
+
+
+def test_every_case_passes_only_what_the_contract_promises():
+    # float64 arrays and Python floats, nothing else: no lists, no ints, no other dtypes.
+    for function, rows in ALL.items():
+        for case in rows:
+            for arg in case.args:
+                assert type(arg) is float or (
+                    type(arg) is np.ndarray and arg.dtype == np.float64
+                ), (function, case.label, type(arg))
 
 
 def test_keep_probabilities_reach_both_ends():

@@ -40,8 +40,11 @@ def test_every_function_has_criteria_whose_weights_add_up_to_one():
 
 
 def test_no_criterion_is_worth_less_than_a_quarter_of_its_function():
-    # What a question asks for in words must carry a visible share of the points.
+    # What a question asks for in words must carry a visible share of the points; the
+    # docstring's other promises (requirements) take a small one, together at most a quarter.
     assert min(c.weight for f in cases.FUNCTIONS.values() for c in f.criteria) >= 1 / 4
+    for function, record in cases.FUNCTIONS.items():
+        assert 0 < sum(r.weight for r in record.requirements) <= 1 / 4, function
 
 
 def test_every_hidden_case_belongs_to_one_criterion_and_every_criterion_has_cases(table):
@@ -76,21 +79,60 @@ def test_a_case_kind_is_its_label_up_to_the_first_comma():
 
 def test_credit_within_a_criterion_is_all_or_nothing():
     names = labels("sigmoid")
+    points = list(spec.criterion_points("sigmoid").values())
     one_random_case = grader.criterion_results(
         "sigmoid", names, {0: Verdict(Status.NOT_CLOSE, "not close")}
     )
-    assert [c.points for c in one_random_case] == [0, 0.5]
-    assert [c.total for c in one_random_case] == [22, 2]
+    assert [c.points for c in one_random_case] == [0, *points[1:]]
+    values, overflow = cases.FUNCTIONS["sigmoid"].criteria
+    assert [c.total for c in one_random_case[:2]] == [
+        sum(spec.case_kind(n) in c.kinds for n in names) for c in (values, overflow)
+    ]
     assert sum(c.points for c in grader.criterion_results("sigmoid", names, {})) == 1
 
 
+def test_requirements_take_their_weight_first_and_the_criteria_share_the_rest():
+    for function, record in cases.FUNCTIONS.items():
+        points = spec.criterion_points(function)
+        share = spec.question_of(function).share
+        kept = 1 - sum(r.weight for r in record.requirements)
+        for criterion in record.criteria:
+            assert points[criterion.name] == pytest.approx(share * kept * criterion.weight)
+        for requirement in record.requirements:
+            assert points[requirement.name] == pytest.approx(share * requirement.weight)
+
+
+def test_a_requirement_is_judged_on_every_case_and_earns_only_beside_a_criterion():
+    names = labels("residual_block")
+    record = cases.FUNCTIONS["residual_block"]
+    (unchanged,) = [r for r in record.requirements if r.promise == "unchanged"]
+    # Right values everywhere, one argument changed on one case: only that requirement fails.
+    broken = {i: set() for i in range(len(names))} | {0: {"unchanged"}}
+    results = grader.criterion_results("residual_block", names, {}, broken)
+    by_name = {c.name: c for c in results}
+    assert not by_name[unchanged.name].passed and by_name[unchanged.name].total == len(names)
+    assert all(c.passed for c in results if c.name != unchanged.name)
+    assert sum(c.points for c in results) == pytest.approx(
+        spec.question_of("residual_block").share * (1 - unchanged.weight)
+    )
+    # Wrong values everywhere: the requirements it keeps earn nothing alone.
+    wrong = dict.fromkeys(range(len(names)), Verdict(Status.NOT_CLOSE, "x", ("value", 0.0)))
+    results = grader.criterion_results("residual_block", names, wrong)
+    assert sum(c.points for c in results) == 0
+    assert all(c.withheld for c in results if c.requirement)
+    text = grader._function_feedback("residual_block", results, 1.0)
+    assert "earned only together with one of the criteria above" in text
+
+
 def test_a_criterion_without_cases_earns_nothing():
-    (criterion,) = grader.criterion_results("max_sigmoid_grad", [], {})
+    (criterion, *_) = grader.criterion_results("max_sigmoid_grad", [], {})
     assert not criterion.passed and criterion.points == 0
-    assert grader._function_feedback("max_sigmoid_grad", [criterion], 1.0).splitlines() == [
-        "max_sigmoid_grad: 0 of 1 point",
-        "    FAILED: the largest value of sigma' (1 point): no case tests it",
-    ]
+    points = spec.criterion_points("max_sigmoid_grad")
+    line = grader._function_feedback("max_sigmoid_grad", [criterion], 1.0).splitlines()[1]
+    assert line == (
+        "    FAILED: the largest value of sigma' "
+        f"({wording.points_text(points[criterion.name])}): no case tests it"
+    )
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -117,7 +159,8 @@ def test_the_requirements_questions_state_cost_at_least_a_quarter(table):
     (inner_mask,) = [
         m for m in mutants.mutants("residual_jacobian") if m.name.endswith("`a1 > 0`: > became >=")
     ]
-    assert lost(inner_mask, table) == pytest.approx(jacobian / 3)
+    kink = spec.criterion_points("residual_jacobian")["ReLU'(0) = 0 at a kink"]
+    assert lost(inner_mask, table) == pytest.approx(kink)
 
 
 # ## Feedback
@@ -128,13 +171,17 @@ def test_feedback_lists_each_criterion_and_the_first_failing_case_of_a_failed_on
     extreme = names.index("edge: |x| up to 1e4 beside ordinary values")
     raised = Verdict(Status.RAISED, "raised FloatingPointError: overflow encountered in exp")
     criteria = grader.criterion_results("sigmoid", names, {extreme: raised})
-    assert grader._function_feedback("sigmoid", criteria, 1.0).splitlines() == [
-        "sigmoid: 0.5 of 1 point",
-        "    passed: values on ordinary inputs (0.5 points)",
-        "    FAILED: no overflow for large |x| (0.5 points): 1 of 2 cases failed; first failure, "
-        "edge: |x| up to 1e4 beside ordinary values: raised FloatingPointError: overflow "
-        "encountered in exp",
+    points = {n: wording.points_text(v) for n, v in spec.criterion_points("sigmoid").items()}
+    earned = sum(c.points for c in criteria)
+    lines = grader._function_feedback("sigmoid", criteria, 1.0).splitlines()
+    assert lines[:3] == [
+        f"sigmoid: {earned:.3g} of 1 point",
+        f"    passed: values on ordinary inputs ({points['values on ordinary inputs']})",
+        f"    FAILED: no overflow for large |x| ({points['no overflow for large |x|']}): 1 of 2 "
+        "cases failed; first failure, edge: |x| up to 1e4 beside ordinary values: raised "
+        "FloatingPointError: overflow encountered in exp",
     ]
+    assert all(line.startswith("    passed: ") for line in lines[3:])
 
 
 def test_an_unattempted_function_gets_one_line():

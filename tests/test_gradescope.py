@@ -24,6 +24,13 @@ OTTER = Path(sys.executable).with_name("otter")
 WRONG_GAMMA = (
     "def dropout_gamma(X, p):\n    return np.sqrt(p / (1 - p)) * np.diag(np.linalg.norm(X, axis=0))"
 )
+# What it earns: its one right criterion, and the requirements it keeps beside it.
+_GAMMA_POINTS = spec.criterion_points("dropout_gamma")
+WRONG_GAMMA_EARNS = sum(
+    points
+    for name, points in _GAMMA_POINTS.items()
+    if name not in ("values on random problems", "the p-dependence")
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +50,7 @@ def submissions(tmp_path, solution_json, student_json):
         "stubs": (write_notebook(folder, student_json, "stubs.ipynb"), 0.0),
         "wrong gamma": (
             write_notebook(folder, gate.with_cells(solution_json, [WRONG_GAMMA]), "wrong.ipynb"),
-            FULL - 0.75,  # only "a diagonal matrix of column norms" is right
+            FULL - 1 + WRONG_GAMMA_EARNS,  # only "a diagonal matrix of column norms" is right
         ),
     }
     for attack, expected in (
@@ -267,9 +274,10 @@ def test_grade_command_prints_a_table(submissions, sandbox_runtime):
         text=True,
         check=True,
     ).stdout
-    assert "dropout_gamma: 0.25 of 1 point" in out
+    assert f"dropout_gamma: {WRONG_GAMMA_EARNS:.3g} of 1 point" in out
     assert "FAILED: the p-dependence" in out
-    assert out.strip().splitlines()[-1].split()[:3] == ["total", f"{FULL - 0.75:.2f}", f"{FULL:g}"]
+    total = FULL - 1 + WRONG_GAMMA_EARNS
+    assert out.strip().splitlines()[-1].split()[:3] == ["total", f"{total:.2f}", f"{FULL:g}"]
 
 
 # Files an export zip may carry that Python, IPython or Otter would run at start-up if they were

@@ -72,15 +72,16 @@ def graded(solution_json, table, sandbox_runtime, tmp_path_factory) -> dict:
     return reports
 
 
-def hidden_verdicts(report: grader.GradeReport, function: str) -> tuple[dict, str]:
+def hidden_verdicts(report: grader.GradeReport, function: str) -> tuple[dict, dict, str]:
     """The grader's verdicts on the failing hidden cases of `function`, in case order, by label
-    (labels may repeat); and its feedback."""
+    (labels may repeat), for its criteria and for its requirements; and its feedback."""
     (result,) = [f for q in report.questions for f in q.functions if f.name == function]
     failed: dict[str, list[Verdict]] = {}
+    promises: dict[str, list[Verdict]] = {}
     for criterion in result.criteria:
         for label, verdict in criterion.failures:
-            failed.setdefault(label, []).append(verdict)
-    return failed, result.feedback
+            (promises if criterion.requirement else failed).setdefault(label, []).append(verdict)
+    return failed, promises, result.feedback
 
 
 @pytest.mark.parametrize(("variant", "stage"), CASES, ids=IDS)
@@ -90,31 +91,39 @@ def test_grader_hints_and_public_checks_reach_the_same_verdict(
     function = variant.function
     strict = FUNCTIONS[function].strict
     tolerance = FUNCTIONS[function].tolerance
-    failed, feedback = hidden_verdicts(graded[variant.name], function)
+    failed, promises, feedback = hidden_verdicts(graded[variant.name], function)
     public = public_file(test_files, function)
     in_process: dict[str, list[Verdict]] = {}
+    broken_here: dict[str, int] = {}
     for expected in table[function]:
         args = expected.case.args
-        verdict = hints.judge_variant(variant, args, expected.value, strict, digits=1)
-        outcome = public["call"](implementation(variant), args, strict)
-        assert_same(
-            public["judge"](outcome, expected.value, tolerance.rtol, tolerance.atol, 1), verdict
+        outcome = hints.run_variant(variant, args, strict)
+        verdict, broken = grader.judge_case(function, outcome, expected)
+        # The public checks judge the same value the same way (and, as a check, a changed
+        # argument too: there it is a stage of the verdict).
+        public_outcome = public["call"](implementation(variant), args, strict)
+        public_verdict = public["judge"](
+            public_outcome, expected.value, tolerance.rtol, tolerance.atol, 1, values_only=True
         )
+        assert_same(public_verdict, verdict)
         if not verdict.passed:
             in_process.setdefault(expected.case.label, []).append(verdict)
+        for _ in broken or ():
+            broken_here[expected.case.label] = broken_here.get(expected.case.label, 0) + 1
     assert failed.keys() == in_process.keys()
     for label, verdicts in failed.items():
         assert len(verdicts) == len(in_process[label])
         for in_sandbox, here in zip(verdicts, in_process[label], strict=True):
             assert_same(in_sandbox, here)
-    statuses = {v.status for verdicts in failed.values() for v in verdicts}
+    assert {label: len(v) for label, v in promises.items()} == broken_here
+    statuses = {v.status for verdicts in (*failed.values(), *promises.values()) for v in verdicts}
     if stage is None:  # a stub: one line, and nothing to match a mistake on
         assert statuses == {Status.NOT_ATTEMPTED}
         (reason,) = {v.reason for verdicts in failed.values() for v in verdicts}
         assert feedback == wording.UNTOUCHED.format(name=function, reason=reason)
         assert function in graded[variant.name].not_attempted
         return
-    assert stage in statuses
+    assert (Status.BROKEN_PROMISE if stage == Status.MODIFIED else stage) in statuses
     if variant.hint:  # the hints found it as the student's own mistake
         assert graded[variant.name].mistakes[function] == variant.name
         assert feedback.endswith(wording.HINT.format(hint=variant.hint))

@@ -33,12 +33,16 @@ class Attack:
     broken : tuple of str
         Functions the attack is expected to cost (solution base only); everything else
         keeps its full marks.
+    broken_requirements : tuple of (str, str)
+        ``(function, requirement)`` pairs the attack is expected to cost, and only those
+        requirements' points (solution base only).
     """
 
     name: str
     base: str
     cells: tuple[str, ...]
     broken: tuple[str, ...] = ()
+    broken_requirements: tuple[tuple[str, str], ...] = ()
 
 
 # Finds the worker's event pipe and the running cell's number in the frames above the cell,
@@ -275,7 +279,7 @@ ATTACKS: tuple[Attack, ...] = (
         "an argument modified in place",
         "solution",
         ("def dropout_to_ridge_weights(w_check, p):\n    w_check *= p\n    return w_check",),
-        broken=("dropout_to_ridge_weights",),
+        broken_requirements=(("dropout_to_ridge_weights", "leaves its arguments unchanged"),),
     ),
     Attack(
         "recursion bombs",

@@ -242,7 +242,10 @@ def grade_known(
         cells = attacks.attack_cells(attack, repo=repo, source="/autograder/source")
         base = {"solution": solution, "stubs": student, "wrong": wrong}[attack.base]
         if attack.base == "solution":
-            expected, exact = full - sum(SHARE[f] for f in attack.broken), True
+            lost = sum(SHARE[f] for f in attack.broken) + sum(
+                spec.criterion_points(f)[r] for f, r in attack.broken_requirements
+            )
+            expected, exact = full - lost, True
         else:
             expected, exact = (0.0 if attack.base == "stubs" else wrong_score), False
         jobs.append((f"attack: {attack.name}", with_cells(base, cells), expected, exact))

@@ -180,15 +180,21 @@ def points_in_process(variant: Variant, table: dict) -> float:
     The same criteria and verdicts as the grader's (`grader.criterion_results`), without the
     sandbox: quick enough for tests; the gate grades through the real path.
     """
-    strict = cases.FUNCTIONS[variant.function].strict
-    rows = table[variant.function]
-    failures = {}
+    function = variant.function
+    strict = cases.FUNCTIONS[function].strict
+    rows = table[function]
+    failures, broken, forms = {}, {}, {}
     for index, expected in enumerate(rows):
-        verdict = hints.judge_variant(variant, expected.case.args, expected.value, strict)
+        outcome = hints.run_variant(variant, expected.case.args, strict)
+        verdict, kept = grader.judge_case(function, outcome, expected)
         if not verdict.passed:
             failures[index] = verdict
+        if kept is not None:
+            broken[index], forms[index] = kept, outcome.form
     labels = [expected.case.label for expected in rows]
-    return sum(c.points for c in grader.criterion_results(variant.function, labels, failures))
+    promised = [expected.promised for expected in rows]
+    results = grader.criterion_results(function, labels, failures, broken, promised, forms)
+    return sum(c.points for c in results)
 
 
 # ## Equivalence on a large random battery

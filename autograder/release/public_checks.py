@@ -2,9 +2,9 @@
 
 Inputs are chosen so that the usual slips cannot pass by accident: pre-activations of both
 signs, exact ReLU kinks (inner and outer), p != 0.5, N != d, a Tikhonov matrix that is not
-diagonal, Python lists where the docstrings promise array_like. Expected values come from the
-reference at build time; a check with `against` compares instead with an expression in the
-student's own functions, so it gives away no answer.
+diagonal; float64 arrays and Python floats only, as the docstrings promise. Expected values
+come from the reference at build time; a check with `against` compares instead with an
+expression in the student's own functions, so it gives away no answer.
 
 Each question's test file (Otter's exception format) has one test case per function, and a
 failing case raises `CheckFailed` with the one line a student reads: the first failed check
@@ -42,8 +42,8 @@ class PublicCheck:
     description : str
         What the check shows, as students see it in the ``grader.check`` output.
     args : tuple
-        Positional arguments: floats, numpy arrays or (nested) lists of floats, given to
-        students as written.
+        Positional arguments: Python floats and float64 arrays (the input contract), given
+        to students as written.
     against : str or None
         A Python expression, in numpy and the student's functions, to compare with instead
         of the reference value.
@@ -86,23 +86,14 @@ _GAMMA = np.array([[2.0, 0.5, -0.3], [0.0, 1.5, 0.8], [0.4, 0.0, 1.2]])
 _W_TILDE = np.array([1.0, -2.0, 0.5])
 
 
-def _lists(*args: object) -> tuple:
-    """The same arguments as Python (nested) lists, as array_like allows."""
-    return tuple(a.tolist() if isinstance(a, np.ndarray) else a for a in args)
-
-
-_AS_LISTS = "inputs given as Python lists"
-
 CHECKS: dict[str, tuple[PublicCheck, ...]] = {
     "q1a": (
         PublicCheck("sigmoid", "values at x = [-3, -0.5, 0, 2, 30]", (_MIXED,)),
         PublicCheck("sigmoid", "a scalar in gives a float out", (0.7,)),
         PublicCheck("sigmoid", "2-D input of huge |x|: shape kept, no overflow", (_EXTREME,)),
         PublicCheck("sigmoid", "101 points in [-5, 5], to float64 precision", (_DENSE,)),
-        PublicCheck("sigmoid", "input given as a Python list", (_MIXED.tolist(),)),
         PublicCheck("sigmoid_grad", "values at x = [-3, -0.5, 0, 2, 30]", (_MIXED,)),
         PublicCheck("sigmoid_grad", "2-D input of huge |x|: shape kept, no overflow", (_EXTREME,)),
-        PublicCheck("sigmoid_grad", "input given as a Python list", (_MIXED.tolist(),)),
         PublicCheck(
             "max_sigmoid_grad",
             "agrees with the largest value of your sigmoid_grad on a fine grid",
@@ -116,7 +107,6 @@ CHECKS: dict[str, tuple[PublicCheck, ...]] = {
             "n = 1, the skip keeps the unit alive",
             (_W1[:1, :1], -_W2[:1, :1], _X0[:1]),
         ),
-        PublicCheck("residual_block", _AS_LISTS, _lists(_V1, _V2, _V0)),
     ),
     "q1c": (
         PublicCheck(
@@ -134,22 +124,16 @@ CHECKS: dict[str, tuple[PublicCheck, ...]] = {
             "n = 1, the skip keeps the unit alive",
             (_W1[:1, :1], -_W2[:1, :1], _X0[:1]),
         ),
-        PublicCheck("residual_jacobian", _AS_LISTS, _lists(_W1, _W2, _X0)),
     ),
     "q2a": (
         PublicCheck("dropout_loss", "N = 5, d = 3, p = 0.7", (_W_CHECK, _X, _Y, 0.7)),
-        PublicCheck("dropout_loss", _AS_LISTS, _lists(_W_CHECK, _X, _Y, 0.3)),
         PublicCheck("dropout_to_ridge_weights", "d = 3, p = 0.7", (_W_CHECK, 0.7)),
-        PublicCheck("dropout_to_ridge_weights", _AS_LISTS, _lists(_W_CHECK, 0.3)),
         PublicCheck("dropout_gamma", "N = 5, d = 3, p = 0.7", (_X, 0.7)),
         PublicCheck("dropout_gamma", "N = 5, d = 3, p = 0.2", (_X, 0.2)),
-        PublicCheck("dropout_gamma", _AS_LISTS, _lists(_X, 0.6)),
     ),
     "q2b": (
         PublicCheck("effective_matrix", "N = 5, d = 3, Gamma not diagonal", (_X, _GAMMA)),
-        PublicCheck("effective_matrix", _AS_LISTS, _lists(_X, _GAMMA)),
         PublicCheck("ridge_to_tikhonov_weights", "d = 3, Gamma not diagonal", (_W_TILDE, _GAMMA)),
-        PublicCheck("ridge_to_tikhonov_weights", _AS_LISTS, _lists(_W_TILDE, _GAMMA)),
     ),
     "q2c": (
         PublicCheck("effective_column_norm", "p = 0.7", (0.7,)),
@@ -278,10 +262,11 @@ def _literal(value: object) -> str:
     """Python source that rebuilds `value` exactly (floats via repr round-trip)."""
     if isinstance(value, np.ndarray):
         return f"np.array({value.tolist()!r})" if value.ndim else repr(float(value))
-    if isinstance(value, (float, list)):
+    if isinstance(value, float):
         return repr(value)
     raise TypeError(
-        f"public check arguments must be floats, lists or arrays, not {type(value).__name__}"
+        f"public check arguments must be floats or float64 arrays (the input contract), "
+        f"not {type(value).__name__}"
     )
 
 
