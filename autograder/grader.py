@@ -11,6 +11,8 @@ kind of case, never the hidden inputs or expected values. What it concludes is a
 `results.GradeReport`.
 """
 
+import functools
+import inspect
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +69,31 @@ def expected_outputs() -> dict[str, list[Expected]]:
             rows.append(Expected(case, value, call, _promised(name, case.args, result)))
         table[name] = rows
     return table
+
+
+def _reference_value(name: str, args: list) -> object:
+    """The reference's value of `name` on a stand-in's arguments, or None where it has none
+    (arguments it does not take, say)."""
+    try:
+        result = compare.call_on_copies(solutions.GRADED[name], args, False)[0]
+    except Exception:  # noqa: BLE001 - the student's code chose the arguments
+        return None
+    if isinstance(result, float):
+        return float(result)
+    array, problem = compare.as_float_array(result)
+    return array if problem is None else None
+
+
+@functools.cache
+def reference() -> sandbox.Reference:
+    """The stand-ins' reference: a graded function that calls one listed before it is judged
+    with the reference's values in place of the student's (each mistake costs once)."""
+    graded = tuple(
+        (name, tuple(inspect.signature(solutions.GRADED[name]).parameters))
+        for question in spec.QUESTIONS
+        for name in question.functions
+    )
+    return sandbox.Reference(graded, _reference_value)
 
 
 def judge_case(
@@ -275,7 +302,7 @@ def score(
                 calls.append(expected.call)
                 owners.append((name, index))
     start = time.monotonic()
-    report = sandbox.run(submission.cells, calls, limits)
+    report = sandbox.run(submission.cells, calls, limits, reference())
     out_of_time = time.monotonic() - start >= limits.budget_seconds
     missing_imports = _missing_imports(submission.cells, report.cell_errors)
     verdicts, promises = [], []
@@ -295,6 +322,9 @@ def score(
     broken: dict[str, dict[int, set[str]]] = {}
     forms: dict[str, dict[int, str | None]] = {}
     signatures: dict[str, list[tuple | None]] = {name: [] for name in table}
+    standins: dict[str, set[str]] = {name: set() for name in table}
+    for (name, _), outcome in zip(owners, report.outcomes, strict=True):
+        standins[name].update(outcome.standins)
     for (name, index), verdict, (kept, form) in zip(owners, verdicts, promises, strict=True):
         if not verdict.passed:
             failures.setdefault(name, {})[index] = verdict
@@ -306,6 +336,7 @@ def score(
     mistakes: dict[str, str] = {}
     case_kinds: dict[str, dict[str, list[int]]] = {}
     not_attempted = []
+    earned: dict[str, float] = {}
     for question in spec.QUESTIONS:
         functions = []
         for name in question.functions:
@@ -316,6 +347,10 @@ def score(
                 name, labels, failed, broken.get(name, {}), promised, forms.get(name)
             )
             text = _function_feedback(name, criteria, question.share)
+            earned[name] = sum(c.points for c in criteria)
+            for callee in sorted(standins[name]):  # earlier functions: already marked
+                if earned.get(callee, 0.0) < spec.question_of(callee).share - 1e-9:
+                    text += wording.STANDIN.format(callee=callee)
             if untouched(criteria) is not None:
                 not_attempted.append(name)
             mistake = None

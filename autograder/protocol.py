@@ -1,14 +1,15 @@
 """What crosses the sandbox boundary, written once for both sides: the schema and its codec.
 
-The grader sends the sandboxed worker one *job* (JSON, `encode_job`, read by `read_job`): the
-submission's cells, the calls to make, the limits and the paths it may read. The worker answers
-with *events*, one JSON object per line on a pipe (`send`). Student code runs in the worker's
-process and can write anything to that pipe, so the grader treats every byte as hostile:
-`EventReader` reads with hard limits (bytes per event, events and bytes per submission),
-`parse_event` accepts only the shapes declared below and returns None for anything else, and
-every string a student controls is cut to a fixed length first and only then cleaned, in
-linear time. The worker decides nothing; it only reports what happened, and the grader draws
-every conclusion.
+The grader sends the sandboxed worker one *job* (one line of JSON, `encode_job`, read by
+`read_job`): the submission's cells, the calls to make, the limits and the paths it may read.
+The worker answers with *events*, one JSON object per line on a pipe (`send`). On the job's
+pipe, after the job, the grader sends one *answer* per ``standin`` event, and nothing else.
+Student code runs in the worker's process and can write anything to the events' pipe, so the
+grader treats every byte as hostile: `EventReader` reads with hard limits (bytes per event,
+events and bytes per submission), `parse_event` accepts only the shapes declared below and
+returns None for anything else, and every string a student controls is cut to a fixed length
+first and only then cleaned, in linear time. The worker decides nothing; it only reports what
+happened, and the grader draws every conclusion.
 
 Standard library only, Python 3.10 syntax: the worker loads this source privately, in an
 interpreter that has nothing but the standard library and numpy. Functions that make or read
@@ -21,12 +22,19 @@ The job, as the grader writes it:
 * ``cells``: [str], the submission's cells in order; ``skip``: [int], cells not to run (they
   failed a previous worker).
 * ``limits``: ``{"memory_mb": int, "cpu_seconds": int, "open_files": int}``, the resource
-  limits the worker sets on itself; ``report``: ``{"text_chars": int, "frames": int}``, how
-  much of an exception it sends (no more than the grader reads).
+  limits the worker sets on itself; ``report``: ``{"text_chars": int, "frames": int,
+  "standin_elements": int}``, how much of an exception it sends (no more than the grader
+  reads), and the most array elements a stand-in sends.
 * ``landlock``: int, the highest Landlock ABI to use (0: none); ``seccomp``: the system-call
   filter as base64, or null; ``readable``: [str], the paths it may read.
 * ``calls``: [``{"function": str, "strict": bool, "args": [ARG], "id": int}``], in order;
   an ARG is an array, ``{"list": [...]}`` or ``{"float": number}``.
+* ``graded``: [[str, [str]]], every graded function with its parameters, in question order.
+  Before it calls a function, the worker puts a *stand-in* in place of each graded function
+  listed before it (`autograder.worker`): a function that asks the grader for the
+  reference's value (a ``standin`` event, then one answer) and calls the student's own
+  function only when the grader answers ``own``. A function's own calls all come before any
+  later function's, so no function is ever judged with a stand-in of itself.
 
 Events, as the worker writes them:
 
@@ -40,8 +48,15 @@ Events, as the worker writes them:
   where it no longer reads as a float array, ``form``: one of `FORMS`, what was returned),
   ``raised`` (plus ``type``, ``message``, ``where``), ``not_defined``, ``unconvertible``
   (plus ``what``: one of `UNCONVERTIBLE`, ``type``: str).
+* ``{"event": "standin", "function": str, "args": [ARG]}``: the call being judged called a
+  stand-in; ARG is an array or ``{"float": number}`` (`standin_arg`).
 * ``{"event": "done", "peak_kb": int}``.
 * ``{"event": "fatal", "message": str}``: the worker could not start (before student code).
+
+Answers, as the grader writes them on the job's pipe: ``{"value": ARG}``, the reference's
+value (an array or ``{"float": number}``), or ``{"own": true, "more": bool}``: call the
+student's own function (the reference could not answer, or the arguments were not what it
+takes); with ``more`` false, stop asking (the submission used up `Channel.standin_calls`).
 
 An array is ``{"array": base64 of little-endian float64, "shape": [int, ...]}``.
 """
@@ -60,6 +75,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # never at run time (so the annotations are quoted): the worker has neither
+    import io
+
     import numpy
 
     from .spec import Channel
@@ -162,9 +179,11 @@ def encode_job(
     seccomp: bytes | None,
     readable: list[str],
     calls: list[tuple[int, str]],
+    graded: list | tuple = (),
 ) -> bytes:
     """The job (see the schema above); `calls` pairs each id with its `encode_call` text."""
     head = {
+        "graded": [[name, list(params)] for name, params in graded],
         "cells": cells,
         "skip": skip,
         "limits": limits,
@@ -174,21 +193,58 @@ def encode_job(
         "readable": readable,
     }
     wire = ", ".join(f'{text[:-1]}, "id": {ident}}}' for ident, text in calls)
-    return f'{json.dumps(head)[:-1]}, "calls": [{wire}]}}'.encode()
+    return f'{json.dumps(head)[:-1]}, "calls": [{wire}]}}\n'.encode()
 
 
-def read_job(fd: int, np: types.ModuleType) -> dict:
-    """The job from `fd` (read to its end, then closed), each call's arguments decoded (the
-    worker's side; the grader wrote it, so it is not checked)."""
-    chunks = []
-    while chunk := os.read(fd, 1 << 20):
-        chunks.append(chunk)
-    os.close(fd)
-    job = json.loads(b"".join(chunks))
+def read_job(reader: "io.BufferedReader", np: types.ModuleType) -> dict:
+    """The job, the first line of `reader`, each call's arguments decoded (the worker's side;
+    the grader wrote it, so it is not checked)."""
+    job = json.loads(reader.readline())
     job["seccomp"] = None if job["seccomp"] is None else base64.b64decode(job["seccomp"])
     for call in job["calls"]:
         call["args"] = [_decode_arg(a, np) for a in call["args"]]
     return job
+
+
+def read_answer(reader: "io.BufferedReader", np: types.ModuleType) -> tuple[object, bool]:
+    """The grader's answer to a stand-in's question (the worker's side): the reference's
+    value, or None to call the student's own function; and whether to go on asking."""
+    answer = json.loads(reader.readline())
+    if "value" in answer:
+        return _decode_arg(answer["value"], np), True
+    return None, bool(answer.get("more"))
+
+
+def encode_answer(value: object, np: types.ModuleType) -> bytes:
+    """The grader's answer to a stand-in: the reference's `value` (a float, or anything numpy
+    reads as a float64 array)."""
+    wire = {"float": value} if isinstance(value, float) else encode_array(value, np)
+    return (json.dumps({"value": wire}) + "\n").encode()
+
+
+def own_answer(more: bool) -> bytes:
+    """The grader's answer that the stand-in calls the student's own function."""
+    return (json.dumps({"own": True, "more": more}) + "\n").encode()
+
+
+def standin_arg(value: object, np: types.ModuleType) -> dict | None:
+    """A stand-in's argument for the wire (the worker's side): a number as ``{"float": x}``,
+    anything numpy reads as a real array as an array; None for anything else (a string, a
+    bool, a complex number), which the student's own function is then called with."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        try:
+            return {"float": float(value)}
+        except OverflowError:
+            return None
+    try:
+        array = np.asarray(value)
+    except BaseException:  # noqa: BLE001 - a student's object may raise anything
+        return None
+    if array.dtype.kind not in "fiu":
+        return None
+    return encode_array(array, np)
 
 
 def _decode_arg(value: dict, np: types.ModuleType) -> object:
@@ -296,6 +352,34 @@ def _result(event: dict, calls: int, channel: "Channel") -> dict | None:
     return None
 
 
+def _standin(event: dict, channel: "Channel") -> dict | None:
+    """A stand-in's question: a function name and at most eight arguments (arrays within
+    `Channel.standin_elements` together, or plain numbers), or None."""
+    function, args = event["function"], event["args"]
+    if not (isinstance(function, str) and _NAME.fullmatch(function[: channel.name_chars + 1])):
+        return None
+    if len(function) > channel.name_chars or not isinstance(args, list) or len(args) > 8:
+        return None
+    decoded, elements = [], 0
+    for arg in args:
+        if isinstance(arg, dict) and set(arg) == {"float"}:
+            number = arg["float"]
+            if type(number) is int and abs(number) < 1 << 53:
+                number = float(number)
+            if type(number) is not float:
+                return None
+            decoded.append(number)
+            continue
+        array = unpack_array(arg, channel)
+        if array is None:
+            return None
+        elements += math.prod(array[1])
+        decoded.append(array)
+    if elements > channel.standin_elements:
+        return None
+    return {"function": function, "args": decoded}
+
+
 def parse_event(line: bytes, calls: int, channel: "Channel") -> Event | None:
     """Validate one line from the worker: an `Event`, or None if it is not a well-formed one
     (within `channel`'s caps) for a job of `calls` calls."""
@@ -322,6 +406,8 @@ def parse_event(line: bytes, calls: int, channel: "Channel") -> Event | None:
         fields = {}
     elif kind == "result":
         fields = _result(event, calls, channel)
+    elif kind == "standin" and keys == {"event", "function", "args"}:
+        fields = _standin(event, channel)
     elif kind == "done" and keys == {"event", "peak_kb"}:
         peak = _int(event["peak_kb"], 0, 1 << 40)
         fields = None if peak is None else {"peak_kb": peak}

@@ -16,6 +16,7 @@ import os
 import select
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Call",
     "Outcome",
+    "Reference",
     "RunRecord",
     "SandboxUnavailable",
     "run",
@@ -83,6 +85,22 @@ class Outcome:
     modified: bool = False
     error_type: str | None = None
     form: str | None = None  # `compare.form_of` what the call returned
+    standins: tuple[str, ...] = ()  # graded functions the reference answered for in the call
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The grader's side of the stand-ins (`autograder.worker`): every graded function with
+    its parameters, in question order, and `answer(function, args)`, the reference's value
+    on those arguments (arrays and floats), or None where it has none. A call of a graded
+    function may ask for the value of any function listed before it."""
+
+    graded: tuple[tuple[str, tuple[str, ...]], ...]
+    answer: Callable[[str, list], object]
+
+    def before(self, function: str) -> frozenset[str]:
+        names = [name for name, _ in self.graded]
+        return frozenset(names[: names.index(function)] if function in names else ())
 
 
 @dataclass
@@ -101,8 +119,9 @@ class RunRecord:
 # --- one worker -------------------------------------------------------------------------------
 
 
-def send_job(fd: int, job: bytes, deadline: float) -> None:
-    """Write `job` to a worker's job pipe and close it, giving up at `deadline`.
+def send_job(fd: int, job: bytes, deadline: float) -> bool:
+    """Write `job` (or an answer to a stand-in) to a worker's job pipe, giving up at
+    `deadline`; whether all of it was written.
 
     The job is larger than a pipe holds, so the write waits for the worker to read; a worker
     that never does (stopped by another submission's code, where nothing keeps them apart) must
@@ -115,15 +134,14 @@ def send_job(fd: int, job: bytes, deadline: float) -> None:
         while rest:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([], [fd], [], remaining)[1]:
-                break
+                return False
             try:
                 rest = rest[os.write(fd, rest) :]
             except BlockingIOError:
                 continue
     except BrokenPipeError:
-        pass
-    finally:
-        os.close(fd)
+        return False
+    return True
 
 
 class _Worker:
@@ -150,6 +168,7 @@ class _Worker:
             os.close(events_write)
         self.status: str | None = None
         self.reader = protocol.EventReader(events, max_events, max_bytes, event_bytes)
+        self.answers = job_write  # kept open: answers to stand-ins follow the job
         send_job(job_write, job, time.monotonic() + WORKER_START_SECONDS)
 
     def close(self) -> str:
@@ -180,6 +199,7 @@ class _Worker:
         else:
             self.status = wording.WORKER_EXIT.format(code=code)
         os.close(self.reader.fd)
+        os.close(self.answers)
         return self.status
 
 
@@ -231,12 +251,23 @@ class _Session:
     next worker resumes with what is left (`pending`), skipping the cells that failed.
     """
 
-    def __init__(self, rt: Runtime, cells: list[str], calls: list[Call], limits: Limits):
+    def __init__(
+        self,
+        rt: Runtime,
+        cells: list[str],
+        calls: list[Call],
+        limits: Limits,
+        reference: Reference | None,
+    ):
         self.rt, self.cells, self.calls, self.limits = rt, cells, calls, limits
+        self.reference = reference
         self.record = RunRecord(outcomes=[Outcome("skipped", wording.NOT_RUN) for _ in calls])
         self.pending = list(range(len(calls)))
         self.budget_end = time.monotonic() + limits.budget_seconds
         self.phase, self.current = "start", None
+        self.started = time.monotonic()  # when the current cell or call began
+        self.answered: set[str] = set()  # stand-ins the reference answered for in this call
+        self.standin_calls = 0  # in the whole submission: `Channel.standin_calls` caps them
         self.errors_seen: set[int] = set()  # cells this worker reported an error for
         self.landlock, self.seccomp = 0, False
         self.received = 0  # bytes from every worker so far: the cap is per submission
@@ -253,11 +284,16 @@ class _Session:
                 "cpu_seconds": int(limits.budget_seconds) + 2,
                 "open_files": limits.open_files,
             },
-            report={"text_chars": channel.text_chars, "frames": channel.frames},
+            report={
+                "text_chars": channel.text_chars,
+                "frames": channel.frames,
+                "standin_elements": channel.standin_elements,
+            },
             landlock=platform.landlock,  # the same whether namespaces are used or not
             seccomp=platform.seccomp,
             readable=list(self.rt.interpreter.readable),
             calls=[(i, self.calls[i].wire) for i in self.pending],
+            graded=[] if self.reference is None else self.reference.graded,
         )
 
     def run(self) -> RunRecord:
@@ -286,13 +322,18 @@ class _Session:
         if self.phase == "start":  # no student code yet: the budget is not the worker's to use
             return WORKER_START_SECONDS, time.monotonic() + WORKER_START_SECONDS
         limit = self.limits.cell_seconds if self.phase == "cell" else self.limits.call_seconds
-        return limit, min(time.monotonic() + limit, self.budget_end)
+        return limit, min(self.started + limit, self.budget_end)
+
+    def begin(self, phase: str, current: int | None) -> None:
+        self.phase, self.current, self.started = phase, current, time.monotonic()
+        self.answered = set()
 
     def run_worker(self) -> bool:
         """Run one worker until done (True) or until it must be replaced (False)."""
         self.phase, self.current, self.errors_seen = "start", None, set()
-        max_events = 2 * len(self.cells) + len(self.pending) + 4  # all an honest job sends
         channel = self.limits.channel
+        # All an honest job sends: a stand-in asks until the grader says it may no more.
+        max_events = 2 * len(self.cells) + len(self.pending) + channel.standin_calls + 5
         max_bytes = channel.submission_bytes - self.received
         worker = _Worker(self.job(), max_events, max_bytes, channel.event_bytes)
         self.record.confinement = worker.server.plan.describe(self.landlock, self.seccomp)
@@ -328,9 +369,9 @@ class _Session:
             self.record.uid, self.landlock = fields["uid"], fields["landlock"]
             self.seccomp = fields["seccomp"]
             self.record.confinement = worker.server.plan.describe(self.landlock, self.seccomp)
-            self.phase = "ready"
+            self.begin("ready", None)
         elif kind == "cell" and self.phase in ("ready", "cell") and self.next_cell(fields["index"]):
-            self.phase, self.current = "cell", fields["index"]
+            self.begin("cell", fields["index"])
         elif (
             kind == "cell_error"
             and self.phase == "cell"
@@ -341,11 +382,15 @@ class _Session:
             error = f"{fields['type']}: {fields['message']}".rstrip(": ")
             self.record.cell_errors[self.current] = error
         elif kind == "calls" and self.phase in ("ready", "cell"):
-            self.phase, self.current = "call", (self.pending[0] if self.pending else None)
+            self.begin("call", self.pending[0] if self.pending else None)
+        elif kind == "standin" and self.phase == "call" and self.may_ask(fields["function"]):
+            return self.answer(fields, worker)
         elif kind == "result" and self.phase == "call" and fields["id"] == self.current:
-            self.record.outcomes[self.current] = _outcome(fields, self.calls[self.current])
+            outcome = _outcome(fields, self.calls[self.current])
+            outcome.standins = tuple(sorted(self.answered))
+            self.record.outcomes[self.current] = outcome
             self.pending.remove(self.current)
-            self.current = self.pending[0] if self.pending else None
+            self.begin("call", self.pending[0] if self.pending else None)
         elif kind == "done" and self.phase == "call" and not self.pending:
             self.record.peak_kb = max(self.record.peak_kb, fields["peak_kb"])
             self.phase = "done"
@@ -353,6 +398,35 @@ class _Session:
         else:
             self.fail(wording.UNEXPECTED_MESSAGE)
             return False
+        return True
+
+    def may_ask(self, function: str) -> bool:
+        """Whether the call being made may ask for the reference's value of `function`."""
+        if self.reference is None or self.current is None:
+            return False
+        return function in self.reference.before(self.calls[self.current].function)
+
+    def answer(self, fields: dict, worker: _Worker) -> bool:
+        """Answer a stand-in: the reference's value, computed here on the arguments the
+        student's code passed, or ``own``. False if the worker does not take the answer."""
+        import numpy as np
+
+        self.standin_calls += 1
+        value = None
+        if self.standin_calls <= self.limits.channel.standin_calls:
+            args = [
+                a if isinstance(a, float) else protocol.to_array(*a, np) for a in fields["args"]
+            ]
+            value = self.reference.answer(fields["function"], args)
+        if value is None:
+            more = self.standin_calls < self.limits.channel.standin_calls
+            data = protocol.own_answer(more)
+        else:
+            data = protocol.encode_answer(value, np)
+            self.answered.add(fields["function"])
+        limit, deadline = self.deadline()
+        if not send_job(worker.answers, data, deadline):
+            return self.fail(wording.DID_NOT_FINISH.format(seconds=limit), timeout=True)
         return True
 
     def next_cell(self, index: int) -> bool:
@@ -384,12 +458,20 @@ class _Session:
         return False
 
 
-def run(cells: list[str], calls: list[Call], limits: Limits = LIMITS) -> RunRecord:
+def run(
+    cells: list[str],
+    calls: list[Call],
+    limits: Limits = LIMITS,
+    reference: Reference | None = None,
+) -> RunRecord:
     """Run `cells` in order, then every call, in the sandbox; never raises for student faults.
+
+    With a `reference`, a graded function that calls one listed before it is judged with the
+    reference standing in for that one (`Outcome.standins` says where it did).
 
     Raises
     ------
     SandboxUnavailable
         When the sandbox itself cannot be had (never because of what the submission does).
     """
-    return _Session(runtime(), cells, calls, limits).run()
+    return _Session(runtime(), cells, calls, limits, reference).run()

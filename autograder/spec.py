@@ -43,6 +43,12 @@ class Channel:
         Dimensions of a returned array.
     elements : int
         Elements of a returned array.
+    standin_calls : int
+        Calls of a stand-in (the reference answering for a graded function that a later one
+        calls, `autograder.sandbox`) in one submission; past them its own function is used.
+    standin_elements : int
+        Elements of the arguments of one stand-in call; larger calls use the student's own
+        function (the reference answers in milliseconds on anything this size).
     """
 
     event_bytes: int = 1 << 20
@@ -52,6 +58,8 @@ class Channel:
     frames: int = 3
     dims: int = 8
     elements: int = 1 << 22
+    standin_calls: int = 1 << 14
+    standin_elements: int = 1 << 16
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,11 @@ PROMISE_BROKEN = {
 }
 FORM_WORDS = {"float64": "a float64 array", "narrow": "a narrower float", "other": "a non-float"}
 HINT = "\n    Hint: {hint}"
+# A graded function that calls another one the student wrote, which lost points on its own.
+STANDIN = (
+    "\n    Judged with the reference {callee} where it calls {callee}; yours is marked under "
+    "{callee}, so its mistakes cost points there only."
+)
 NOT_RUN = "{name}: not run"  # every function of a submission that could not be read
 
 NUMPY_ONLY = "only numpy and Python's standard library are available: use numpy only"

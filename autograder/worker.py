@@ -11,6 +11,11 @@ paths it is given, writes nowhere, no TCP, no signals or tracing outside itself)
 runs student code. It reports over a second pipe (see `autograder.protocol`) and decides
 nothing: the grader checks every value it sends.
 
+When a graded function calls another graded function listed before it, the call goes to a
+stand-in that asks the grader for the reference's value (`_StandIns`): each mistake is charged
+once, to the function that makes it. The reference itself never comes here, only its values
+on what the student's code passed.
+
 Standard library and numpy only, and Python 3.10 syntax: it runs on the grading machine's
 Python, not the one that built the release.
 """
@@ -18,6 +23,7 @@ Python, not the one that built the release.
 import builtins
 import ctypes
 import json
+import math
 import os
 import resource
 import sys
@@ -182,10 +188,60 @@ def _unconvertible(value, np):
         return "other"
 
 
-def _run_calls(job, namespace, out, np, protocol, compare):
+class _StandIns:
+    """Stand-ins for the graded functions, put in place in question order: before a call of
+    a function, every graded function listed before it (whose own calls are all made)."""
+
+    def __init__(self, job, namespace, answers, out, np, protocol):
+        self.graded = job["graded"]
+        self.position = {name: i for i, (name, _) in enumerate(self.graded)}
+        self.most = job["report"]["standin_elements"]
+        self.namespace, self.answers, self.out = namespace, answers, out
+        self.np, self.protocol = np, protocol
+        self.placed = 0
+        self.asking = True
+
+    def before(self, function):
+        """Put stand-ins in place of the graded functions listed before `function`."""
+        while self.placed < self.position.get(function, 0):
+            name, params = self.graded[self.placed]
+            self.namespace[name] = self._stand_in(name, params, self.namespace.get(name))
+            self.placed += 1
+
+    def _stand_in(self, name, params, own):
+        def stand_in(*args, **kwargs):
+            value = self._ask(name, params, args, kwargs)
+            if value is not None:
+                return value
+            if not callable(own):
+                raise NameError(f"name '{name}' is not defined")
+            return own(*args, **kwargs)
+
+        stand_in.__name__ = stand_in.__qualname__ = name
+        return stand_in
+
+    def _ask(self, name, params, args, kwargs):
+        """The reference's value for these arguments, or None (call the student's own)."""
+        if not self.asking or len(args) > len(params) or set(kwargs) - set(params[len(args) :]):
+            return None
+        bound = list(args) + [kwargs[p] for p in params[len(args) :] if p in kwargs]
+        if len(bound) != len(params):
+            return None
+        wire = [self.protocol.standin_arg(a, self.np) for a in bound]
+        if any(w is None for w in wire):
+            return None
+        if sum(math.prod(w.get("shape", ())) for w in wire) > self.most:
+            return None  # larger than the grader answers for
+        self.protocol.send(self.out, {"event": "standin", "function": name, "args": wire})
+        value, self.asking = self.protocol.read_answer(self.answers, self.np)
+        return value
+
+
+def _run_calls(job, namespace, out, np, protocol, compare, stand_ins):
     """Call the graded functions; one ``result`` event per call, in the order given."""
     protocol.send(out, {"event": "calls"})
     for call in job["calls"]:
+        stand_ins.before(call["function"])
         head = {"event": "result", "id": call["id"]}
         function = namespace.get(call["function"])
         if not callable(function):
@@ -210,7 +266,8 @@ def _run_calls(job, namespace, out, np, protocol, compare):
 def _work(job_fd, out, np, protocol, compare):
     """A forked child: read one job, confine itself, run the student's code, report, exit."""
     try:
-        job = protocol.read_job(job_fd, np)
+        answers = os.fdopen(job_fd, "rb")  # the job, then answers to stand-ins
+        job = protocol.read_job(answers, np)
         os.chdir("/")
         _confine(job["limits"])
         _no_new_privileges()
@@ -224,7 +281,8 @@ def _work(job_fd, out, np, protocol, compare):
     sys.modules["otter"] = _fake_otter()
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     _run_cells(job, out, namespace, protocol)
-    _run_calls(job, namespace, out, np, protocol, compare)
+    stand_ins = _StandIns(job, namespace, answers, out, np, protocol)
+    _run_calls(job, namespace, out, np, protocol, compare, stand_ins)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     protocol.send(out, {"event": "done", "peak_kb": peak})
     os._exit(0)  # skip atexit handlers and finalizers registered by student code

@@ -297,3 +297,34 @@ def test_limits_hit_name_the_cell_or_function_and_the_limit():
         "dropout_loss: raised MemoryError: Unable to allocate",
         "dropout_gamma was not run: the submission used up its 60 s",
     ]
+
+
+# Failing for reasons no catalogued mistake explains: values off by a constant, and an error.
+UNEXPLAINED = {
+    "residual_block": "def residual_block(W1, W2, x0):\n"
+    "    return np.maximum(W2 @ np.maximum(W1 @ x0, 0) + x0, 0) + 0.125",
+    "dropout_gamma": "def dropout_gamma(X, p):\n    raise ValueError('not today')",
+}
+
+
+def test_a_failure_no_catalogued_mistake_explains_gets_no_hint_and_no_row(
+    tmp_path, solution_json, sandbox_runtime
+):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    notebook = gate.with_cells(solution_json, list(UNEXPLAINED.values()))
+    (folder / "odd.ipynb").write_text(json.dumps(notebook))
+    out = tmp_path / "graded"
+    batch.grade_all(folder, out, jobs=1, progress=None)
+    results = json.loads((out / "results" / "odd.json").read_text())
+    assert results["score"] < sum(q.points for q in spec.QUESTIONS)
+    assert results.get("extra_data", {}).get("mistakes", {}) == {}
+    for function in UNEXPLAINED:
+        question = spec.question_of(function).name
+        (test,) = [t for t in results["tests"] if t["name"] == question]
+        block = test["output"].split(f"{function}: ", 1)[1].split("\n    Hint")[0]
+        assert "FAILED" in block and "Hint" not in test["output"], test["output"]
+    with (out / "mistakes.csv").open() as f:
+        assert list(csv.DictReader(f)) == []
+    page = (out / "report.html").read_text()
+    assert "failing, matching no catalogued mistake" in _function_block(page, "residual_block")

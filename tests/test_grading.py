@@ -16,6 +16,10 @@ from autograder.release import attacks, gate, leaks, package
 FULL = sum(q.points for q in spec.QUESTIONS)
 REPO = str(Path(__file__).resolve().parent.parent)
 FAST = spec.Limits(call_seconds=1.0, cell_seconds=1.0, budget_seconds=20.0)
+SOLUTION_SIGMOID = (
+    "def sigmoid(x):\n    x = np.asarray(x, float)\n    out = np.exp(-np.logaddexp(0, -x))\n"
+    "    return float(out) if out.ndim == 0 else out"
+)
 
 
 @pytest.fixture
@@ -64,6 +68,65 @@ def test_credit_is_per_criterion(grade, solution_json, table):
     assert "FAILED: no overflow for large |x|" in result.feedback
     assert "raised FloatingPointError: overflow" in result.feedback
     assert report.score == pytest.approx(FULL - 1 + result.points)
+
+
+# ## Each mistake costs once: a graded function calling an earlier one of the student's
+
+_OVERFLOWING_SIGMOID = "def sigmoid(x):\n    return 1 / (1 + np.exp(-x))"
+_GRAD_CALLING_SIGMOID = "def sigmoid_grad(x):\n    s = sigmoid(x)\n    return s * (1 - s)"
+
+
+def test_a_correct_function_calling_a_broken_one_is_judged_with_the_reference_in_its_place(
+    grade, student_json
+):
+    # Only these two are written: sigmoid overflows, sigmoid_grad is right but calls it. The
+    # mistake costs sigmoid's points, never sigmoid_grad's; the feedback says why.
+    cells = ["import numpy as np", _OVERFLOWING_SIGMOID, _GRAD_CALLING_SIGMOID]
+    report = grade(student_json, *cells)
+    points = function_points(report)
+    overflow = spec.criterion_points("sigmoid")["no overflow for large |x|"]
+    assert points["sigmoid"] == pytest.approx(spec.question_of("sigmoid").share - overflow)
+    assert points["sigmoid_grad"] == pytest.approx(spec.question_of("sigmoid_grad").share)
+    text = feedback(report, "sigmoid_grad")
+    assert "Judged with the reference sigmoid where it calls sigmoid" in text
+    assert "Hint" not in text and "sigmoid_grad" not in report.mistakes
+    # The same sigmoid_grad beside a correct sigmoid: nothing to explain.
+    fixed = grade(student_json, "import numpy as np", _GRAD_CALLING_SIGMOID, SOLUTION_SIGMOID)
+    assert "Judged with the reference" not in feedback(fixed, "sigmoid_grad")
+
+
+def test_a_function_not_written_yet_stands_in_for_its_callers_but_earns_nothing(
+    grade, student_json
+):
+    # sigmoid is still the stub: sigmoid_grad calling it earns its points, sigmoid none.
+    report = grade(student_json, "import numpy as np", _GRAD_CALLING_SIGMOID)
+    points = function_points(report)
+    assert points["sigmoid"] == 0
+    assert points["sigmoid_grad"] == pytest.approx(spec.question_of("sigmoid_grad").share)
+
+
+def test_a_function_is_never_judged_with_a_stand_in_of_itself_or_of_a_later_one(
+    grade, student_json
+):
+    # sigmoid calling sigmoid_grad (later) gets the student's own; max_sigmoid_grad, later
+    # still, is judged with the reference sigmoid_grad, whatever the student's returns.
+    cells = [
+        "import numpy as np",
+        "def sigmoid_grad(x):\n    return 0.0 * np.asarray(x, float) + 7.25",
+        "def sigmoid(x):\n    g = sigmoid_grad(x)\n    return np.exp(-np.logaddexp(0, -x)) + 0 * g",
+        "def max_sigmoid_grad():\n    return float(sigmoid_grad(0.0))",
+    ]
+    report = grade(student_json, *cells)
+    points = function_points(report)
+    assert points["sigmoid"] == pytest.approx(spec.question_of("sigmoid").share)
+    assert points["sigmoid_grad"] == 0
+    assert points["max_sigmoid_grad"] == pytest.approx(spec.question_of("max_sigmoid_grad").share)
+    assert "Judged with the reference sigmoid_grad" in feedback(report, "max_sigmoid_grad")
+    # The student's own sigmoid_grad would make this one right: it is never called.
+    seven = grade(
+        student_json, *cells[:2], "def max_sigmoid_grad():\n    return float(sigmoid_grad(0.0)) - 7"
+    )
+    assert function_points(seven)["max_sigmoid_grad"] == 0
 
 
 def test_each_stage_of_feedback(grade, solution_json):

@@ -4,6 +4,7 @@ submission can never break a classmate's grading."""
 
 import csv
 import dataclasses
+import io
 import json
 import os
 import select
@@ -90,7 +91,8 @@ def test_the_job_reaches_a_worker_that_reads_it_whole():
     job, got = os.urandom(3 << 20), []
     reader = threading.Thread(target=lambda: got.append(_read_to_end(read)))
     reader.start()
-    sandbox.send_job(write, job, time.monotonic() + 10)
+    assert sandbox.send_job(write, job, time.monotonic() + 10)
+    os.close(write)
     reader.join(10)
     assert got == [job]
 
@@ -98,10 +100,11 @@ def test_the_job_reaches_a_worker_that_reads_it_whole():
 def test_a_worker_that_never_reads_its_job_cannot_hang_the_grader():
     read, write = os.pipe()
     start = time.monotonic()
-    sandbox.send_job(write, b"x" * (4 << 20), time.monotonic() + 0.5)
+    assert not sandbox.send_job(write, b"x" * (4 << 20), time.monotonic() + 0.5)
     assert time.monotonic() - start < 3
+    os.close(write)
     assert os.read(read, 1 << 20)  # what the pipe held,
-    assert os.read(read, 1 << 20) == b""  # then the end: the grader closed it
+    assert os.read(read, 1 << 20) == b""  # then the end
     os.close(read)
 
 
@@ -210,11 +213,17 @@ def test_a_job_reads_back_as_it_was_written():
         seccomp=b"\x00\xff",
         readable=["/usr/lib"],
         calls=calls,
+        graded=[("f", ("x", "y", "p")), ("g", ())],
     )
-    read, write = os.pipe()
-    os.write(write, job)
-    os.close(write)
-    back = protocol.read_job(read, np)
+    answer = protocol.encode_answer(np.eye(2), np) + protocol.own_answer(False)
+    answer += protocol.encode_answer(0.25, np)
+    reader = io.BytesIO(job + answer)  # the job's pipe: the job, then answers to stand-ins
+    back = protocol.read_job(reader, np)
+    assert back["graded"] == [["f", ["x", "y", "p"]], ["g", []]]
+    value, more = protocol.read_answer(reader, np)
+    assert np.array_equal(value, np.eye(2)) and value.flags.writeable and more
+    assert protocol.read_answer(reader, np) == (None, False)
+    assert protocol.read_answer(reader, np) == (0.25, True)
     assert back["seccomp"] == b"\x00\xff" and back["report"] == {"text_chars": 4, "frames": 5}
     assert [(c["id"], c["function"], c["strict"]) for c in back["calls"]] == [
         (4, "f", True),
@@ -253,9 +262,8 @@ def test_the_protocol_loads_without_numpy_or_the_package_on_the_oldest_python():
         "sys.modules['numpy'] = None\n"
         "protocol = types.ModuleType('disc05_protocol')\n"
         "exec(compile(sys.argv[1], '<disc05_protocol>', 'exec'), protocol.__dict__)\n"
-        "read, write = os.pipe()\n"
-        "os.write(write, sys.argv[2].encode())\n"
-        "os.close(write)\n"
+        "import io\n"
+        "read = io.BytesIO(sys.argv[2].encode())\n"
         "channel = types.SimpleNamespace(text_chars=20, name_chars=9, frames=1)\n"
         'line = b\'{"event": "cell_error", "index": 0, "type": "E", \'\n'
         'line += b\'"message": "x = 0.123", "where": []}\'\n'
@@ -642,3 +650,37 @@ def test_no_connection_reaches_a_listener_on_this_machine(
     assert namespace["reach"]() == 3.0 and any_connected()
     report = sandbox.run([code], [sandbox.Call("reach", ())], FAST)
     assert report.outcomes[0].status == "ok" and float(report.outcomes[0].value) == 0.0
+
+
+def test_a_stand_in_question_is_read_only_in_the_shapes_the_protocol_declares():
+    import numpy as np
+
+    def parse(function: object, args: object) -> object:
+        line = json.dumps({"event": "standin", "function": function, "args": args}).encode()
+        event = protocol.parse_event(line, 1, CHANNEL)
+        return None if event is None else event.fields
+
+    x = protocol.standin_arg(np.arange(6.0).reshape(2, 3), np)
+    fields = parse("sigmoid", [x, {"float": 0.5}, {"float": 3}])
+    assert fields["function"] == "sigmoid" and fields["args"][1:] == [0.5, 3.0]
+    data, shape = fields["args"][0]
+    assert shape == (2, 3) and np.array_equal(np.frombuffer(data), np.arange(6.0))
+    too_many = protocol.standin_arg(np.zeros(CHANNEL.standin_elements + 1), np)
+    refused = [
+        ("sigmoid", [too_many]),  # more elements than the reference answers for
+        ("sigmoid", [{"float": 10**400}]),  # an integer no float holds
+        ("sigmoid", [{"float": True}]),
+        ("sigmoid", [{"float": "1"}]),
+        ("sigmoid", [{"list": [1.0]}]),  # only arrays and numbers
+        ("sigmoid", [{"float": 1.0}] * 9),
+        ("sigmoid", {"float": 1.0}),
+        ("no such name!", []),
+        ("x" * (CHANNEL.name_chars + 1), []),
+        (3, []),
+    ]
+    for function, args in refused:
+        assert parse(function, args) is None, (function, str(args)[:80])
+    # The worker's side sends only what numpy reads as real numbers.
+    for value in ("text", True, 1j, np.array(["a"]), object(), 10**400):
+        assert protocol.standin_arg(value, np) is None, value
+    assert protocol.standin_arg(2, np) == {"float": 2.0}

@@ -45,6 +45,22 @@ class Attack:
     broken_requirements: tuple[tuple[str, str], ...] = ()
 
 
+# Finds the worker's stand-ins in the frames above the call and asks the grader, through
+# them, for the reference's value of a function it may not ask for (`{asked}`, while `{name}`
+# is judged); the grader must refuse, and charge the call.
+_FORGED_STANDIN = (
+    "import sys\n"
+    "def {name}({args}):\n"
+    "    frame = sys._getframe()\n"
+    "    while 'stand_ins' not in frame.f_locals:\n"
+    "        frame = frame.f_back\n"
+    "    s = frame.f_locals['stand_ins']\n"
+    "    wire = [s.protocol.standin_arg(a, s.np) for a in ({args},)]\n"
+    "    s.protocol.send(s.out, dict(event='standin', function='{asked}', args=wire))\n"
+    "    return s.protocol.read_answer(s.answers, s.np)[0]"
+)
+
+
 # Finds the worker's event pipe and the running cell's number in the frames above the cell,
 # then sends megabyte-long error events (and, for forged cells ahead, a "cell" event first).
 _FLOOD = (
@@ -260,7 +276,17 @@ ATTACKS: tuple[Attack, ...] = (
         "a huge return value",
         "solution",
         ("import numpy as np\ndef sigmoid_grad(x):\n    return np.zeros(3 * 10**7)",),
-        broken=("sigmoid_grad", "max_sigmoid_grad"),  # the reference max calls sigmoid_grad
+        # The reference max calls sigmoid_grad, and is judged with the reference's in its place.
+        broken=("sigmoid_grad",),
+    ),
+    Attack(
+        "a stand-in asked for the function being judged, and for a later one",
+        "solution",
+        (
+            _FORGED_STANDIN.format(name="sigmoid", asked="sigmoid", args="x"),
+            _FORGED_STANDIN.format(name="sigmoid_grad", asked="max_sigmoid_grad", args="x"),
+        ),
+        broken=("sigmoid", "sigmoid_grad"),
     ),
     Attack(
         "megabytes of printing, to stdout and stderr",
