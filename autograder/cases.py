@@ -14,6 +14,7 @@ constant, an argument returned) passes every case of a criterion. This module is
 autograder only; it never reaches students.
 """
 
+import functools
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -118,8 +119,9 @@ class GradedFunction:
     strict : bool
         Whether numpy warnings (overflow, say) are errors, in the hidden cases and the public
         checks alike: the question asks for a numerically stable implementation.
-    requirements : tuple of Requirement
-        The promises its docstring makes besides the values, each with its own points.
+    declared : tuple of Requirement or None
+        The promises its docstring makes besides the values, each with its own points; None
+        for the usual ones (`requirements`).
     """
 
     name: str
@@ -128,7 +130,16 @@ class GradedFunction:
     criteria: tuple[Criterion, ...]
     tolerance: Tolerance = Tolerance()
     strict: bool = False
-    requirements: tuple[Requirement, ...] = ()
+    declared: tuple[Requirement, ...] | None = None
+
+    @functools.cached_property
+    def requirements(self) -> tuple[Requirement, ...]:
+        """The declared requirements; by default float64 results, and unchanged arguments
+        where a hidden case passes an array (so that each applies to some case)."""
+        if self.declared is not None:
+            return self.declared
+        arrays = any(isinstance(a, np.ndarray) for c in self.hidden_cases() for a in c.args)
+        return (UNCHANGED, FLOAT64) if arrays else (FLOAT64,)
 
     def hidden_cases(self) -> list[Case]:
         """Its hidden cases, the same on every call (seeded by the function's name)."""
@@ -147,7 +158,7 @@ def graded(
     *,
     tolerance: Tolerance | None = None,
     strict: bool = False,
-    requirements: tuple[Requirement, ...] = (UNCHANGED, FLOAT64),
+    requirements: tuple[Requirement, ...] | None = None,
 ) -> Callable[[CaseGenerator], CaseGenerator]:
     """Declare a graded function, its hidden cases being made by the decorated generator.
 

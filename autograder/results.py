@@ -131,7 +131,8 @@ class GradeReport:
             lines.append(wording.RESULTS_ERROR.format(error=self.error))
         lines += [capped(note, spec.NOTE_CHARS) for note in self.notes]
         return {
-            "score": round(self.score, 4),
+            # The questions' scores as shown, added: the total is what students can add up.
+            "score": round(sum(t["score"] for t in tests), 4),
             "output": capped("\n".join(line for line in lines if line)),
             "visibility": "visible",
             "stdout_visibility": "hidden",

@@ -290,13 +290,13 @@ def test_attack_gets_its_expected_score(
     cells = attacks.attack_cells(attack, repo=REPO, source="/autograder/source")
     results, _ = gate.grade_in_tree(zip_bytes, gate.with_cells(base, cells), table)
     if attack.base == "solution":
-        expected = FULL - sum(gate.SHARE[f] for f in attack.broken)
-        assert results["score"] == pytest.approx(expected)
+        assert results["score"] == pytest.approx(gate.attack_score(attack), abs=1e-4)
+        lost = {*attack.broken, *(f for f, _ in attack.broken_requirements)}
         for test in results["tests"][: len(spec.QUESTIONS)]:
             for line in (x for x in test["output"].splitlines() if not x.startswith(" ")):
                 earned = re.match(r"(\w+): ([\d.]+) of ([\d.]+) points?$", line)
                 full_marks = earned is not None and earned.group(2) == earned.group(3)
-                assert full_marks != (line.split(":")[0] in attack.broken), line
+                assert full_marks != (line.split(":")[0] in lost), line
     elif attack.base == "stubs":
         assert results["score"] == 0
     else:

@@ -1,6 +1,7 @@
 """The catalogue of mistakes and alternatives, the mutants, the hints, and the gate itself."""
 
 import dataclasses
+import re
 from collections import Counter
 
 import numpy as np
@@ -154,7 +155,8 @@ def test_gate_passes_and_reports_on_a_sound_subset(
     assert "| effective_column_norm | 5/5 | 0/0 | 0 | 0/0 |" in report
     assert (
         "| effective_column_norm | sqrt((1 - p) / p), the factor of Gamma itself | 1 of 1 (100%): "
-        "values for random p; p near 0, at 1/2 and near 1 |"
+        "values for random p; p near 0, at 1/2 and near 1; a Python float where the docstring "
+        "says float |"  # a requirement earns nothing without a criterion beside it
     ) in report
     assert "| zeros of the right shape | 11 | 0 |" in report
     assert "| the first argument returned | 10 | 0 |" in report  # max_sigmoid_grad takes none
@@ -176,12 +178,16 @@ def test_gate_refuses_a_mistake_that_loses_less_than_a_tenth(
     )
     overflowing = next(m for m in variants.MISTAKES if m.name.startswith("the textbook formula"))
     problems, report = _gate_on(monkeypatch, [overflowing], [], solution_json, test_files)
-    assert problems == [
-        f"mistake sigmoid: {overflowing.name} loses only 0.05 of 1 points (less than 10%): give "
-        "the criterion it fails more weight, or add hidden cases that catch it to a criterion "
-        "it passes"
-    ]
-    assert "| 0.05 of 1 (5%): no overflow for large \\|x\\| |" in report
+    lost = spec.criterion_points("sigmoid")[stability.name]
+    (problem,) = problems
+    said = re.fullmatch(
+        f"mistake sigmoid: {re.escape(overflowing.name)} loses only ([0-9.]+) of 1 points "
+        r"\(less than 10%\): give the criterion it fails more weight, or add hidden cases that "
+        "catch it to a criterion it passes",
+        problem,
+    )
+    assert said and float(said.group(1)) == pytest.approx(lost, abs=1e-4), problem
+    assert f" of 1 ({lost:.0%}): no overflow for large \\|x\\| |" in report
 
 
 @pytest.mark.slow
@@ -192,10 +198,13 @@ def test_gate_refuses_a_case_set_on_which_a_trivial_answer_earns_points(
     halves = [Case(label, (0.5,)) for label in ("random", "edge: p = 0.5")]
     _replace_record(monkeypatch, "effective_column_norm", generate=lambda rng: halves)
     problems, report = _gate_on(monkeypatch, [], [], solution_json, test_files)
+    # Ones in an array: every value right, but not the Python float the docstring promises.
+    earns = 1 - spec.criterion_points("effective_column_norm")[cases.FLOAT.name]
     assert problems == [
-        "trivial answer earns points: effective_column_norm, ones of the right shape, earns 1"
+        f"trivial answer earns points: effective_column_norm, ones of the right shape, "
+        f"earns {earns:.3g}"
     ]
-    assert "| ones of the right shape | 11 | effective_column_norm 1 |" in report
+    assert f"| ones of the right shape | 11 | effective_column_norm {earns:.3g} |" in report
 
 
 @pytest.mark.slow

@@ -222,6 +222,14 @@ def emulated(platform: str):
         sandbox.reset()
 
 
+def attack_score(attack: attacks.Attack) -> float:
+    """The score an attack on the solution must get: full marks less what it breaks."""
+    lost = sum(SHARE[f] for f in attack.broken) + sum(
+        spec.criterion_points(f)[r] for f, r in attack.broken_requirements
+    )
+    return sum(q.points for q in spec.QUESTIONS) - lost
+
+
 def grade_known(
     student: dict, solution: dict, autograder_zip: bytes, table: dict, known_mistakes
 ) -> list[Graded]:
@@ -242,10 +250,7 @@ def grade_known(
         cells = attacks.attack_cells(attack, repo=repo, source="/autograder/source")
         base = {"solution": solution, "stubs": student, "wrong": wrong}[attack.base]
         if attack.base == "solution":
-            lost = sum(SHARE[f] for f in attack.broken) + sum(
-                spec.criterion_points(f)[r] for f, r in attack.broken_requirements
-            )
-            expected, exact = full - lost, True
+            expected, exact = attack_score(attack), True
         else:
             expected, exact = (0.0 if attack.base == "stubs" else wrong_score), False
         jobs.append((f"attack: {attack.name}", with_cells(base, cells), expected, exact))

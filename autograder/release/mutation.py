@@ -181,9 +181,10 @@ def run(
         results, report = gate.grade_in_tree(autograder_zip, notebook, table, known_mistakes)
         (own,) = [f for q in report.questions for f in q.functions if f.name == variant.function]
         failed = [c.name for c in own.criteria if not c.passed]
-        return VariantResult(
-            variant, kind, results, own.failing_cases, own.points, own.max_points, failed
-        )
+        # Cases that caught it: a wrong value, or a requirement broken beside a right one.
+        broken = [label for c in own.criteria if c.requirement for label, _ in c.failures]
+        caught = list(dict.fromkeys(own.failing_cases + broken))
+        return VariantResult(variant, kind, results, caught, own.points, own.max_points, failed)
 
     def grade_trivial(job: tuple[str, list[Variant]]) -> TrivialResult:
         name, answers = job
