@@ -315,6 +315,69 @@ def plan(found: Platform, slot: int, weak_ok: bool) -> Plan:
     return Plan((), uid, found.landlock, f"no namespaces ({why}; weak isolation allowed), {who}")
 
 
+def secrets() -> list[str]:
+    """Every file student code must never read: the grader (whose `autograder.cases` makes
+    the hidden cases) and the answer key, where this grading process has them."""
+    import solutions
+
+    folders = {Path(__file__).resolve().parent, Path(solutions.__file__).resolve().parent}
+    return sorted(
+        str(path)
+        for folder in folders
+        for path in folder.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    )
+
+
+# Run as the sandbox's uid: prints the first of the files named on stdin that it can open.
+_PROBE = """
+import json, os, sys
+for path in json.load(sys.stdin):
+    try:
+        os.close(os.open(path, os.O_RDONLY))
+    except OSError:
+        continue
+    print(path)
+    break
+"""
+
+
+def check_unreadable(python: str, uid: int | None, files: list[str]) -> None:
+    """Refuse unless a process of `uid` (None: this one's) can open none of `files`: without
+    namespaces and Landlock, file permissions are all that keep the answer key from a stub.
+
+    Raises
+    ------
+    SandboxUnavailable
+        If one of them can be read, or the check itself cannot run.
+    """
+    try:
+        done = subprocess.run(
+            [python, "-I", "-S", "-c", _PROBE],
+            input=json.dumps(files),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd="/",
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+            **run_as(uid),
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        raise SandboxUnavailable(
+            f"sandbox unavailable: could not check what student code can read ({error})"
+        ) from None
+    found = done.stdout.strip()
+    if done.returncode != 0 or found:
+        who = "the grader's own uid" if uid is None else f"uid {uid}"
+        what = found or f"the check failed: {' '.join(done.stderr.split())[-300:]}"
+        raise SandboxUnavailable(
+            f"sandbox unavailable: without namespaces or Landlock only file permissions keep "
+            f"student code from the answer key, and {who} can read {what}; grade as root with "
+            "the grader's and the answer key's folders readable by root only (mode 0700), or "
+            "on a kernel with Landlock, or with bubblewrap"
+        )
+
+
 def refusal(why: str, found: Platform) -> str:
     """One line: why student code will not run here, and the two ways forward."""
     rest = "a uid per slot" if found.root else "the grader's own uid"

@@ -11,6 +11,7 @@ all when the grader exits. What a worker says is read elsewhere (`autograder.san
 from __future__ import annotations
 
 import atexit
+import functools
 import itertools
 import json
 import os
@@ -49,6 +50,12 @@ def _slot() -> int:
 _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="disc05-spawn")
 
 
+@functools.cache
+def _check_secrets(python: str, uid: int | None) -> None:
+    """`confine.check_unreadable` on the grader and the answer key, once per uid that passes."""
+    confine.check_unreadable(python, uid, confine.secrets())
+
+
 class Server:
     """A fork server in a slot's sandbox: numpy loaded once, one forked child per worker."""
 
@@ -57,6 +64,8 @@ class Server:
         self.plan = confine.plan(rt.platform, slot, rt.weak_ok)
         interp = rt.interpreter
         prefix = confine.bwrap_argv(self.plan.prefix[0], interp) if self.plan.prefix else []
+        if not prefix and not self.plan.landlock:  # weak isolation: permissions alone
+            _check_secrets(interp.python, self.plan.uid)
         ours, theirs = socket.socketpair()
         source = Path(__file__).with_name
         command = [

@@ -7,6 +7,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 import select
 import shutil
 import socket
@@ -684,3 +685,35 @@ def test_a_stand_in_question_is_read_only_in_the_shapes_the_protocol_declares():
     for value in ("text", True, 1j, np.array(["a"]), object(), 10**400):
         assert protocol.standin_arg(value, np) is None, value
     assert protocol.standin_arg(2, np) == {"float": 2.0}
+
+
+def test_weak_mode_without_landlock_refuses_where_the_sandbox_could_read_the_answer_key(
+    emulate, sandbox_runtime
+):
+    # Without namespaces and Landlock only file permissions stand between a stub and the
+    # answer key; this checkout is readable by everyone, so grading is refused, saying why.
+    emulate("namespaces=off,landlock=0", weak=True)
+    with pytest.raises(sandbox.SandboxUnavailable, match="can read /") as refused:
+        sandbox.run(["x = 1"], [sandbox.Call("f", ())], FAST)
+    (path,) = re.findall(r"can read (\S+);", str(refused.value))
+    assert path in confine.secrets()
+
+
+def test_the_answer_key_check_runs_as_the_sandbox_uid(sandbox_runtime):
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to run the check as another uid")
+    python = sandbox.runtime().interpreter.python
+    uid = confine.slot_uid(confine.platform(), 0)
+    top = Path(tempfile.mkdtemp())  # below /tmp, which every user may enter
+    key = top / "key" / "answers.py"
+    key.parent.mkdir()
+    key.write_text("ANSWER = 42\n")
+    top.chmod(0o755)
+    key.parent.chmod(0o755)
+    with pytest.raises(confine.SandboxUnavailable, match=re.escape(str(key))):
+        confine.check_unreadable(python, uid, [str(key)])
+    key.parent.chmod(0o700)  # root's only, as on Gradescope: the same check passes
+    confine.check_unreadable(python, uid, [str(key)])
+    with pytest.raises(confine.SandboxUnavailable):  # and this process's own uid reads it
+        confine.check_unreadable(python, None, [str(key)])
+    shutil.rmtree(top)
