@@ -85,6 +85,7 @@ def _parser() -> _Parser:
     )
     gradescope.add_argument("root", type=Path, nargs="?", default=Path("/autograder"))
     gradescope.add_argument("--submission", type=_existing, help="grade this file instead")
+    gradescope.add_argument("--refused", help=argparse.SUPPRESS)  # `otter run`: why not graded
     batch = commands.add_parser(
         "grade-all", help="grade a folder of submissions or a Gradescope export zip", parents=[weak]
     )
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "grade":
         return _grade(args)
     elif args.command == "run-gradescope":
-        _with_sandbox("gradescope").run(args.root, args.submission)
+        _with_sandbox("gradescope").run(args.root, args.submission, refused=args.refused)
     elif args.command == "grade-all":
         return _grade_all(args)
     elif args.command == "bench":

@@ -50,21 +50,28 @@ def run(
     table: dict | None = None,
     known_mistakes: hints.Hints | None = None,
     reraise: bool = False,
+    refused: str | None = None,
 ) -> grader.GradeReport:
     """Grade ``root/submission`` (or `submission`) and write ``root/results/results.json``.
 
     Always writes a results file, whatever the submission does; an internal failure of the
     grader becomes a zero with a message to contact staff, and its traceback goes to stderr
     (with `reraise`, as the release gate asks, it is raised instead). `table` and
-    `known_mistakes` let a batch compute reference outputs and mistake outputs once.
+    `known_mistakes` let a batch compute reference outputs and mistake outputs once. With
+    `refused` (why the upload is not graded: `otter run` found it unpacked too large), nothing
+    is graded and results.json says so.
     """
     results = root / "results" / "results.json"
     results.parent.mkdir(parents=True, exist_ok=True)
     _protect(root)
     try:
+        if refused is not None:
+            raise grader.SubmissionError(refused)
         report = grader.grade(
             submission or root / "submission", table, known_mistakes=known_mistakes
         )
+    except grader.SubmissionError as error:
+        report = grader.empty_report(str(error))
     except sandbox.SandboxUnavailable as error:
         if reraise:
             raise

@@ -7,7 +7,9 @@ file, the ``.OTTER_LOG`` pickle) would run outside the sandbox. So, before Otter
 
 * `before_grading` moves the notebook or script text (the one file Otter chose) out of the
   submission folder, deletes everything else that came with the upload, and leaves in its place
-  an empty notebook of the same name: no byte of the upload is left where an interpreter looks;
+  an empty notebook of the same name: no byte of the upload is left where an interpreter looks.
+  An upload that unpacked to more than `spec.UNPACKED_FILES` files or `spec.UNPACKED_BYTES` is
+  deleted all the same and not graded: its results.json says why;
 * `before_execution` hands Otter's kernel an empty notebook, too;
 * `after_grading` grades the saved text with the zip's own ``run-gradescope`` entry point, in a
   separate process that runs student code only in the sandbox, and makes Otter report exactly
@@ -30,6 +32,8 @@ from pathlib import Path
 import nbformat
 from otter.plugins import AbstractOtterPlugin
 
+from . import spec, wording
+
 
 def _regular_file_bytes(path: Path) -> bytes | None:
     """The file's bytes if it is a regular file (not a link, device or folder), else None."""
@@ -39,6 +43,22 @@ def _regular_file_bytes(path: Path) -> bytes | None:
         return None
     with os.fdopen(fd, "rb") as file:
         return file.read() if stat.S_ISREG(os.fstat(fd).st_mode) else None
+
+
+def _unpacked_too_much(folder: Path) -> bool:
+    """Whether `folder` holds more than `spec.UNPACKED_FILES` entries or `spec.UNPACKED_BYTES`
+    (links not followed; counting stops at the first limit passed)."""
+    entries = size = 0
+    for top, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            entries += 1
+            try:
+                size += os.lstat(os.path.join(top, name)).st_size
+            except OSError:
+                continue
+            if entries > spec.UNPACKED_FILES or size > spec.UNPACKED_BYTES:
+                return True
+    return False
 
 
 class _Results:
@@ -58,7 +78,14 @@ class Disc05Grading(AbstractOtterPlugin):
         submission = Path(self.submission_path)
         kept = submission.parent.parent / "disc05-submission"
         kept.mkdir(mode=0o700)
-        text = _regular_file_bytes(submission)
+        self.refused = None
+        if _unpacked_too_much(submission.parent):
+            self.refused = wording.UNREADABLE["unpacked_too_much"].format(
+                files=spec.UNPACKED_FILES,
+                megabytes=spec.UNPACKED_BYTES >> 20,
+                notebook=spec.NOTEBOOK_NAME,
+            )
+        text = None if self.refused else _regular_file_bytes(submission)
         for entry in list(submission.parent.iterdir()):
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)
@@ -81,6 +108,7 @@ class Disc05Grading(AbstractOtterPlugin):
         # packages (and any installed copy of the grader) off the path.
         numpy_site = Path(importlib.util.find_spec("numpy").origin).parent.parent
         env = {**os.environ, "PYTHONPATH": f"{root / 'source'}{os.pathsep}{numpy_site}"}
+        refused = ["--refused", self.refused] if self.refused else []
         subprocess.run(
             [
                 sys.executable,
@@ -91,6 +119,7 @@ class Disc05Grading(AbstractOtterPlugin):
                 str(root),
                 "--submission",
                 str(submission),
+                *refused,
             ],
             cwd=root / "source",
             env=env,

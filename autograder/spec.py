@@ -203,4 +203,7 @@ MAX_CELL_NOTES = 12  # notes about failing cells (and limits hit) in a results f
 NOTE_CHARS = 1000  # one note, as shown
 OUTPUT_CHARS = 20_000  # one output of a results file: what no honest submission comes near
 EXPORT_BYTES = 4 << 30  # a Gradescope export that `grade-all` unpacks
+# What an upload may unpack to under `otter run`, which unzips it before the plugin runs.
+UNPACKED_FILES = 1000
+UNPACKED_BYTES = 256 << 20
 WORKER_START_SECONDS = 30.0  # for a worker to take its job and confine itself: no student code yet

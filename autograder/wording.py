@@ -164,6 +164,10 @@ UNREADABLE = {
         "or the zip that the notebook's last cell writes."
     ),
     "wrong_suffix": "{name}: expected a .ipynb, .zip or .py file",
+    "unpacked_too_much": (
+        "the upload unpacked to more than {files} files or {megabytes} MB, so it was not "
+        "graded: upload {notebook} or the zip that the notebook's last cell writes"
+    ),
 }
 THE_SUBMISSION = "the submission"  # a submitted folder, as a message names it
 IN_ZIP = "{member} in {name}"  # a file inside a submitted zip

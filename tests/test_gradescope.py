@@ -333,3 +333,25 @@ def test_otter_run_starts_nothing_that_came_with_the_upload(
         assert sorted(p.name for p in markers.iterdir()) == []
         results = json.loads((tmp_path / "results.json").read_text())
         assert results["score"] == pytest.approx(expected, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_otter_run_refuses_an_upload_that_unpacks_too_large(
+    tmp_path, autograder_zip, solution_json, sandbox_runtime
+):
+    # Otter unzips the upload before disc05's plugin runs: too many files come out, so the
+    # plugin deletes them and results.json says why, instead of grading the notebook.
+    upload = tmp_path / "upload.zip"
+    with zipfile.ZipFile(upload, "w") as archive:
+        archive.writestr("disc05.ipynb", json.dumps(solution_json))
+        for i in range(spec.UNPACKED_FILES + 1):
+            archive.writestr(f"many/{i}.txt", "")
+    done = subprocess.run(
+        [str(OTTER), "run", "-a", str(autograder_zip), "-o", str(tmp_path), str(upload)],
+        capture_output=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["score"] == 0
+    assert f"more than {spec.UNPACKED_FILES} files" in results["output"]
