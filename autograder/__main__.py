@@ -123,8 +123,10 @@ def _parser() -> _Parser:
 
 def _say(text: str) -> None:
     """Print to stdout; a reader that stopped reading (``| head``) is not an error."""
+    from .protocol import valid_text
+
     try:
-        print(text, flush=True)
+        print(valid_text(text), flush=True)
     except BrokenPipeError:
         # Point stdout at /dev/null so that nothing else tries to write to the closed pipe.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -211,7 +213,12 @@ def _grade(args: argparse.Namespace) -> int:
         traceback.print_exc()
         _fail(f"{_not_graded(error)} (the grader failed: {type(error).__name__})")
         return FAILED
-    _say(json.dumps(report.to_gradescope(), indent=2) if args.json else report.text())
+    if args.json:
+        from .results import results_json
+
+        _say(results_json(report.to_gradescope()).decode("utf-8").rstrip("\n"))
+    else:
+        _say(report.text())
     return UNREADABLE if report.error is not None else DONE
 
 

@@ -4,13 +4,13 @@
 `autograder.otter_plugin`, and what ``python -m autograder grade`` shares its code with.
 """
 
-import json
 import os
 import sys
 import traceback
 from pathlib import Path
 
 from . import grader, hints, sandbox, wording
+from .results import results_json
 
 VENV = "/opt/disc05/venv"  # where setup.sh installs the grading venv on Gradescope
 SOLUTION_MODULES = ("__init__.py", "residual.py", "dropout.py")
@@ -82,5 +82,5 @@ def run(
             raise
         traceback.print_exc(file=sys.stderr)
         report = grader.empty_report(wording.GRADER_FAILED)
-    results.write_text(json.dumps(report.to_gradescope(), indent=2) + "\n", encoding="utf-8")
+    results.write_bytes(results_json(report.to_gradescope()))
     return report

@@ -264,6 +264,13 @@ def _decode_arg(value: dict, np: types.ModuleType) -> object:
 _NUMBER = re.compile(r"\d*\.\d+(?:[eE][-+]?\d+)?|\d+\.?(?:[eE][-+]?\d+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _FRAME = re.compile(r"cell (\d{1,5}), line (\d{1,6}), in ([A-Za-z_<>][A-Za-z0-9_<>.]{0,59})")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    """`text` with every lone surrogate (which no encoding writes: JSON's ``\\ud800`` decodes
+    to one) replaced by U+FFFD, so that anything can write it as UTF-8."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def _hide_number(match: re.Match) -> str:
@@ -282,7 +289,7 @@ def student_text(value: object, limit: int) -> str | None:
     string."""
     if not isinstance(value, str):
         return None
-    text = " ".join(clip(value, limit).split())
+    text = " ".join(valid_text(clip(value, limit)).split())
     text = _NUMBER.sub(_hide_number, text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -412,7 +419,7 @@ def parse_event(line: bytes, calls: int, channel: "Channel") -> Event | None:
         peak = _int(event["peak_kb"], 0, 1 << 40)
         fields = None if peak is None else {"peak_kb": peak}
     elif kind == "fatal" and keys == {"event", "message"} and isinstance(event["message"], str):
-        fields = {"message": " ".join(event["message"][-2000:].split())}
+        fields = {"message": " ".join(valid_text(event["message"][-2000:]).split())}
     return None if fields is None else Event(kind, fields)
 
 

@@ -3,15 +3,49 @@ in Gradescope's format (`GradeReport.to_gradescope`) and a table for the termina
 feedback files of ``grade-all`` (`GradeReport.text`). The sentences are `autograder.wording`'s.
 """
 
+import json
 from dataclasses import dataclass, field
 
 from . import spec, wording, written
 from .compare import Verdict
+from .protocol import valid_text
 
 
 def capped(text: str, limit: int = spec.OUTPUT_CHARS) -> str:
     """`text`, cut to `limit` characters: a results file stays small whatever it reports."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _valid(value: object) -> object:
+    """`value` with every string in it made valid text (`protocol.valid_text`)."""
+    if isinstance(value, str):
+        return valid_text(value)
+    if isinstance(value, dict):
+        return {_valid(k): _valid(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_valid(v) for v in value]
+    return value
+
+
+def _encoded(data: dict) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def results_json(data: dict, limit: int = spec.RESULTS_BYTES) -> bytes:
+    """A results file's bytes: valid UTF-8 JSON of at most `limit` bytes, whatever text it
+    holds. While it is too large, the longest output is cut (saying so)."""
+    data = _valid(data)
+    encoded = _encoded(data)
+    while len(encoded) > limit:
+        holders = [data, *data.get("tests", [])]
+        longest = max(holders, key=lambda h: len(h.get("output", "").encode("utf-8")))
+        text, cut = longest.get("output", ""), wording.RESULTS_CUT.format(kilobytes=limit // 1000)
+        if len(text) <= len(cut):  # nothing left to cut: the rest is the grader's own
+            raise ValueError(f"a results file is over {limit} bytes without its outputs")
+        excess = len(encoded) - limit + 200  # bytes; cutting as many characters is enough
+        longest["output"] = text[: max(0, len(text) - len(cut) - excess)] + cut
+        encoded = _encoded(data)
+    return encoded
 
 
 @dataclass

@@ -202,6 +202,7 @@ ANSWER_JSON_BYTES = 40_000  # of one written answer once JSON-escaped: three sta
 MAX_CELL_NOTES = 12  # notes about failing cells (and limits hit) in a results file
 NOTE_CHARS = 1000  # one note, as shown
 OUTPUT_CHARS = 20_000  # one output of a results file: what no honest submission comes near
+RESULTS_BYTES = 256_000  # a whole results file, encoded (`results.results_json` cuts to fit)
 EXPORT_BYTES = 4 << 30  # a Gradescope export that `grade-all` unpacks
 # What an upload may unpack to under `otter run`, which unzips it before the plugin runs.
 UNPACKED_FILES = 1000

@@ -119,6 +119,8 @@ GRADER_FAILED = "the autograder itself failed on this submission; please tell th
 
 WRITTEN_HEAD = "Graded by hand; the points appear once staff have graded it."
 WRITTEN_FOLLOWS = " The answer as submitted:\n\n---\n\n"
+# The end of an output cut so that the whole results file stays under its byte budget.
+RESULTS_CUT = "\n… [cut here: the results of a submission must stay under {kilobytes} kB]"
 WRITTEN_CUT = "{answer}\n\n*[cut here: the answer has {length:,} characters]*"
 NO_ANSWER = {
     "unreadable": "**No answer found**: the submission could not be read.",

@@ -6,9 +6,29 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from hypothesis import HealthCheck, settings
 
 from autograder import grader, sandbox
 from autograder.release import notebook, public_checks
+
+# Property-based tests: a short, derandomized run in the suite (the same inputs every run);
+# HYPOTHESIS_PROFILE=campaign tries many more, at random (`python -m autograder fuzz`).
+settings.register_profile(
+    "suite",
+    max_examples=40,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.register_profile(
+    "campaign",
+    max_examples=5000,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 
 @pytest.fixture(scope="session")
