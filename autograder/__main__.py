@@ -107,6 +107,12 @@ def _parser() -> _Parser:
     bench.add_argument(
         "--python", type=_existing, help="interpreter to time (default: this one; needs numpy)"
     )
+    fuzz = commands.add_parser(
+        "fuzz", help="run the property-based tests at length, on random hostile inputs"
+    )
+    fuzz.add_argument(
+        "--minutes", type=_positive_float, default=10.0, help="how long (default: 10)"
+    )
     commands.add_parser(
         "install-sandbox",
         help="install bubblewrap where possible, and create the interpreter student code runs "
@@ -167,6 +173,16 @@ def main(argv: list[str] | None = None) -> int:
         python = str(args.python.absolute()) if args.python else None
         figures = bench.run(args.n, args.jobs, args.samples, args.otter_samples, python)
         _say(json.dumps(figures, indent=2) if args.json else bench.report(figures))
+    elif args.command == "fuzz":
+        from .release import fuzz
+
+        try:
+            campaign = fuzz.run(args.minutes)
+        except FileNotFoundError as error:
+            _fail(f"fuzz: {error}")
+            return FAILED
+        _say(campaign.summary())
+        return FAILED if campaign.failures else 0
     elif args.command == "install-sandbox":
         from . import confine, install
 

@@ -172,7 +172,7 @@ class GradeReport:
             "stdout_visibility": "hidden",
             "tests": tests,
             "extra_data": {
-                "error": self.error,
+                "error": None if self.error is None else capped(self.error, spec.NOTE_CHARS),
                 "confinement": self.confinement,
                 "mistakes": self.mistakes,
                 "case_kinds": self.case_kinds,

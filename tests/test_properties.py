@@ -163,3 +163,11 @@ def test_multibyte_feedback_is_cut_to_the_byte_budget_saying_so():
     data = results.results_json(report)
     assert len(data) <= spec.RESULTS_BYTES
     assert "cut here: the results of a submission must stay under 256 kB" in data.decode()
+
+
+def test_the_fuzz_campaign_finds_every_property_file_and_counts_what_pytest_reports():
+    from autograder.release import fuzz
+
+    assert __file__ in fuzz.property_files()
+    report = "    - 40 passing, 0 failing, and 5 invalid test cases\n    - 7 passing, 1 failing"
+    assert fuzz._EXAMPLES.findall(report) == [("40", "0"), ("7", "1")]
