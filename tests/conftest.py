@@ -6,9 +6,18 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from hypothesis import settings
 
 from autograder import grader, sandbox
 from autograder.release import notebook, public_checks
+
+# Property-based tests: short and reproducible by default (the same examples every run, no
+# example database written); HYPOTHESIS_PROFILE=campaign searches far longer, at random.
+settings.register_profile("quick", max_examples=50, deadline=None, derandomize=True, database=None)
+settings.register_profile(
+    "campaign", max_examples=5_000, deadline=None, derandomize=False, database=None
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 
 
 @pytest.fixture(scope="session")
