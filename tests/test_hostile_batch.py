@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -412,3 +414,21 @@ def test_the_class_report_is_written_valid_and_escaped_whatever_the_text(tmp_pat
         assert page.rstrip().endswith("</html>") and marker not in page
         assert "<script" not in page
         (out / "mistakes.csv").read_bytes().decode("utf-8")
+
+
+def test_the_terminal_shows_hostile_folder_names_escaped(tmp_path):
+    export = tmp_path / "export"
+    (export / "submission_1").mkdir(parents=True)
+    (export / roster.METADATA).write_text("submission_1:\n  :submitters:\n  - :name: Ada\n")
+    hostile = os.fsencode(export) + b"/\x1b[2J\xff\xe2\x80\xae"
+    os.mkdir(hostile)
+    for folder in (export / "submission_1", Path(os.fsdecode(hostile))):
+        (folder / "disc05.ipynb").write_text('{"cells": [')  # unreadable: no sandbox needed
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade-all", str(export)],
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+    stderr = done.stderr.decode("utf-8")
+    assert done.returncode == 0 and "Traceback" not in stderr, stderr
+    assert "\\u001b[2J\ufffd\\u202e" in stderr and "\x1b" not in stderr
