@@ -10,6 +10,7 @@ import argparse
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -238,6 +239,18 @@ def _grade(args: argparse.Namespace) -> int:
     return UNREADABLE if report.error is not None else DONE
 
 
+# Control characters and bidirectional overrides, which a terminal would obey: a name shows
+# them escaped, so that none can move the cursor, recolour or reorder what staff read.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _printable(text: str) -> str:
+    """`text` as one line a terminal shows as it is: valid, with its controls escaped."""
+    from .wording import valid_text
+
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", valid_text(text))
+
+
 def _grade_all(args: argparse.Namespace) -> int:
     batch = _with_sandbox("batch")
     path = args.path.resolve()
@@ -245,23 +258,30 @@ def _grade_all(args: argparse.Namespace) -> int:
     try:
         summary = batch.grade_all(path, out, args.jobs, args.force, args.timeout)
     except batch.BatchError as error:
-        _fail(str(error))
+        _fail(_printable(str(error)))
         return FAILED
+    for line in summary.left_out:
+        _fail(_printable(line))
     if summary.unlisted:
         _fail(
             f"{len(summary.unlisted)} submission folder(s) not in {batch.METADATA}, graded "
-            f"without names: {', '.join(summary.unlisted)}"
+            f"without names: {_printable(', '.join(summary.unlisted))}"
         )
+    if summary.grader_failed:
+        from .wording import GRADER_FAILED_COUNT
+
+        ids = _printable(", ".join(summary.grader_failed))
+        _fail(GRADER_FAILED_COUNT.format(count=len(summary.grader_failed), ids=ids))
     _say(
         f"graded {summary.graded}, skipped {summary.skipped} already graded, "
         f"{summary.errors} unreadable, {len(summary.not_graded)} not graded, "
-        f"in {summary.seconds:.1f} s: {summary.csv}"
+        f"in {summary.seconds:.1f} s: {_printable(str(summary.csv))}"
     )
     if summary.not_graded:
         reasons = sorted(set(summary.not_graded.values()))
         _fail(
             f"{len(summary.not_graded)} submission(s) not graded, through no fault of their "
-            f"own (no score recorded; the next run grades them): {reasons[0]}"
+            f"own (no score recorded; the next run grades them): {_printable(reasons[0])}"
             + (f" (and {len(reasons) - 1} other reasons)" if len(reasons) > 1 else "")
         )
         return FAILED

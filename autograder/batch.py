@@ -15,10 +15,16 @@ outputs and mistake outputs are computed once for the batch. Results go to an ou
   which autograder (a hash of the grading code and answer key, numpy's version and the
   limits), and whether it was graded.
 
-A failure that is not the submission's doing (the sandbox cannot start, a fault of the
-grader) is retried; if it persists the submission is *not graded*: no score, the reason in
-the error column, and the next run grades it again. A rerun grades what is not graded, what
-changed, and what a different autograder graded (``--force`` regrades everything).
+A failure that is not the submission's doing (the sandbox cannot start) is retried; if it
+persists the submission is *not graded*: no score, the reason in the error column, and the
+next run grades it again; after `GIVE_UP_AFTER` such failures in a row the rest is not tried.
+A submission that makes the grader itself fail is that submission's problem: it scores 0 with
+the reason, and holds no classmate back. A rerun grades what is not graded, what changed, and
+what a different autograder graded (``--force`` regrades everything).
+
+Nothing a submission holds can stop the batch: every text it controls is made valid UTF-8
+(`wording.valid_text`) before it is written, every id is a plain name (`roster.is_plain`), and
+every file written or removed is checked to lie inside the output folder (`ledger.inside`).
 """
 
 import dataclasses
@@ -36,19 +42,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import class_report, forkserver, grader, hints, ledger, roster, sandbox, spec, wording
+from .results import capped
 from .roster import METADATA, NOT_LISTED, BatchError, Entry
+from .wording import valid_text
 
 RETRIES = 2  # further attempts at a submission whose grading failed through no fault of its own
 RETRY_SECONDS = 1.0  # wait before the first retry, doubled for the next
-GIVE_UP_AFTER = 5  # after this many submissions in a row could not be graded, try no more
+GIVE_UP_AFTER = 5  # after the sandbox failed this many submissions in a row, try no more
 SAVE_SECONDS = 2.0  # resume.json is written at most this often while grading, and at the end
 
 
 @dataclass(frozen=True)
 class NotGraded:
-    """A submission that could not be graded through no fault of its own, and why."""
+    """A submission that could not be graded through no fault of its own, and why;
+    `sandbox`: because the sandbox could not start (what the breaker counts)."""
 
     reason: str
+    sandbox: bool = False
+
+
+@dataclass(frozen=True)
+class Graded:
+    """A graded submission as grade-all stores it: its results.json (valid text throughout),
+    its feedback table, and what ran out of time."""
+
+    results: dict
+    feedback: str
+    timeouts: list[str] = field(default_factory=list)
+    grader_failed: bool = False  # the grader failed on it: scored 0 with the reason
+
+    @property
+    def error(self) -> str | None:
+        return self.results["extra_data"]["error"]
 
 
 class Progress:
@@ -82,18 +107,24 @@ class Summary:
     csv: Path
     not_graded: dict[str, str] = field(default_factory=dict)  # id: why
     unlisted: list[str] = field(default_factory=list)  # folders missing from the metadata
+    grader_failed: list[str] = field(default_factory=list)  # scored 0: the grader failed
+    left_out: list[str] = field(default_factory=list)  # metadata records naming no folder
 
 
 class _Breaker:
-    """Counts submissions in a row that could not be graded; past a limit, stop trying."""
+    """Counts submissions in a row that the sandbox could not grade; past a limit, stop trying.
+
+    Only the sandbox failing to start counts: what one submission does (even one that makes
+    the grader fail or stops its grading process) never holds back the next.
+    """
 
     def __init__(self, limit: int):
         self.limit, self.in_a_row, self.last = limit, 0, ""
 
     def record(self, outcome: object) -> None:
-        if isinstance(outcome, NotGraded):
+        if isinstance(outcome, NotGraded) and outcome.sandbox:
             self.in_a_row, self.last = self.in_a_row + 1, outcome.reason
-        else:
+        elif isinstance(outcome, Graded):
             self.in_a_row = 0
 
     @property
@@ -102,11 +133,12 @@ class _Breaker:
 
 
 def _one_line(error: BaseException) -> str:
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    """An exception as one valid, bounded line: its first line (and its last)."""
+    lines = [line.strip() for line in valid_text(str(error)).splitlines() if line.strip()]
     text = lines[0] if lines else type(error).__name__
     if len(lines) > 1:
         text += f" ({lines[-1]})"
-    return text
+    return capped(text, spec.NOTE_CHARS)
 
 
 def limits_for(timeout: float | None) -> spec.Limits:
@@ -129,27 +161,60 @@ class _Grading:
     limits: spec.Limits = spec.LIMITS
     known: "hints.Hints | None" = None
     source = ""  # the name of PATH, for messages
+    hide: tuple[tuple[str, str], ...] = ()  # (a temporary path, what messages say instead)
 
     @classmethod
-    def start(cls, table: dict, limits: spec.Limits, known: "hints.Hints | None", source: str):
-        cls.table, cls.limits, cls.known, cls.source = table, limits, known, source
+    def start(
+        cls,
+        table: dict,
+        limits: spec.Limits,
+        known: "hints.Hints | None",
+        source: str,
+        hide: tuple[tuple[str, str], ...] = (),
+    ):
+        cls.table, cls.limits, cls.known, cls.source, cls.hide = table, limits, known, source, hide
 
     @classmethod
-    def attempt(cls, entry: Entry) -> "grader.GradeReport | NotGraded":
-        """Grade `entry`, retrying a failure that is not the submission's doing."""
-        if not entry.path.exists():
-            return NotGraded(
-                wording.NOT_IN_EXPORT.format(export=cls.source, id=entry.id, metadata=METADATA)
-            )
+    def hidden(cls, text: str) -> str:
+        """`text`, valid, quoting no temporary folder (gone once the batch ends)."""
+        for long, short in cls.hide:
+            text = text.replace(long, short)
+        return valid_text(text)
+
+    @classmethod
+    def attempt(cls, entry: Entry) -> "Graded | NotGraded":
+        """Grade `entry`, retrying when the sandbox cannot start; any other failure of the
+        grader is the submission's (scored 0 with the reason, not retried)."""
         reason = ""
         for attempt in range(1 + RETRIES):
             if attempt:
                 time.sleep(RETRY_SECONDS * 2 ** (attempt - 1))
             try:
-                return grader.grade(entry.path, cls.table, cls.limits, cls.known)
-            except Exception as error:  # noqa: BLE001 - never the submission's doing
+                if not entry.path.exists():
+                    return NotGraded(
+                        wording.NOT_IN_EXPORT.format(
+                            export=cls.source, id=entry.id, metadata=METADATA
+                        )
+                    )
+                return cls.stored(grader.grade(entry.path, cls.table, cls.limits, cls.known))
+            except sandbox.SandboxUnavailable as error:  # never the submission's doing
                 reason = _one_line(error)
-        return NotGraded(reason)
+            except Exception as error:  # noqa: BLE001 - this submission made the grader fail
+                why = wording.GRADER_FAILED_ON.format(why=_one_line(error))
+                return cls.stored(grader.empty_report(why), grader_failed=True)
+        return NotGraded(reason, sandbox=True)
+
+    @classmethod
+    def stored(cls, report: "grader.GradeReport", grader_failed: bool = False) -> Graded:
+        """What grade-all writes of `report`: valid text, no temporary folder quoted."""
+        if report.error:
+            report.error = cls.hidden(report.error)
+        return Graded(
+            ledger.valid_data(report.to_gradescope()),
+            valid_text(report.text()),
+            [valid_text(t) for t in report.timeouts],
+            grader_failed,
+        )
 
 
 def _start() -> None:
@@ -162,9 +227,10 @@ def _start() -> None:
 def _grade_in_processes(
     todo: list[Entry],
     workers: int,
-    record: Callable[[Entry, "grader.GradeReport | NotGraded"], None],
+    record: Callable[[Entry, "Graded | NotGraded"], None],
     breaker: _Breaker,
     not_tried: Callable[[], NotGraded],
+    alone: bool = False,
 ) -> None:
     """Grade `todo` in `workers` forked processes, one submission at a time each.
 
@@ -173,15 +239,18 @@ def _grade_in_processes(
     processes are forked, inheriting the reference outputs; each starts its own fork server
     (and, as root, gets its own uids). Submissions are handed out a few at a time, so that
     once `GIVE_UP_AFTER` in a row could not be graded, the rest are not tried. Should a
-    grading process die, the submissions it held are not graded and a new pool goes on.
+    grading process die, a new pool goes on, and the submissions it held are graded again
+    afterwards, `alone` (one in flight): only one that stops its grading process by itself
+    is not graded.
     """
-    waiting = list(reversed(todo))
+    waiting, held = list(reversed(todo)), []
     context = multiprocessing.get_context("fork")
+    most = 1 if alone else 2 * workers
     while waiting:
         in_flight: dict = {}
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_start) as pool:
             while waiting or in_flight:
-                while waiting and len(in_flight) < 2 * workers and not breaker.open:
+                while waiting and len(in_flight) < most and not breaker.open:
                     entry = waiting.pop()
                     in_flight[pool.submit(_Grading.attempt, entry)] = entry
                 while waiting and breaker.open:
@@ -189,20 +258,44 @@ def _grade_in_processes(
                 if not in_flight:
                     break
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                broken = False
+                broken = []
                 for future in done:
+                    entry = in_flight.pop(future)
                     try:
                         outcome = future.result()
-                    except BrokenProcessPool as error:  # never the submission's doing
-                        outcome, broken = NotGraded(wording.PROCESS_STOPPED.format(why=error)), True
-                    record(in_flight.pop(future), outcome)
+                    except BrokenProcessPool as error:  # the process died, with all it held
+                        broken.append(entry)
+                        stopped = NotGraded(wording.PROCESS_STOPPED.format(why=error))
+                        continue
+                    record(entry, outcome)
                 if broken:
-                    for entry in in_flight.values():
-                        record(
-                            entry,
-                            NotGraded(wording.PROCESS_STOPPED.format(why=wording.POOL_BROKEN)),
-                        )
+                    if alone:  # the only one in flight: it stopped its process itself
+                        for entry in broken:
+                            record(entry, stopped)
+                    else:
+                        held += broken + list(in_flight.values())
                     break
+    if held:
+        _grade_in_processes(held, 1, record, breaker, not_tried, alone=True)
+
+
+def _output_folders(out: Path) -> None:
+    """Create `out`'s results/ and feedback/, refusing either if it leads outside `out`."""
+    for name in ("results", "feedback"):
+        (out / name).mkdir(parents=True, exist_ok=True)
+        ledger.inside(out, out / name)
+
+
+def _roster(path: Path, scratch: Path, out: Path) -> roster.Roster:
+    """The submissions of PATH: a folder, or an export zip unpacked into `scratch`."""
+    root = roster.export_root(roster.extract(path, scratch)) if path.is_file() else path
+    try:
+        found = roster.discover(root, exclude=out)
+    except OSError as error:
+        raise BatchError(f"{path.name} cannot be read ({valid_text(str(error))})") from None
+    if not found.entries:
+        raise BatchError(f"no submissions found in {path.name}")
+    return found
 
 
 def grade_all(
@@ -219,17 +312,16 @@ def grade_all(
     if out == path:
         raise BatchError("the output folder cannot be PATH itself: choose another with -o")
     with tempfile.TemporaryDirectory(prefix="disc05-batch-") as scratch:
-        root = roster.extract(path, Path(scratch)) if path.is_file() else path
-        entries = roster.discover(root, exclude=out)
-        if not entries:
-            raise BatchError(f"no submissions found in {path.name}")
-        (out / "results").mkdir(parents=True, exist_ok=True)
-        (out / "feedback").mkdir(parents=True, exist_ok=True)
+        found = _roster(path, Path(scratch), out)
+        entries = found.entries
+        _output_folders(out)
         limits = limits_for(timeout)
         identity = ledger.autograder_identity(limits)
-        digests = {e.id: ledger.content_hash(e.path) if e.path.exists() else "" for e in entries}
+        digests = {e.id: ledger.submission_hash(e.path) for e in entries}
         state = ledger.load_state(out)
-        records = state.setdefault("submissions", {})
+        if not isinstance(state.get("submissions"), dict):
+            state["submissions"] = {}
+        records = state["submissions"]
         todo = [
             e
             for e in entries
@@ -239,29 +331,25 @@ def grade_all(
         known = hints.Hints(table) if todo else None
         bar = progress(len(todo)) if progress and todo else None
         breaker = _Breaker(GIVE_UP_AFTER)
-        # Messages must not quote the scratch folder, which is gone once the batch ends.
-        hide = [(str(Path(scratch).resolve()), path.name), (scratch, path.name)]
-        not_graded, errors, saved = {}, 0, time.monotonic()
+        not_graded, failed, errors, saved = {}, [], 0, time.monotonic()
 
-        def record(entry: Entry, outcome: grader.GradeReport | NotGraded) -> None:
+        def record(entry: Entry, outcome: Graded | NotGraded) -> None:
             nonlocal errors, saved
             breaker.record(outcome)
-            stored = [out / "results" / f"{entry.id}.json", out / "feedback" / f"{entry.id}.txt"]
+            results = ledger.inside(out, out / "results" / f"{entry.id}.json")
+            feedback = ledger.inside(out, out / "feedback" / f"{entry.id}.txt")
             if isinstance(outcome, NotGraded):
-                reason = outcome.reason
-                for long, short in hide:
-                    reason = reason.replace(long, short)
+                reason = _Grading.hidden(outcome.reason)
                 not_graded[entry.id] = reason
-                for stale in stored:
+                for stale in (results, feedback):
                     stale.unlink(missing_ok=True)
                 records[entry.id] = {"status": "not graded", "reason": reason}
             else:
-                errors += outcome.error is not None
-                if outcome.error:
-                    for long, short in hide:
-                        outcome.error = outcome.error.replace(long, short)
-                stored[0].write_text(json.dumps(outcome.to_gradescope(), indent=2) + "\n")
-                stored[1].write_text(outcome.text() + "\n")
+                errors += outcome.error is not None and not outcome.grader_failed
+                if outcome.grader_failed:
+                    failed.append(entry.id)
+                ledger.write_text(out, results, json.dumps(outcome.results, indent=2) + "\n")
+                ledger.write_text(out, feedback, outcome.feedback + "\n")
                 records[entry.id] = {
                     "status": "graded",
                     "submission": digests[entry.id],
@@ -279,7 +367,9 @@ def grade_all(
         def not_tried() -> NotGraded:
             return NotGraded(wording.NOT_TRIED.format(count=GIVE_UP_AFTER, last=breaker.last))
 
-        _Grading.start(table, limits, known, path.name)
+        # Messages must not quote the scratch folder, which is gone once the batch ends.
+        hide = ((str(Path(scratch).resolve()), path.name), (scratch, path.name))
+        _Grading.start(table, limits, known, path.name, hide)
         workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
         try:
             if workers == 1:  # here, in this process
@@ -299,4 +389,6 @@ def grade_all(
         csv_path,
         not_graded,
         [e.id for e in entries if e.note == NOT_LISTED],
+        failed,
+        found.left_out,
     )

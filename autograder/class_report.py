@@ -12,7 +12,8 @@ beside them:
 * ``mistakes.csv``: one row per submission and function whose result matched a catalogued
   mistake (submission, question, function, mistake).
 
-Everything a student wrote or named (answers, names, file names, error messages) is escaped.
+Everything a student wrote or named (answers, names, file names, error messages) is escaped,
+and both files are valid UTF-8 whatever the results hold (`wording.valid_text`).
 """
 
 import base64
@@ -20,13 +21,12 @@ import csv
 import html
 import importlib.util
 import io
-import json
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import spec, wording, written
+from . import ledger, roster, spec, wording, written
 
 FUNCTIONS = [(q.name, f) for q in spec.QUESTIONS for f in q.functions]
 MAX_TOTAL = sum(q.points for q in spec.QUESTIONS)
@@ -70,23 +70,29 @@ class Row:
         return None, "not graded" if not self.graded else "missing"
 
 
+def _number(text: object) -> float:
+    try:
+        return float(text or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
 def read(out: Path) -> list[Row]:
     """Every submission listed in ``out/scores.csv``, with its stored results."""
     rows = []
-    with (out / "scores.csv").open(encoding="utf-8", newline="") as f:
+    with (out / "scores.csv").open(encoding="utf-8", errors="replace", newline="") as f:
         for record in csv.DictReader(f):
-            stored = out / "results" / f"{record['id']}.json"
-            try:
-                results = json.loads(stored.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                results = {}
+            record = {k: wording.valid_text(v or "") for k, v in record.items() if k}
+            entry_id = record.get("id", "")
+            stored = ledger.stored_results(out, entry_id) if roster.is_plain(entry_id) else None
+            results = stored or {}
             rows.append(
                 Row(
-                    id=record["id"],
+                    id=entry_id,
                     name=record.get("name", ""),
                     error=record.get("error", "") or ("" if results else "not graded"),
-                    scores={q.name: float(record.get(q.name) or 0) for q in spec.QUESTIONS},
-                    total=float(record.get("total") or 0),
+                    scores={q.name: _number(record.get(q.name)) for q in spec.QUESTIONS},
+                    total=_number(record.get("total")),
                     results=results,
                 )
             )
@@ -99,6 +105,7 @@ def mistakes_of(row: Row) -> dict[str, str]:
 
 
 def write_mistakes_csv(rows: list[Row], path: Path) -> None:
+    """``mistakes.csv``: a row per submission and function matching a catalogued mistake."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["submission", "question", "function", "mistake"])
@@ -106,8 +113,8 @@ def write_mistakes_csv(rows: list[Row], path: Path) -> None:
         found = mistakes_of(row)
         for question, function in FUNCTIONS:
             if function in found:
-                writer.writerow([row.id, question, function, found[function]])
-    path.write_text(buffer.getvalue(), encoding="utf-8")
+                writer.writerow([row.id, question, function, str(found[function])])
+    ledger.write_text(path.parent, path, buffer.getvalue())
 
 
 # --- plots --------------------------------------------------------------------------------------
@@ -381,6 +388,6 @@ def write(out: Path) -> tuple[Path, Path]:
     """Write ``out/report.html`` and ``out/mistakes.csv`` from the batch in `out`."""
     rows = read(out)
     report, mistakes = out / "report.html", out / "mistakes.csv"
-    report.write_text(render(rows), encoding="utf-8")
+    ledger.write_text(out, report, render(rows))
     write_mistakes_csv(rows, mistakes)
     return report, mistakes

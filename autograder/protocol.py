@@ -264,13 +264,19 @@ def _decode_arg(value: dict, np: types.ModuleType) -> object:
 _NUMBER = re.compile(r"\d*\.\d+(?:[eE][-+]?\d+)?|\d+\.?(?:[eE][-+]?\d+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _FRAME = re.compile(r"cell (\d{1,5}), line (\d{1,6}), in ([A-Za-z_<>][A-Za-z0-9_<>.]{0,59})")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# Code points that no UTF-8 file can hold: lone surrogates (a Python str may carry them, from
+# an escape in JSON or YAML, or a file name that is not UTF-8).
+_UNENCODABLE = re.compile("[\ud800-\udfff]")
 
 
 def valid_text(text: str) -> str:
-    """`text` with every lone surrogate (which no encoding writes: JSON's ``\\ud800`` decodes
-    to one) replaced by U+FFFD, so that anything can write it as UTF-8."""
-    return _SURROGATE.sub("\ufffd", text)
+    """`text` with every code point that UTF-8 cannot encode replaced by U+FFFD: any text a
+    student controls (a message, an answer, a name), made safe to write anywhere."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _UNENCODABLE.sub("\ufffd", text)
+    return text
 
 
 def _hide_number(match: re.Match) -> str:

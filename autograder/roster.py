@@ -1,17 +1,26 @@
 """Which submissions a `grade-all` PATH holds, and who submitted them.
 
 PATH is a folder with one submission per entry, or a Gradescope "Export Submissions" zip or
-folder, whose ``submission_metadata.yml`` names the students of each submission folder.
+folder, whose ``submission_metadata.yml`` names the students of each submission folder. The
+roster is read from the root of the export only (PATH itself, or the single top folder of the
+zip), never from inside a submission. Every id is a plain name (`is_plain`): it names the
+submission's files in the output folder, so it can never point anywhere else.
 """
 
+import os
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import spec, wording
+from .wording import valid_text
 
 METADATA = "submission_metadata.yml"
 NOT_LISTED = wording.NOT_LISTED.format(metadata=METADATA)
+ID_BYTES = 200  # an id in UTF-8: it names results/ID.json (a file name holds 255 bytes)
+FIELD_CHARS = 300  # a student's name, email or SID from the metadata
+_NOT_IN_IDS = re.compile(r"[/\\\0]")  # path separators (POSIX and Windows) and NUL
 
 
 class BatchError(Exception):
@@ -28,25 +37,77 @@ class Entry:
     note: str = ""  # a problem with the submission's record, for the error column
 
 
-def _students(record: object) -> list[dict]:
-    submitters = record.get(":submitters", []) if isinstance(record, dict) else []
-    return [
-        {key: _text(person.get(f":{key}")) for key in ("name", "email", "sid")}
-        for person in submitters
-        if isinstance(person, dict)
-    ]
+@dataclass(frozen=True)
+class Roster:
+    """The submissions of a PATH, and the metadata records left out of it (one line each)."""
+
+    entries: list[Entry]
+    left_out: list[str] = field(default_factory=list)
+
+
+def is_plain(name: object) -> bool:
+    """Whether `name` can be an id: one valid, bounded file name, neither ``.`` nor ``..``.
+
+    Parameters
+    ----------
+    name : object
+        A candidate id (a metadata key, say).
+
+    Returns
+    -------
+    bool
+        True for a non-empty str without path separators or NUL, valid as UTF-8, at most
+        `ID_BYTES` long, and not ``.`` or ``..``.
+    """
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and not _NOT_IN_IDS.search(name)
+        and valid_text(name) == name
+        and len(name.encode("utf-8")) <= ID_BYTES
+    )
+
+
+def _cut_bytes(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` bytes of UTF-8, on a character boundary."""
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+
+def as_id(name: str) -> str:
+    """A file or folder name made a plain id: valid text, separators and NUL replaced by
+    ``_``, cut to `ID_BYTES`."""
+    text = _cut_bytes(_NOT_IN_IDS.sub("_", valid_text(name)), ID_BYTES)
+    return text if is_plain(text) else "_"
+
+
+def _unique(entries: list[Entry]) -> list[Entry]:
+    """`entries` with ids made unique: a later duplicate gets ``~2``, ``~3``…"""
+    seen, unique = set(), []
+    for entry in entries:
+        given, count = entry.id, 1
+        while given in seen:
+            count += 1
+            given = f"{_cut_bytes(entry.id, ID_BYTES - 8)}~{count}"
+        seen.add(given)
+        unique.append(entry if given == entry.id else Entry(given, entry.path, entry.students))
+    return unique
 
 
 def _text(value: object) -> str:
-    """A metadata field as text: blank when missing or null."""
-    return "" if value is None else str(value).strip()
+    """A metadata field as text: blank when missing, null or not a scalar; valid, bounded."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return ""
+    text = valid_text(str(value)).strip()
+    return text if len(text) <= FIELD_CHARS else text[: FIELD_CHARS - 1] + "…"
 
 
-def _find_metadata(root: Path) -> Path | None:
-    for candidate in (root / METADATA, *sorted(root.glob(f"*/{METADATA}"))):
-        if candidate.is_file():
-            return candidate
-    return None
+def _students(record: object) -> list[dict]:
+    submitters = record.get(":submitters") if isinstance(record, dict) else None
+    return [
+        {key: _text(person.get(f":{key}")) for key in ("name", "email", "sid")}
+        for person in (submitters if isinstance(submitters, list) else [])
+        if isinstance(person, dict)
+    ]
 
 
 def is_output(folder: Path) -> bool:
@@ -61,45 +122,86 @@ def _candidates(folder: Path, exclude: Path | None) -> list[Path]:
         for child in sorted(folder.iterdir())
         if not child.name.startswith(".")
         and child.name != METADATA
-        and not (exclude is not None and child.resolve() == exclude)
+        and not (exclude is not None and Path(_real(child)) == exclude)
         and not (child.is_dir() and is_output(child))
     ]
 
 
-def discover(root: Path, exclude: Path | None = None) -> list[Entry]:
-    """The submissions under `root` (an extracted export, or a plain folder), sorted by id.
+def _real(path: Path) -> str:
+    return os.path.realpath(path)  # unlike Path.resolve, never raises on a loop of links
 
-    `exclude` (resolved) is left out: the output folder, when it lies inside `root`.
+
+def read_metadata(file: Path) -> dict:
+    """The mapping of ``submission_metadata.yml``: submission folder to its record."""
+    import yaml
+
+    try:
+        metadata = yaml.safe_load(file.read_bytes()) or {}  # bytes: YAML reads the encoding
+    except (yaml.YAMLError, RecursionError, OSError) as error:
+        why = " ".join(valid_text(str(error)).split())[:FIELD_CHARS]
+        raise BatchError(f"{METADATA} is not valid YAML: {why}") from None
+    if not isinstance(metadata, dict):
+        raise BatchError(f"{METADATA} does not map submission folders to their students")
+    return metadata
+
+
+def _listed(metadata: dict, base: Path) -> Roster:
+    """The entries `metadata` lists, each a plain folder name once; the rest left out."""
+    entries, left_out, seen = [], [], set()
+    for key, record in metadata.items():
+        folder = str(key) if isinstance(key, (str, int)) and not isinstance(key, bool) else None
+        why = None if is_plain(folder) else "not_plain"
+        why = why or ("duplicate" if folder in seen else None)
+        if why:
+            shown = _cut_bytes(valid_text(repr(key)), 80)
+            left_out.append(
+                wording.NOT_IN_ROSTER.format(
+                    metadata=METADATA, key=shown, why=wording.ROSTER_WHY[why]
+                )
+            )
+            continue
+        seen.add(folder)
+        entries.append(Entry(folder, base / folder, _students(record)))
+    return Roster(entries, left_out)
+
+
+def discover(root: Path, exclude: Path | None = None) -> Roster:
+    """The submissions under `root` (an export's root, or a plain folder), sorted by id.
+
+    The roster is ``root/submission_metadata.yml`` when there is one, and nothing else: a
+    metadata file inside a submission is part of that submission. `exclude` (resolved) is left
+    out: the output folder, when it lies inside `root`.
     """
-    metadata_file = _find_metadata(root)
-    if metadata_file is not None:
-        import yaml
-
-        try:
-            metadata = yaml.safe_load(metadata_file.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as error:
-            raise BatchError(f"{METADATA} is not valid YAML: {error}") from None
-        if not isinstance(metadata, dict):
-            raise BatchError(f"{METADATA} does not map submission folders to their students")
-        base = metadata_file.parent
-        entries = [
-            Entry(str(folder), base / str(folder), _students(record))
-            for folder, record in metadata.items()
-        ]
-        listed = {str(folder) for folder in metadata}
-        entries += [
-            Entry(child.name, child, note=NOT_LISTED)
-            for child in _candidates(base, exclude)
+    metadata_file = root / METADATA
+    if metadata_file.is_file():
+        roster = _listed(read_metadata(metadata_file), root)
+        listed = {e.id for e in roster.entries}
+        unlisted = [
+            Entry(as_id(child.name), child, note=NOT_LISTED)
+            for child in _candidates(root, exclude)
             if child.name not in listed
         ]
-        return sorted(entries, key=lambda e: e.id)
+        entries = _unique(roster.entries + unlisted)
+        return Roster(sorted(entries, key=lambda e: e.id), roster.left_out)
     entries = [
-        Entry(child.stem if child.is_file() else child.name, child)
+        Entry(as_id(child.stem if child.is_file() else child.name), child)
         for child in _candidates(root, exclude)
     ]
     ids = [e.id for e in entries]
     duplicates = {i for i in ids if ids.count(i) > 1}
-    return [Entry(e.path.name, e.path) if e.id in duplicates else e for e in entries]
+    named = [Entry(as_id(e.path.name), e.path) if e.id in duplicates else e for e in entries]
+    return Roster(_unique(named))
+
+
+def export_root(folder: Path) -> Path:
+    """The root of an unpacked export zip: its single top folder when that holds the
+    metadata (as Gradescope's exports do), else the unpacked folder itself."""
+    if (folder / METADATA).is_file():
+        return folder
+    tops = [child for child in folder.iterdir() if not child.name.startswith(".")]
+    if len(tops) == 1 and tops[0].is_dir() and (tops[0] / METADATA).is_file():
+        return tops[0]
+    return folder
 
 
 def extract(export: Path, into: Path) -> Path:

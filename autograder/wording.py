@@ -9,7 +9,10 @@ constants (`autograder.public_checks`). The sentences about one call (raised, wr
 not close...) are `autograder.compare`'s, which ships inside those files too.
 
 Sentences are `str.format` templates; the names of their fields say what goes in.
+`valid_text` makes any text a student controls safe to write, before a sentence quotes it.
 """
+
+from .protocol import valid_text  # noqa: F401 - the one rule; the sandbox's decoder uses it too
 
 
 def points_text(value: float) -> str:
@@ -188,6 +191,17 @@ NOT_IN_EXPORT = "{export} has no {id}, which {metadata} lists"
 NOT_TRIED = "not tried: the {count} submissions before it could not be graded either ({last})"
 PROCESS_STOPPED = "its grading process stopped ({why})"
 POOL_BROKEN = "a grading process beside it stopped"
+GRADER_FAILED_ON = "the grader failed on this submission ({why}); scored 0"
+GRADER_FAILED_COUNT = (  # on the terminal, after a batch
+    "the grader failed on {count} submission(s), scored 0 with the reason in the error "
+    "column: {ids}"
+)
+NOT_IN_ROSTER = "{metadata} entry {key} left out: {why}"  # a record that names no plain folder
+ROSTER_WHY = {
+    "not_plain": "not a plain folder name",
+    "duplicate": "a folder listed twice",
+}
+OUTSIDE_OUTPUT = "refusing to write {path}: it lies outside the output folder {out}"
 
 # ## What ``grader.check`` prints: one line per function, starting with a mark
 
