@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import class_report, forkserver, grader, hints, ledger, roster, sandbox, spec, wording
-from .results import capped
+from .results import capped, results_json
 from .roster import METADATA, NOT_LISTED, BatchError, Entry
 from .wording import valid_text
 
@@ -210,7 +210,7 @@ class _Grading:
         if report.error:
             report.error = cls.hidden(report.error)
         return Graded(
-            ledger.valid_data(report.to_gradescope()),
+            json.loads(results_json(report.to_gradescope())),  # as `grade --json` prints it
             valid_text(report.text()),
             [valid_text(t) for t in report.timeouts],
             grader_failed,
@@ -348,7 +348,7 @@ def grade_all(
                 errors += outcome.error is not None and not outcome.grader_failed
                 if outcome.grader_failed:
                     failed.append(entry.id)
-                ledger.write_text(out, results, json.dumps(outcome.results, indent=2) + "\n")
+                ledger.write_text(out, results, results_json(outcome.results).decode("utf-8"))
                 ledger.write_text(out, feedback, outcome.feedback + "\n")
                 records[entry.id] = {
                     "status": "graded",
