@@ -193,16 +193,16 @@ def _use_release_record() -> None:
     """In a checkout, where no release record ships beside the package, grade against the one
     the build would ship (rendered now, in a few seconds), so that a local grading skips our
     cells and reads the written answers as Gradescope does."""
-    from . import released
+    from . import handout
 
-    if released.SHIPPED.exists():
+    if handout.SHIPPED.exists():
         return
     try:
         from .release import notebook, public_checks
     except ImportError:  # the runtime alone, shipped without its record: grade without it
         return
     student = notebook.build_notebook("student", public_checks.render_all())
-    released.use(notebook.release_record(student))
+    handout.use(notebook.release_record(student))
 
 
 def _with_sandbox(name: str) -> ModuleType:

@@ -20,7 +20,7 @@ import numpy as np
 
 import solutions
 
-from . import compare, released, sandbox, spec, wording
+from . import compare, handout, sandbox, spec, wording
 from .cases import FUNCTIONS, Case, all_hidden_cases
 from .compare import Status, Verdict
 from .results import CriterionResult, FunctionResult, GradeReport, QuestionResult, capped
@@ -199,10 +199,10 @@ def _at_most(lines: list[str], more: str) -> list[str]:
 
 
 def _ours(cell: str) -> bool:
-    """Whether a code cell is one we wrote, unchanged (`autograder.released`): it runs, as in
+    """Whether a code cell is one we wrote, unchanged (`autograder.handout`): it runs, as in
     the notebook (the setup cell imports numpy for the student's functions), but nothing that
     happens in it is the student's to hear about."""
-    return released.record().ours("code", cell)
+    return handout.record().ours("code", cell)
 
 
 def _theirs(cells: list[str], indices: dict[int, str]) -> list[tuple[int, str]]:

@@ -19,7 +19,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import released, spec, wording
+from . import handout, spec, wording
 from . import written as written_answers
 from .spec import NOTEBOOK_NAME
 
@@ -175,9 +175,9 @@ def _uncommented(lines: list[str]) -> str:
 def _ours_apart(lines: list[str]) -> list[tuple[bool, list[str]]]:
     """Unmarked code cut around each run of lines that is a code cell of ours, as (whether it
     is ours, lines): a notebook saved as a plain script keeps its setup cell whole, one cell
-    that grading knows for ours (`autograder.released`)."""
-    firsts: dict[str, list[released.Cell]] = {}
-    for cell in released.record().cells:
+    that grading knows for ours (`autograder.handout`)."""
+    firsts: dict[str, list[handout.Cell]] = {}
+    for cell in handout.record().cells:
         if cell.kind == "code" and cell.lines:
             firsts.setdefault(cell.lines[0], []).append(cell)
     if not firsts or sum(map(len, lines)) > spec.PARSE_CHARS:
@@ -185,9 +185,9 @@ def _ours_apart(lines: list[str]) -> list[tuple[bool, list[str]]]:
     pieces: list[tuple[bool, list[str]]] = [(False, [])]
     index = 0
     while index < len(lines):
-        for cell in firsts.get(released.digest(lines[index].rstrip()), ()):
+        for cell in firsts.get(handout.digest(lines[index].rstrip()), ()):
             run = lines[index : index + len(cell.lines)]
-            if released.digest(released.normalised("\n".join(run))) == cell.digest:
+            if handout.digest(handout.normalised("\n".join(run))) == cell.digest:
                 pieces += [(True, run), (False, [])]
                 index += len(run)
                 break

@@ -3,7 +3,7 @@
 The notebook asks each written question in a Markdown cell (its prompt) followed by an answer
 box: the ``<!-- disc05: written QUESTION -->`` marker, a ``**Your answer (QUESTION):**`` line
 and a placeholder (`autograder.release.notebook`). A student's answer to question k is every
-piece of Markdown that differs from what we released (`autograder.released`), from k's prompt
+piece of Markdown that differs from what we released (`autograder.handout`), from k's prompt
 down to the next question's: the box as rewritten (with or without its marker and label), text
 added to the prompt itself, and new cells. A Markdown cell is ours by its id, where the notebook
 kept the release's ids, or else by its text; a changed cell gives the lines that are not ours.
@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Sequence
 
-from . import released, spec, wording
+from . import handout, spec, wording
 from .spec import WRITTEN_QUESTIONS
 
 # The release writes these two lines; tests/test_written.py checks they match `notebook`.
@@ -86,7 +86,7 @@ def from_cells(
     texts = [
         (kind, text[:_CELL_CHARS].replace("\r\n", "\n").replace("\r", "\n")) for kind, text in cells
     ]
-    record = released.record()
+    record = handout.record()
     if not record.written:
         return _by_boxes(texts, ids)
     return _Reading(record, texts, ids).answers()
@@ -95,7 +95,7 @@ def from_cells(
 class _Reading:
     """One submission's Markdown cells, each matched with the cell of ours it was (if any)."""
 
-    def __init__(self, record: released.Record, cells: list[tuple[str, str]], ids):
+    def __init__(self, record: handout.Record, cells: list[tuple[str, str]], ids):
         self.record = record
         self.cells = [(i, text) for i, (kind, text) in enumerate(cells) if kind == "markdown"]
         ours = {c.id for c in record.cells if c.kind == "markdown"}
@@ -105,18 +105,18 @@ class _Reading:
         self.prompts = {w.prompt: q for q, w in record.written.items() if q in WRITTEN_QUESTIONS}
         self.boxes = {w.box: q for q, w in record.written.items() if q in WRITTEN_QUESTIONS}
 
-    def ours(self, index: int, text: str) -> released.Cell | None:
+    def ours(self, index: int, text: str) -> handout.Cell | None:
         """The cell of ours that this one is, or was before the student changed it."""
         markdown = [c for c in self.record.cells if c.kind == "markdown"]
-        same = released.digest(released.normalised(text))
+        same = handout.digest(handout.normalised(text))
         for cell in markdown:
             if cell.digest == same:
                 return cell
         if self.keeps_ids:
             found = self.record.by_id(self.ids.get(index))
             return found if found is not None and found.kind == "markdown" else None
-        lines = [line for line in released.normalised(text).split("\n") if line.strip()]
-        first = released.digest(lines[0].rstrip()) if lines else None
+        lines = [line for line in handout.normalised(text).split("\n") if line.strip()]
+        first = handout.digest(lines[0].rstrip()) if lines else None
         for cell in markdown:
             if cell.lines and cell.lines[0] == first:
                 return cell
@@ -157,15 +157,15 @@ class _Reading:
         return {q: found[q] for q in WRITTEN_QUESTIONS if q in found}
 
 
-def _added(cell: released.Cell | None, text: str) -> str:
+def _added(cell: handout.Cell | None, text: str) -> str:
     """What the student wrote in a Markdown cell: all of a new one, the lines that are not ours
     of one of ours (runs of them apart by a blank line)."""
-    lines = released.normalised(text).split("\n")
+    lines = handout.normalised(text).split("\n")
     if cell is None:
         return "\n".join(lines)
-    if released.digest("\n".join(lines)) == cell.digest:
+    if handout.digest("\n".join(lines)) == cell.digest:
         return ""
-    digests = [released.digest(line) for line in lines]
+    digests = [handout.digest(line) for line in lines]
     runs = []
     matcher = difflib.SequenceMatcher(None, list(cell.lines), digests, autojunk=False)
     for tag, _, _, start, end in matcher.get_opcodes():

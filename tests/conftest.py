@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import grader, released, sandbox
+from autograder import grader, handout, sandbox
 from autograder.release import notebook, public_checks
 
 
@@ -17,12 +17,12 @@ def test_files():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def release_record(test_files) -> released.Record:
-    """The record the build ships with the autograder (`autograder.released`), which every
+def release_record(test_files) -> handout.Record:
+    """The record the build ships with the autograder (`autograder.handout`), which every
     grading in the tests uses, as the command line does in a checkout."""
     student = notebook.build_notebook("student", test_files)
     record = notebook.release_record(student)
-    released.use(record)
+    handout.use(record)
     return record
 
 

@@ -2,7 +2,7 @@
 
 The zip holds the grading runtime whole (`gradescope.shipped_files`: the `autograder`
 package without this `release` subpackage, and the answer key), the public tests, the record
-of the student notebook's own cells (`autograder.released`), and the files Gradescope and Otter
+of the student notebook's own cells (`autograder.handout`), and the files Gradescope and Otter
 read, rendered from the templates beside this module.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jinja2
 
-from .. import gradescope, released, spec
+from .. import gradescope, handout, spec
 from ..archive import zip_bytes
 from . import notebook
 
@@ -42,7 +42,7 @@ def autograder_files(public_tests: dict[str, str]) -> dict[str, bytes]:
     files |= {name: path.read_bytes() for name, path in gradescope.shipped_files().items()}
     files |= {path: text.encode() for path, text in public_tests.items()}
     student = notebook.build_notebook("student", public_tests)
-    files[released.RECORD_NAME] = notebook.release_record(student).to_json().encode()
+    files[handout.RECORD_NAME] = notebook.release_record(student).to_json().encode()
     return files
 
 

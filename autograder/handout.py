@@ -1,14 +1,14 @@
-"""What the release wrote into the student notebook, so that grading can tell a student's work
-from ours.
+"""The handout: the cells the student notebook was released with, so that grading can tell
+a student's work from ours.
 
 The build records every cell of the student notebook but the stubs students fill in: its id,
 its kind, a digest of its normalised text and one of each line, and which cells ask each
 written question (`autograder.release.notebook.release_record`). The record ships in the
 autograder zip, beside the `autograder` package, as `RECORD_NAME`; a checkout's command line
-renders it instead. Grading skips a code cell whose text is one we wrote (setup, install,
-demos, checks, export), and reads as a written answer only the Markdown that differs from
-ours. Without a record nothing is skipped and answers are found by their answer boxes alone.
-"""
+renders it instead. A code cell whose text is one of ours (setup, install, demos, checks,
+export) runs as it does in the notebook (the setup cell imports numpy for the student's
+functions), but no note speaks of it; a written answer is the Markdown that differs from ours.
+Without a record every cell is the student's and answers are found by their answer boxes."""
 
 import functools
 import hashlib
@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-RECORD_NAME = "released.json"
+RECORD_NAME = "handout.json"
 SHIPPED = Path(__file__).resolve().parent.parent / RECORD_NAME  # /autograder/source/ on Gradescope
 
 
