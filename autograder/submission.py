@@ -4,7 +4,8 @@ folder holding one of those (Gradescope's /autograder/submission).
 Nothing here executes anything. Zips are read in memory, member by member, with size caps,
 and never extracted. IPython magics (``%``, ``%%``) and shell lines (``!``) are replaced by
 ``pass``, so they are skipped rather than run, and cells tagged ``otter_ignore`` (the demos and
-the export cell, as in Otter) are left out.
+the export cell, as in Otter) are left out. A script's Markdown (its comment cells) is read for
+the written answers, as a notebook's is.
 """
 
 import ast
@@ -49,8 +50,8 @@ class Submission:
     notes : list of str
         Things the student should know (a second notebook that was ignored, say).
     written : dict of str to str
-        The notebook's written answers by question, as typed (`autograder.written`); empty
-        for a file that is not a notebook.
+        The written answers by question, as typed (`autograder.written`), read from a
+        notebook's Markdown or a script's; empty for a file with none of the notebook's.
     """
 
     cells: list[str]

@@ -134,7 +134,8 @@ NO_ANSWER = {
     "unreadable": "**No answer found**: the submission could not be read.",
     "missing": (
         "**No answer found**: the submission has no answer cell for {question} "
-        "(a notebook whose answer cell was deleted, or a file that is not a notebook)."
+        "(one deleted with nothing written in its place, or a file without the notebook's "
+        "Markdown)."
     ),
     "untouched": "**No answer**: the answer cell still holds the placeholder text.",
     "empty": "**No answer**: the answer cell is empty.",
