@@ -22,11 +22,11 @@ import numpy as np
 
 import solutions
 
-from . import compare, sandbox, spec, wording
+from . import compare, handout, sandbox, spec, wording
 from .cases import FUNCTIONS, Case, all_hidden_cases
 from .compare import Status, Verdict
 from .results import CriterionResult, FunctionResult, GradeReport, QuestionResult, capped
-from .submission import Submission, SubmissionError, load
+from .submission import Submission, SubmissionError, graded_defined, load, place
 
 if TYPE_CHECKING:
     from . import hints
@@ -225,15 +225,27 @@ def _at_most(lines: list[str], more: str) -> list[str]:
     return lines[: spec.MAX_CELL_NOTES] + [more.format(count=len(lines) - spec.MAX_CELL_NOTES)]
 
 
-def _limits_hit(report: sandbox.RunRecord, functions: list[str]) -> list[str]:
+def _ours(cell: str) -> bool:
+    """Whether a code cell is one we wrote, unchanged (`autograder.handout`): it runs, as in
+    the notebook (the setup cell imports numpy for the student's functions), but nothing that
+    happens in it is the student's to hear about."""
+    return handout.record().ours("code", cell)
+
+
+def _theirs(cells: list[str], indices: dict[int, str]) -> list[tuple[int, str]]:
+    """The entries of `indices` (cell index to what happened) about the student's cells."""
+    return [(index, what) for index, what in sorted(indices.items()) if not _ours(cells[index])]
+
+
+def _limits_hit(cells: list[str], report: sandbox.RunRecord, functions: list[str]) -> list[str]:
     """Where the submission ran into a time or memory limit, one line each."""
     hit = [
-        wording.LIMIT_CELL.format(number=index + 1, why=why)
-        for index, why in sorted(report.skipped_cells.items())
+        wording.LIMIT_CELL.format(place=place(cells[index]), why=why)
+        for index, why in _theirs(cells, report.skipped_cells)
     ]
     hit += [
-        wording.LIMIT_CELL_RAISED.format(number=index + 1, error=error)
-        for index, error in sorted(report.cell_errors.items())
+        wording.LIMIT_CELL_RAISED.format(place=place(cells[index]), error=error)
+        for index, error in _theirs(cells, report.cell_errors)
         if error.startswith("MemoryError")
     ]
     for function, outcome in zip(functions, report.outcomes, strict=True):
@@ -251,7 +263,7 @@ def _limits_hit(report: sandbox.RunRecord, functions: list[str]) -> list[str]:
 
 
 def _defines_graded(cell: str) -> bool:
-    return any(f"def {name}(" in cell for name in solutions.GRADED)
+    return bool(graded_defined(cell))
 
 
 def _failed_import(error: str) -> bool:
@@ -262,27 +274,30 @@ def _failed_import(error: str) -> bool:
 def _missing_imports(cells: list[str], cell_errors: dict[int, str]) -> dict[str, str]:
     """Why a graded function is missing when the cell defining it failed to import a module."""
     reasons = {}
-    for index, error in cell_errors.items():
+    for index, error in _theirs(cells, cell_errors):
         if _failed_import(error):
-            for name in solutions.GRADED:
-                if f"def {name}(" in cells[index]:
-                    reasons[name] = wording.MISSING_IMPORT.format(error=error)
+            for name in graded_defined(cells[index]):
+                reasons[name] = wording.MISSING_IMPORT.format(error=error)
     return reasons
 
 
 def _cell_notes(cells: list[str], report: sandbox.RunRecord) -> list[str]:
-    """Notes about cells that were skipped, or that raised and define a graded function or
-    failed to import a module, in cell order."""
+    """Notes about the student's cells that were skipped, or that raised and define a graded
+    function or failed to import a module, in cell order; each named as the student sees it
+    (`submission.place`). Cells of ours are never spoken of."""
     notes = [
-        (index, wording.CELL_SKIPPED.format(number=index + 1, why=why))
-        for index, why in report.skipped_cells.items()
+        (index, wording.CELL_SKIPPED.format(place=wording.opening(place(cells[index])), why=why))
+        for index, why in _theirs(cells, report.skipped_cells)
     ]
-    for index, error in report.cell_errors.items():
+    for index, error in _theirs(cells, report.cell_errors):
         if _defines_graded(cells[index]):
-            notes.append((index, wording.CELL_RAISED.format(number=index + 1, error=error)))
-    for index, error in report.cell_errors.items():
-        if _failed_import(error) and not _defines_graded(cells[index]):
-            notes.append((index, wording.CELL_IMPORT_FAILED.format(number=index + 1, error=error)))
+            template = wording.CELL_RAISED
+        elif _failed_import(error):
+            template = wording.CELL_IMPORT_FAILED
+        else:
+            continue
+        shown = wording.opening(place(cells[index]))
+        notes.append((index, template.format(place=shown, error=error)))
     notes.sort(key=lambda note: note[0])
     return _at_most([note for _, note in notes], wording.MORE_CELLS)
 
@@ -380,7 +395,7 @@ def score(
         written=submission.written,
         mistakes=mistakes,
         case_kinds=case_kinds,
-        limits=_limits_hit(report, [name for name, _ in owners]),
+        limits=_limits_hit(submission.cells, report, [name for name, _ in owners]),
         not_attempted=not_attempted,
     )
 

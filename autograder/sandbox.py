@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import select
 import signal
 import time
@@ -26,6 +27,7 @@ from .forkserver import ServerGone, prestart, reset
 from .runtime import Runtime
 from .runtime import get as runtime
 from .spec import LIMITS, WORKER_START_SECONDS, Limits
+from .submission import graded_defined, place
 
 if TYPE_CHECKING:
     import numpy as np
@@ -218,7 +220,28 @@ def _crash_message(how: str) -> str:
     return wording.ENDED.format(how=how)
 
 
-def _outcome(fields: dict, call: Call) -> Outcome:
+_WHERE = re.compile(r"cell (\S+), line (\S+), in (\S+)")  # a `protocol` frame (numbers hidden)
+
+
+def _place(where: list[str], cells: list[str]) -> str:
+    """Where in the student's cells an error came from, as they see the cells: by what each
+    defines or its first line (`submission.place`), not by the worker's count of cells."""
+    places = []
+    for frame in filter(None, map(_WHERE.fullmatch, where)):  # `protocol` let only these in
+        number, line, function = frame.groups()
+        index = int(number) - 1 if number.isdigit() else -1
+        if not 0 <= index < len(cells):
+            places.append(wording.FRAME_UNPLACED.format(line=line, function=function))
+            continue
+        cell = cells[index]
+        if function == "<module>" or function in graded_defined(cell):
+            places.append(wording.FRAME.format(line=line, place=place(cell)))
+        else:
+            places.append(wording.FRAME_IN.format(line=line, place=place(cell), function=function))
+    return f" ({'; '.join(places)})" if places else ""
+
+
+def _outcome(fields: dict, call: Call, cells: list[str]) -> Outcome:
     """The grader's conclusion from one validated ``result`` event."""
     kind = fields["kind"]
     if kind == "value":
@@ -235,10 +258,9 @@ def _outcome(fields: dict, call: Call) -> Outcome:
         return Outcome(
             "unconvertible", wording.UNCONVERTIBLE[fields["what"]].format(type=fields["type"])
         )
-    place = f" ({'; '.join(fields['where'])})" if fields["where"] else ""
     text = f"{fields['type']}: {fields['message']}".rstrip(": ")
     status = "not_attempted" if fields["type"] == "NotImplementedError" else "error"
-    return Outcome(status, f"{text}{place}", error_type=fields["type"])
+    return Outcome(status, f"{text}{_place(fields['where'], cells)}", error_type=fields["type"])
 
 
 # --- one submission ---------------------------------------------------------------------------
@@ -386,7 +408,7 @@ class _Session:
         elif kind == "standin" and self.phase == "call" and self.may_ask(fields["function"]):
             return self.answer(fields, worker)
         elif kind == "result" and self.phase == "call" and fields["id"] == self.current:
-            outcome = _outcome(fields, self.calls[self.current])
+            outcome = _outcome(fields, self.calls[self.current], self.cells)
             outcome.standins = tuple(sorted(self.answered))
             self.record.outcomes[self.current] = outcome
             self.pending.remove(self.current)

@@ -4,7 +4,8 @@ folder holding one of those (Gradescope's /autograder/submission).
 Nothing here executes anything. Zips are read in memory, member by member, with size caps,
 and never extracted. IPython magics (``%``, ``%%``) and shell lines (``!``) are replaced by
 ``pass``, so they are skipped rather than run, and cells tagged ``otter_ignore`` (the demos and
-the export cell, as in Otter) are left out.
+the export cell, as in Otter) are left out. A script's Markdown (its comment cells) is read for
+the written answers, as a notebook's is.
 """
 
 import ast
@@ -19,7 +20,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import spec, wording
+from . import handout, spec, wording
 from . import written as written_answers
 from .spec import NOTEBOOK_NAME
 
@@ -49,8 +50,8 @@ class Submission:
     notes : list of str
         Things the student should know (a second notebook that was ignored, say).
     written : dict of str to str
-        The notebook's written answers by question, as typed (`autograder.written`); empty
-        for a file that is not a notebook.
+        The written answers by question, as typed (`autograder.written`), read from a
+        notebook's Markdown or a script's; empty for a file with none of the notebook's.
     """
 
     cells: list[str]
@@ -111,6 +112,8 @@ def notebook_cells(data: bytes, name: str) -> list[str]:
 # Cell boundaries in .py files: Jupytext's percent (``# %%``) and light (``# +``, ``# -``)
 # formats, and ``jupyter nbconvert --to script`` (``# In[3]:``).
 _MARKER = re.compile(r"^(?:# ?%%(?:\s.*)?|# In\[[ 0-9]*\]:\s*|# \+(?: [\[\w].*)?|# -)$")
+_NBCONVERT = re.compile(r"^# In\[[ 0-9]*\]:\s*$")
+_MARKDOWN = re.compile(r"\[(?:markdown|md)\]")  # on a marker: a Markdown cell (``# %% [markdown]``)
 
 
 def _statements(text: str) -> list[str]:
@@ -148,36 +151,162 @@ def _code_only(text: str) -> bool:
     return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
 
 
-def script_cells(text: str) -> list[str]:
-    """A .py file as cells.
+def _paragraphs(lines: list[str]) -> list[list[str]]:
+    """`lines` cut at blank lines (which are dropped)."""
+    paragraphs: list[list[str]] = [[]]
+    for line in lines:
+        if line.strip():
+            paragraphs[-1].append(line)
+        elif paragraphs[-1]:
+            paragraphs.append([])
+    return [p for p in paragraphs if p]
+
+
+def _is_comment_block(paragraph: list[str]) -> bool:
+    """Whether a paragraph is Markdown in a script's light or nbconvert form: comment lines only,
+    from the first column."""
+    return all(line.startswith("#") for line in paragraph)
+
+
+def _uncommented(lines: list[str]) -> str:
+    """Markdown from its commented lines (``# text``, and ``#`` for a blank line)."""
+    return "\n".join(line[2:] if line.startswith("# ") else line[1:] for line in lines)
+
+
+def _ours_apart(lines: list[str]) -> list[tuple[bool, list[str]]]:
+    """Unmarked code cut around each run of lines that is a code cell of ours, as (whether it
+    is ours, lines): a notebook saved as a plain script keeps its setup cell whole, one cell
+    that grading knows for ours (`autograder.handout`)."""
+    firsts: dict[str, list[handout.Cell]] = {}
+    for cell in handout.record().cells:
+        if cell.kind == "code" and cell.lines:
+            firsts.setdefault(cell.lines[0], []).append(cell)
+    if not firsts or sum(map(len, lines)) > spec.PARSE_CHARS:
+        return [(False, lines)]
+    pieces: list[tuple[bool, list[str]]] = [(False, [])]
+    index = 0
+    while index < len(lines):
+        for cell in firsts.get(handout.digest(lines[index].rstrip()), ()):
+            run = lines[index : index + len(cell.lines)]
+            if handout.digest(handout.normalised("\n".join(run))) == cell.digest:
+                pieces += [(True, run), (False, [])]
+                index += len(run)
+                break
+        else:
+            pieces[-1][1].append(lines[index])
+            index += 1
+    return pieces
+
+
+def _unmarked_parts(lines: list[str]) -> list[tuple[str, str]]:
+    """Code outside marked cells: its comment paragraphs are Markdown (Jupytext's light form),
+    a run of lines that is a cell of ours is that cell, and the rest runs one top-level
+    statement per cell."""
+    parts, code = [], []
+    for paragraph in _paragraphs(lines):
+        if _is_comment_block(paragraph):
+            parts.append(("markdown", _uncommented(paragraph)))
+        else:
+            code += [*paragraph, ""]
+    for ours, piece in _ours_apart(code):
+        text = "\n".join(piece)
+        if _code_only(text):
+            cells = [text.strip("\n")] if ours else _statements(text)
+            parts += [("code", cell) for cell in cells]
+    return parts
+
+
+def _nbconvert_parts(lines: list[str]) -> list[tuple[str, str]]:
+    """A cell of ``nbconvert --to script``: its code (with any comment lines right below its
+    last line), then the Markdown cells that follow it, written as comment paragraphs."""
+    code = [i for i, line in enumerate(lines) if line.strip() and not line.startswith("#")]
+    end = code[-1] + 1 if code else 0
+    while code and end < len(lines) and lines[end].strip():
+        end += 1
+    parts = [("code", "\n".join(lines[:end]).strip("\n"))] if code else []
+    return parts + [("markdown", _uncommented(p)) for p in _paragraphs(lines[end:])]
+
+
+def script_parts(text: str) -> list[tuple[str, str]]:
+    """A .py file as cells, ``("code", source)`` or ``("markdown", text)``, in file order.
 
     A cell marker (``# %%``, ``# In[ ]:``) starts a cell that runs to the next marker, as in
     the notebook the file came from; ``# +`` starts one that ends at ``# -``. A marker tagged
-    ``otter_ignore`` leaves its cell out, and so does a part that is only comments (Markdown,
-    in these formats). Code outside marked cells (all of a file without markers) runs one
-    top-level statement per cell. Either way one failing cell costs only itself, as in a
-    notebook.
+    ``otter_ignore`` leaves its cell out; one saying ``[markdown]`` starts a Markdown cell,
+    its lines commented. Comment paragraphs are Markdown where the formats put it: after the
+    code of an nbconvert cell, and outside marked cells (Jupytext's light format). Code
+    outside marked cells (all of a file without markers) runs one top-level statement per
+    cell. Either way one failing cell costs only itself, as in a notebook.
     """
     text = without_magics(text)
-    cells: list[str] = []
+    parts: list[tuple[str, str]] = []
     current: list[str] = []
-    marked, ignored = False, False
+    marker: str | None = None  # the line that opened the current cell; None outside cells
 
     def close() -> None:
-        part = "\n".join(current)
-        if ignored or not _code_only(part):
+        if marker is not None and IGNORE_TAG in marker:
             return
-        cells.extend([part.strip("\n")] if marked else _statements(part))
+        if marker is None:
+            parts.extend(_unmarked_parts(current))
+        elif _MARKDOWN.search(marker):
+            parts.append(("markdown", _uncommented(current)))
+        elif _NBCONVERT.match(marker):
+            parts.extend(_nbconvert_parts(current))
+        else:
+            parts.append(("code", "\n".join(current).strip("\n")))
 
     for line in text.splitlines():
         if _MARKER.match(line):
             close()
-            current, ignored = [], IGNORE_TAG in line
-            marked = line.strip() != "# -"  # the end of a light-format cell
+            current = []
+            marker = None if line.strip() == "# -" else line  # the end of a light-format cell
         else:
             current.append(line)
     close()
-    return [cell for cell in cells if _code_only(cell)]
+    return [(kind, part) for kind, part in parts if kind == "markdown" or _code_only(part)]
+
+
+def script_cells(text: str) -> list[str]:
+    """The code cells of a .py file (`script_parts`)."""
+    return [part for kind, part in script_parts(text) if kind == "code"]
+
+
+def from_script(text: str, origin: str, notes: list[str] | None = None) -> Submission:
+    """A .py file's code cells, and its written answers, read from its Markdown."""
+    parts = script_parts(text)
+    code = [part for kind, part in parts if kind == "code"]
+    return Submission(code, origin, notes or [], written_answers.from_cells(parts))
+
+
+_DEFINITION = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(", re.MULTILINE)
+_SHOWN_LINE = 40  # characters of a cell's first line that name it in a note
+
+
+def graded_defined(cell: str) -> list[str]:
+    """The graded functions that a code cell defines, in the order it defines them."""
+    graded = {name for question in spec.QUESTIONS for name in question.functions}
+    found = [name for name in _DEFINITION.findall(cell) if name in graded]
+    return list(dict.fromkeys(found))
+
+
+def place(cell: str) -> str:
+    """A code cell as the student sees it: by the graded functions it defines, or else by its
+    first line, quoted and cut short (``the cell starting `import scipy```)."""
+    names = graded_defined(cell)
+    if names:
+        listed = (
+            names[0]
+            if len(names) == 1
+            else wording.NAMES_AND.format(names=", ".join(names[:-1]), last=names[-1])
+        )
+        return wording.CELL_DEFINING.format(names=listed)
+    line = next((line.strip() for line in cell.splitlines() if line.strip()), "")
+    if not line:
+        return wording.CELL_BLANK
+    line = "".join(c if c.isprintable() else "?" for c in line[: _SHOWN_LINE + 1])
+    shown = line if len(line) <= _SHOWN_LINE else line[: _SHOWN_LINE - 1] + "…"
+    shown = shown.replace("`", "'")  # the quote around it
+    return wording.CELL_STARTING.format(line=shown)
 
 
 def _pick_notebook(names: list[str], where: str) -> tuple[str, list[str]]:
@@ -237,7 +366,7 @@ def from_zip(data: bytes, name: str) -> Submission:
         return Submission(
             notebook_cells(content, chosen), origin, notes, written_answers.answers(content)
         )
-    return Submission(script_cells(content.decode("utf-8", errors="replace")), origin, notes)
+    return from_script(content.decode("utf-8", errors="replace"), origin, notes)
 
 
 def _read(path: Path, folder: Path | None = None) -> bytes:
@@ -313,7 +442,7 @@ def load(path: Path) -> Submission:
             return submission
         if len(scripts) == 1:
             text = _read(scripts[0], path).decode("utf-8", "replace")
-            return Submission(script_cells(text), scripts[0].name, notes)
+            return from_script(text, scripts[0].name, notes)
         gradable = [p for p in links if p.suffix in (".ipynb", ".zip", ".py")]
         if gradable and not files:
             raise _unreadable("link", name=str(gradable[0].relative_to(path)))
@@ -327,5 +456,5 @@ def load(path: Path) -> Submission:
     if path.suffix == ".zip":
         return from_zip(_read(path), path.name)
     if path.suffix == ".py":
-        return Submission(script_cells(_read(path).decode("utf-8", "replace")), path.name)
+        return from_script(_read(path).decode("utf-8", "replace"), path.name)
     raise _unreadable("wrong_suffix", name=path.name)

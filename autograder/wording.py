@@ -20,6 +20,11 @@ def points_text(value: float) -> str:
     return f"{value:.3g} point" + ("" if value == 1 else "s")
 
 
+def opening(text: str) -> str:
+    """`text` as the start of a sentence: its first letter a capital."""
+    return text[:1].upper() + text[1:]
+
+
 # ## Feedback on one function (hidden tests)
 
 # The whole feedback of a function that no case could run (not attempted, not defined).
@@ -83,15 +88,25 @@ NOT_RUN_SANDBOX = "was not run: the sandbox {why}"
 
 # ## Notes about cells, shown with the results
 
-CELL_SKIPPED = "Cell {number} was skipped: it {why}."
-CELL_RAISED = "Cell {number} raised {error}"
-CELL_IMPORT_FAILED = "Cell {number} raised {error}: " + NUMPY_ONLY
+# A cell as a student sees it: by the graded functions it defines, or else by its first line
+# (the grader's count of code cells is not one a student can see).
+CELL_DEFINING = "the cell defining {names}"
+CELL_STARTING = "the cell starting `{line}`"
+CELL_BLANK = "a blank cell"
+NAMES_AND = "{names} and {last}"  # sigmoid, sigmoid_grad and max_sigmoid_grad
+CELL_SKIPPED = "{place} was skipped: it {why}."
+CELL_RAISED = "{place} raised {error}"
+CELL_IMPORT_FAILED = "{place} raised {error}: " + NUMPY_ONLY
 MORE_CELLS = "… and {count} more cells like these."
+# Where in a student's cells an error came from, after the error: "(line 2 of the cell ...)".
+FRAME = "line {line} of {place}"
+FRAME_IN = "line {line} of {place}, in {function}"  # in a function the cell does not name
+FRAME_UNPLACED = "line {line}, in {function}"  # a cell beyond what the sandbox may number
 
 # ## Limits hit, one line each (the class report lists them)
 
-LIMIT_CELL = "cell {number} {why}"
-LIMIT_CELL_RAISED = "cell {number} raised {error}"
+LIMIT_CELL = "{place} {why}"
+LIMIT_CELL_RAISED = "{place} raised {error}"
 LIMIT_CALL = "{function}: {message}"
 LIMIT_CALL_RAISED = "{function}: raised {message}"
 LIMIT_NOT_RUN = "{function} {message}"
@@ -129,7 +144,8 @@ NO_ANSWER = {
     "unreadable": "**No answer found**: the submission could not be read.",
     "missing": (
         "**No answer found**: the submission has no answer cell for {question} "
-        "(a notebook whose answer cell was deleted, or a file that is not a notebook)."
+        "(one deleted with nothing written in its place, or a file without the notebook's "
+        "Markdown)."
     ),
     "untouched": "**No answer**: the answer cell still holds the placeholder text.",
     "empty": "**No answer**: the answer cell is empty.",

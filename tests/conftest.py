@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from hypothesis import HealthCheck, settings
 
-from autograder import grader, sandbox
+from autograder import grader, handout, sandbox
 from autograder.release import notebook, public_checks
 
 # Property-based tests: a short, derandomized run in the suite (the same inputs every run);
@@ -34,6 +34,16 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 @pytest.fixture(scope="session")
 def test_files():
     return public_checks.render_all()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def release_record(test_files) -> handout.Record:
+    """The record the build ships with the autograder (`autograder.handout`), which every
+    grading in the tests uses, as the command line does in a checkout."""
+    student = notebook.build_notebook("student", test_files)
+    record = notebook.release_record(student)
+    handout.use(record)
+    return record
 
 
 @pytest.fixture(scope="session")
@@ -102,3 +112,41 @@ def emulate(monkeypatch):
     yield switch
     monkeypatch.undo()
     sandbox.reset()
+
+
+def _source(cell: dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def _commented(text: str, blank: str) -> str:
+    return "\n".join(f"# {line}" if line else blank for line in text.split("\n"))
+
+
+def as_script(notebook_json: dict, form: str) -> str:
+    """The notebook as a .py file, written as the tools write it, without them: Jupytext's
+    ``percent`` and ``light`` formats, or ``nbconvert --to script``."""
+    pieces = []
+    for number, cell in enumerate(notebook_json["cells"], 1):
+        source = _source(cell)
+        tags = cell.get("metadata", {}).get("tags", [])
+        markdown = cell["cell_type"] == "markdown"
+        if form == "percent":
+            tagged = f" tags={json.dumps(tags)}" if tags else ""
+            head = "# %% [markdown]" if markdown else f"# %%{tagged}"
+            pieces.append(f"{head}\n{_commented(source, '#') if markdown else source}")
+        elif form == "light":
+            if markdown:
+                pieces.append(_commented(source, "#"))
+            elif "\n\n" in source or tags:
+                tagged = f" tags={json.dumps(tags)}" if tags else ""
+                pieces.append(f"# +{tagged}\n{source}\n# -")
+            else:
+                pieces.append(source)
+        elif form == "nbconvert":
+            code = f"# In[{number}]:\n\n\n{source}"
+            pieces.append(_commented(source, "# ") if markdown else code)
+        else:
+            raise ValueError(form)
+    if form == "nbconvert":
+        return "#!/usr/bin/env python\n# coding: utf-8\n\n" + "\n\n\n".join(pieces) + "\n"
+    return "\n\n".join(pieces) + "\n"

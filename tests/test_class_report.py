@@ -179,7 +179,7 @@ def _synthetic_results(rng: random.Random, table: dict) -> dict:
                 if options and rng.random() < 0.3:
                     report.mistakes[result.name] = rng.choice(options)
         if rng.random() < 0.03:
-            report.limits = ["cell 4 did not finish within 10 s"]
+            report.limits = ["the cell starting `while True:` did not finish within 10 s"]
     return report.to_gradescope()
 
 
@@ -290,9 +290,12 @@ def test_limits_hit_name_the_cell_or_function_and_the_limit():
         skipped_cells={7: "did not finish within 10 s"},
     )
     functions = ["sigmoid", "residual_block", "residual_block", "dropout_loss", "dropout_gamma"]
-    assert grader._limits_hit(report, [*functions, "dropout_gamma"]) == [
-        "cell 8 did not finish within 10 s",
-        "cell 3 raised MemoryError: out of memory",
+    cells = ["x = 1"] * 8
+    cells[2] = "big = [0] * 10**10"
+    cells[7] = "def sigmoid(x):\n    while True:\n        pass"
+    assert grader._limits_hit(cells, report, [*functions, "dropout_gamma"]) == [
+        "the cell defining sigmoid did not finish within 10 s",
+        "the cell starting `big = [0] * 10**10` raised MemoryError: out of memory",
         "residual_block: did not finish within 5 s",
         "dropout_loss: raised MemoryError: Unable to allocate",
         "dropout_gamma was not run: the submission used up its 60 s",

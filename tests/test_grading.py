@@ -1,5 +1,6 @@
 """Hidden grading: scores, feedback, isolation, limits, and the attack suite."""
 
+import copy
 import json
 import os
 import re
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_notebook
+from conftest import as_script, write_notebook
 
 from autograder import cases, grader, sandbox, spec
 from autograder.release import attacks, gate, leaks, package
@@ -149,7 +150,9 @@ def test_each_stage_of_feedback(grade, solution_json):
     assert feedback(report, "ridge_to_tikhonov_weights").endswith(
         "is not defined in the submission"
     )
-    assert "raised ValueError: bad p (cell" in feedback(report, "dropout_loss")
+    assert "raised ValueError: bad p (line 2 of the cell defining dropout_loss)" in feedback(
+        report, "dropout_loss"
+    )
 
 
 def test_feedback_never_shows_hidden_inputs_or_expected_values(grade, solution_json, table):
@@ -192,6 +195,64 @@ def test_magics_are_skipped_not_run(grade, solution_json, tmp_path):
     report = grade(solution_json, f"!touch {marker}\n%sx touch {marker}", f"%%bash\ntouch {marker}")
     assert report.score == pytest.approx(FULL)
     assert not marker.exists()
+
+
+# ## Notes speak of the student's cells, as the student sees them
+
+CELL_NUMBER = re.compile(r"\bcell \d+\b", re.IGNORECASE)
+
+
+def everything_said(report: grader.GradeReport) -> str:
+    return json.dumps(report.to_gradescope())
+
+
+@pytest.mark.parametrize("form", ["notebook", "percent", "nbconvert"])
+def test_the_solution_graded_hears_nothing_about_the_notebooks_own_cells(
+    tmp_path, solution_json, table, sandbox_runtime, form
+):
+    if form == "notebook":
+        path = write_notebook(tmp_path, solution_json)
+    else:
+        path = tmp_path / "disc05.py"
+        path.write_text(as_script(solution_json, form), encoding="utf-8")
+    report = grader.grade(path, table)
+    assert report.score == pytest.approx(FULL), report.text()
+    assert report.notes == [] and report.limits == []
+    said = everything_said(report)
+    assert "IPython" not in said and "otter" not in said and "matplotlib" not in said
+
+
+def test_a_students_failing_cell_is_named_by_its_function_or_first_line(grade, solution_json):
+    report = grade(
+        solution_json,
+        "import scipy\ndef residual_block(W1, W2, x0):\n    return x0",
+        "\n  # my helper\n\nimport sklearn",
+        "def helper(x):\n    return x.no_such_attribute",
+        "def residual_jacobian(W1, W2, x0):\n    J = helper(x0)\n    return J",
+    )
+    assert report.notes == [
+        "The cell defining residual_block raised ModuleNotFoundError: No module named 'scipy'",
+        "The cell starting `# my helper` raised ModuleNotFoundError: No module named 'sklearn': "
+        "only numpy and Python's standard library are available: use numpy only",
+    ]
+    assert (
+        "(line 2 of the cell defining residual_jacobian; line 2 of the cell starting "
+        "`def helper(x):`, in helper)" in feedback(report, "residual_jacobian")
+    )
+    assert not CELL_NUMBER.search(everything_said(report))
+
+
+def test_an_edited_setup_cell_runs_and_is_the_students(grade, solution_json):
+    edited = copy.deepcopy(solution_json)
+    setup = next(c for c in edited["cells"] if "# @title Setup" in "".join(c["source"]))
+    setup["source"] = "def from_setup(p):\n    return 2 * p\n\n" + "".join(setup["source"])
+    report = grade(edited, "def effective_column_norm(p):\n    return float(from_setup(p))")
+    assert "values for random p" in feedback(report, "effective_column_norm")  # judged, not
+    assert "not defined" not in feedback(report, "effective_column_norm")  # missing
+    assert report.notes == [
+        "The cell starting `def from_setup(p):` raised ModuleNotFoundError: No module named "
+        "'IPython': only numpy and Python's standard library are available: use numpy only"
+    ]
 
 
 # ## Isolation
@@ -255,7 +316,9 @@ def test_a_hang_costs_its_function_and_the_budget_bounds_the_whole_run(grade, so
     )
     assert time.monotonic() - start < limits.budget_seconds + 3
     assert "did not finish within 1 s" in feedback(report, "sigmoid")
-    assert any("Cell" in n and "did not finish within 1 s" in n for n in report.notes)
+    assert "The cell starting `import time` was skipped: it did not finish within 1 s." in (
+        report.notes
+    )
     not_run = [f for q in report.questions for f in q.functions if "used up its 4 s" in f.feedback]
     assert not_run, "the budget should have stopped grading before the end"
     assert report.score < FULL

@@ -28,7 +28,7 @@ import nbformat
 
 import solutions
 
-from .. import spec
+from .. import handout, spec
 from ..archive import zip_bytes
 from ..wording import points_text
 
@@ -217,3 +217,24 @@ def build_notebook(kind: Kind, test_files: dict[str, str]) -> nbformat.NotebookN
 def code_cells(notebook: nbformat.NotebookNode) -> list[str]:
     """Sources of the code cells, in order."""
     return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def release_record(student: nbformat.NotebookNode) -> handout.Record:
+    """What grading needs to know of the student notebook we wrote: each cell but the stubs
+    (id, kind, digests of its text and of each line), and the prompt and answer box of each
+    written question (the box is the cell of its marker, the prompt the cell just above it)."""
+    stubs = {stub_source(name) for name in solutions.GRADED}
+    cells, written = [], {}
+    for index, cell in enumerate(student.cells):
+        if cell.cell_type == "code" and cell.source in stubs:
+            continue
+        text = handout.normalised(cell.source)
+        lines = tuple(handout.line_digests(text))
+        cells.append(handout.Cell(cell.id, cell.cell_type, handout.digest(text), lines))
+        marker = _WRITTEN.match(text.split("\n", 1)[0]) if cell.cell_type == "markdown" else None
+        if marker:
+            prompt = student.cells[index - 1]
+            if prompt.cell_type != "markdown":
+                raise ValueError(f"{SOURCE.name}: no prompt above the box of {marker.group(1)}")
+            written[marker.group(1)] = handout.Written(prompt.id, cell.id)
+    return handout.Record(tuple(cells), written)

@@ -1,8 +1,9 @@
 """The Gradescope autograder zip, in Otter's layout, and a venv made as its setup.sh makes one.
 
 The zip holds the grading runtime whole (`gradescope.shipped_files`: the `autograder`
-package without this `release` subpackage, and the answer key), the public tests, and the
-files Gradescope and Otter read, rendered from the templates beside this module.
+package without this `release` subpackage, and the answer key), the public tests, the record
+of the student notebook's own cells (`autograder.handout`), and the files Gradescope and Otter
+read, rendered from the templates beside this module.
 """
 
 import json
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import jinja2
 
-from .. import gradescope, spec
+from .. import gradescope, handout, spec
 from ..archive import zip_bytes
+from . import notebook
 
 TEMPLATES = Path(__file__).with_name("templates")
 EXECUTABLE = ("run_autograder", "setup.sh")
@@ -39,6 +41,8 @@ def autograder_files(public_tests: dict[str, str]) -> dict[str, bytes]:
     json.loads(files["otter_config.json"])  # a template typo fails the build, not Gradescope
     files |= {name: path.read_bytes() for name, path in gradescope.shipped_files().items()}
     files |= {path: text.encode() for path, text in public_tests.items()}
+    student = notebook.build_notebook("student", public_tests)
+    files[handout.RECORD_NAME] = notebook.release_record(student).to_json().encode()
     return files
 
 
