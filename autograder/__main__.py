@@ -209,20 +209,29 @@ def main(argv: list[str] | None = None) -> int:
     return DONE
 
 
+_RENDER_RECORD = (
+    "from autograder.release import notebook, public_checks\n"
+    "student = notebook.build_notebook('student', public_checks.render_all())\n"
+    "print(notebook.release_record(student).to_json(), end='')\n"
+)
+
+
 def _use_release_record() -> None:
     """In a checkout, where no release record ships beside the package, grade against the one
-    the build would ship (rendered now, in a few seconds), so that a local grading skips our
-    cells and reads the written answers as Gradescope does."""
+    the build would ship, so that a local grading skips our cells and reads the written answers
+    as Gradescope does. It is rendered in a process of its own (a few seconds): what rendering
+    leaves running in a process must not be there when a batch forks its grading processes."""
     from . import handout
 
     if handout.SHIPPED.exists():
         return
-    try:
-        from .release import notebook, public_checks
-    except ImportError:  # the runtime alone, shipped without its record: grade without it
-        return
-    student = notebook.build_notebook("student", public_checks.render_all())
-    handout.use(notebook.release_record(student))
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, "-c", _RENDER_RECORD], capture_output=True, text=True, env=env, cwd=root
+    )
+    if done.returncode == 0:  # else the runtime alone, shipped without its record
+        handout.use(handout.Record.from_json(done.stdout))
 
 
 def _with_sandbox(name: str) -> ModuleType:

@@ -10,10 +10,8 @@ export) runs as it does in the notebook (the setup cell imports numpy for the st
 functions), but no note speaks of it; a written answer is the Markdown that differs from ours.
 Without a record every cell is the student's and answers are found by their answer boxes."""
 
-import functools
 import hashlib
 import json
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,14 +78,16 @@ class Record:
     cells: tuple[Cell, ...] = ()
     written: dict[str, Written] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Computed here, not cached on first use: a cache's lock held while a batch forks its
+        # grading processes would stay locked in them.
+        kinds = {c.kind for c in self.cells}
+        digests = {k: frozenset(c.digest for c in self.cells if c.kind == k) for k in kinds}
+        object.__setattr__(self, "_digests", digests)
+
     def ours(self, kind: str, text: str) -> bool:
         """Whether a cell of `kind` holding `text` is one we wrote, unchanged."""
         return digest(normalised(text)) in self._digests.get(kind, ())
-
-    @functools.cached_property
-    def _digests(self) -> dict[str, frozenset[str]]:
-        kinds = {c.kind for c in self.cells}
-        return {k: frozenset(c.digest for c in self.cells if c.kind == k) for k in kinds}
 
     def by_id(self, cell_id: object) -> Cell | None:
         """Our cell of that id, if any."""
@@ -109,23 +109,20 @@ class Record:
         return cls(cells, {q: Written(**w) for q, w in data["written"].items()})
 
 
-_lock = threading.Lock()
-_current: Record | None = None
+_current: Record | None = None  # no lock: a batch forks while another thread may read this
 
 
 def record() -> Record:
     """The release record shipped beside the package; an empty one where none was shipped."""
     global _current
-    with _lock:
-        if _current is None:
-            shipped = SHIPPED.exists()
-            _current = Record.from_json(SHIPPED.read_text("utf-8")) if shipped else Record()
-        return _current
+    if _current is None:
+        shipped = SHIPPED.exists()
+        _current = Record.from_json(SHIPPED.read_text("utf-8")) if shipped else Record()
+    return _current
 
 
 def use(chosen: Record) -> None:
     """Grade against `chosen` from now on (a checkout's command line, which renders the
     notebook instead, and the tests)."""
     global _current
-    with _lock:
-        _current = chosen
+    _current = chosen

@@ -132,9 +132,9 @@ class _Reading:
         for index, text in self.cells:
             cell = self.ours(index, text)
             question = None if cell is None else self.prompts.get(cell.id, self.boxes.get(cell.id))
-            if question is not None:
+            if question is not None and question not in pieces:  # its part of the notebook
                 current = question
-                pieces.setdefault(question, [])
+                pieces[question] = []
             owner = question or current
             if owner is None:
                 continue

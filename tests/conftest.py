@@ -32,15 +32,20 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 
 @pytest.fixture(scope="session")
-def test_files():
+def rendered_checks():
     return public_checks.render_all()
 
 
+@pytest.fixture(scope="session")
+def test_files(rendered_checks):
+    return rendered_checks
+
+
 @pytest.fixture(scope="session", autouse=True)
-def release_record(test_files) -> handout.Record:
+def release_record(rendered_checks) -> handout.Record:
     """The record the build ships with the autograder (`autograder.handout`), which every
     grading in the tests uses, as the command line does in a checkout."""
-    student = notebook.build_notebook("student", test_files)
+    student = notebook.build_notebook("student", rendered_checks)
     record = notebook.release_record(student)
     handout.use(record)
     return record
