@@ -67,17 +67,16 @@ class Hints:
     def profiles(self, function: str) -> list[tuple[Variant, list[tuple | None]]]:
         """Every mistake of `function` with its `case_signature` on each hidden case."""
         if function not in self._profiles:
-            record = FUNCTIONS[function]
-            rtol, atol = record.tolerance.rtol, record.tolerance.atol
+            from . import grader  # which loads this module only when something fails
+
+            strict = FUNCTIONS[function].strict
             found = []
             for variant in (m for m in MISTAKES if m.function == function):
                 profile = []
                 for expected in self.table[function]:
-                    # the one judge, as for a student's function (`grader.judge_case`)
-                    outcome = run_variant(variant, expected.case.args, record.strict)
-                    judged = compare.judge_case(
-                        outcome, expected.value, expected.promised, rtol, atol
-                    )
+                    # the one judge, as for a student's function
+                    outcome = run_variant(variant, expected.case.args, strict)
+                    judged = grader.judge_case(function, outcome, expected)
                     profile.append(compare.case_signature(*judged))
                 found.append((variant, profile))
             self._profiles[function] = found

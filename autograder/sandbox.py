@@ -100,9 +100,14 @@ class Reference:
     graded: tuple[tuple[str, tuple[str, ...]], ...]
     answer: Callable[[str, list], object]
 
-    def before(self, function: str) -> frozenset[str]:
+    @functools.cached_property
+    def _earlier(self) -> dict[str, frozenset[str]]:
         names = [name for name, _ in self.graded]
-        return frozenset(names[: names.index(function)] if function in names else ())
+        return {name: frozenset(names[:i]) for i, name in enumerate(names)}
+
+    def before(self, function: str) -> frozenset[str]:
+        """The graded functions a call of `function` may ask for (asked on every stand-in)."""
+        return self._earlier.get(function, frozenset())
 
 
 @dataclass
