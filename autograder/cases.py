@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import compare
+
 SEED = 5_2026
 RANDOM_CASES = 20
 
@@ -140,6 +142,15 @@ class GradedFunction:
             return self.declared
         arrays = any(isinstance(a, np.ndarray) for c in self.hidden_cases() for a in c.args)
         return (UNCHANGED, FLOAT64) if arrays else (FLOAT64,)
+
+    def judge(self, outcome: object, value: object, promised: frozenset, digits: int = 1):
+        """The verdict on one call's `outcome` against the reference's `value`
+        (`compare.judge_case`, values only, within this function's tolerance) and the
+        promises of `promised` it broke (None when it returned no value): the one judge for
+        the hidden grader, the catalogued mistakes and the release gate."""
+        return compare.judge_case(
+            outcome, value, promised, self.tolerance.rtol, self.tolerance.atol, digits
+        )
 
     def hidden_cases(self) -> list[Case]:
         """Its hidden cases, the same on every call (seeded by the function's name)."""

@@ -100,12 +100,8 @@ def judge_case(
     name: str, outcome: object, expected: Expected, digits: int = 1
 ) -> tuple[Verdict, set[str] | None]:
     """The verdict on the value of one call of `name` (`compare.judge`, values only) and the
-    promises it broke (None when it returned no value): one judge for the hidden grader, the
-    catalogued mistakes and the release gate."""
-    tolerance = FUNCTIONS[name].tolerance
-    return compare.judge_case(
-        outcome, expected.value, expected.promised, tolerance.rtol, tolerance.atol, digits
-    )
+    promises it broke (None when it returned no value): `GradedFunction.judge`."""
+    return FUNCTIONS[name].judge(outcome, expected.value, expected.promised, digits)
 
 
 def _promise_verdict(promise: str, form: str | None) -> Verdict:

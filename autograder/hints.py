@@ -3,7 +3,7 @@
 A mistake's result on a case is computed here, in the grading process (the catalogue is
 our own code), the way the sandbox calls a student's function (`compare.call`: on copies of
 the arguments, with numpy warnings as errors where the question asks for stability), and
-judged by the grader's one judge (`grader.judge_case`), as the student's result is. A mistake
+judged by the one judge (`GradedFunction.judge`), as the student's result is. A mistake
 is named only when it was made: when the student's function agrees with it (`same_failure`:
 the same value within a tight tolerance, or the same exception) on every hidden case where
 the mistake differs from the reference. The hint, results.json's ``extra_data``, the class
@@ -67,8 +67,6 @@ class Hints:
     def profiles(self, function: str) -> list[tuple[Variant, list[tuple | None]]]:
         """Every mistake of `function` with its `case_signature` on each hidden case."""
         if function not in self._profiles:
-            from . import grader  # which loads this module only when something fails
-
             strict = FUNCTIONS[function].strict
             found = []
             for variant in (m for m in MISTAKES if m.function == function):
@@ -76,7 +74,7 @@ class Hints:
                 for expected in self.table[function]:
                     # the one judge, as for a student's function
                     outcome = run_variant(variant, expected.case.args, strict)
-                    judged = grader.judge_case(function, outcome, expected)
+                    judged = FUNCTIONS[function].judge(outcome, expected.value, expected.promised)
                     profile.append(compare.case_signature(*judged))
                 found.append((variant, profile))
             self._profiles[function] = found
