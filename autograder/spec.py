@@ -196,6 +196,13 @@ def question_of(function: str) -> Question:
 # ## Sizes: how much of a submission is read, and how much of what it causes is kept
 
 SUBMISSION_BYTES = 64 << 20  # a submitted file; a notebook with large plots stays well below
+# What a submission may hold before it is read at all: far beyond any honest upload, and small
+# enough that reading it stays well inside the grading process's memory (README: promises).
+JSON_VALUES = 1_000_000  # objects, arrays and list items in a notebook's JSON
+SCRIPT_LINES = 100_000  # lines of a .py upload (this assignment's: about 600)
+CODE_CELLS = 5_000  # code cells (or statements of an unmarked script) of one submission
+ZIP_MEMBERS = 10_000  # entries of a zip's central directory
+FOLDER_ENTRIES = 10_000  # files and folders of a submitted folder, walked
 PARSE_CHARS = 200_000  # unmarked script code parsed into statements (this assignment's: ~20 kB)
 ANSWER_CHARS = 20_000  # of one written answer, as shown on Gradescope and in the class report
 ANSWER_JSON_BYTES = 40_000  # of one written answer once JSON-escaped: three stay under 256 KB

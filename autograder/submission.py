@@ -75,16 +75,25 @@ def without_magics(source: str) -> str:
     return "\n".join(out)
 
 
-def notebook_cells(data: bytes, name: str) -> list[str]:
-    """Code cells of a notebook file's bytes.
+def _integer(digits: str) -> int | float:
+    """A JSON integer; one too long for Python to read (over 4300 digits) as a float."""
+    return int(digits) if len(digits) < 100 else float(digits)
+
+
+def read_notebook(data: bytes, name: str) -> dict:
+    """A notebook file's JSON, read only when its size in values is one a notebook could have
+    (`spec.JSON_VALUES`: reading costs memory per value, whatever the file's size in bytes).
 
     Raises
     ------
     SubmissionError
         If the bytes are not a Jupyter notebook.
     """
+    values = data.count(b"{") + data.count(b"[") + data.count(b",")  # an upper bound
+    if values > spec.JSON_VALUES:
+        raise _unreadable("too_many_values", name=name, most=spec.JSON_VALUES)
     try:
-        notebook = json.loads(data.decode("utf-8-sig"))
+        notebook = json.loads(data.decode("utf-8-sig"), parse_int=_integer)
     except UnicodeDecodeError:
         raise _unreadable("not_text", name=name) from None
     except RecursionError:
@@ -94,6 +103,19 @@ def notebook_cells(data: bytes, name: str) -> list[str]:
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
     if not isinstance(cells, list):
         raise _unreadable("no_cells", name=name)
+    return notebook
+
+
+def notebook_cells(data: bytes | dict, name: str) -> list[str]:
+    """Code cells of a notebook file's bytes (or of its JSON, `read_notebook`'s).
+
+    Raises
+    ------
+    SubmissionError
+        If the bytes are not a Jupyter notebook, or hold more than `spec.CODE_CELLS` cells.
+    """
+    notebook = read_notebook(data, name) if isinstance(data, bytes) else data
+    cells = notebook["cells"]
     code = []
     for cell in cells:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
@@ -106,7 +128,19 @@ def notebook_cells(data: bytes, name: str) -> list[str]:
         if isinstance(source, list):
             source = "".join(str(part) for part in source)
         code.append(without_magics(str(source)))
+        if len(code) > spec.CODE_CELLS:
+            raise _unreadable(
+                "too_many_cells", name=name, most=spec.CODE_CELLS, notebook=NOTEBOOK_NAME
+            )
     return code
+
+
+def from_notebook(data: bytes, name: str, origin: str, notes: list[str]) -> Submission:
+    """A notebook's code cells and written answers, its JSON read once."""
+    notebook = read_notebook(data, name)
+    return Submission(
+        notebook_cells(notebook, name), origin, notes, written_answers.of_notebook(notebook)
+    )
 
 
 # Cell boundaries in .py files: Jupytext's percent (``# %%``) and light (``# +``, ``# -``)
@@ -272,9 +306,23 @@ def script_cells(text: str) -> list[str]:
 
 
 def from_script(text: str, origin: str, notes: list[str] | None = None) -> Submission:
-    """A .py file's code cells, and its written answers, read from its Markdown."""
+    """A .py file's code cells, and its written answers, read from its Markdown.
+
+    Raises
+    ------
+    SubmissionError
+        If it has more than `spec.SCRIPT_LINES` lines or `spec.CODE_CELLS` code cells.
+    """
+    if text.count("\n") >= spec.SCRIPT_LINES:  # counted before anything is split or kept
+        raise _unreadable(
+            "too_many_lines", name=origin, most=spec.SCRIPT_LINES, notebook=NOTEBOOK_NAME
+        )
     parts = script_parts(text)
     code = [part for kind, part in parts if kind == "code"]
+    if len(code) > spec.CODE_CELLS:
+        raise _unreadable(
+            "too_many_cells", name=origin, most=spec.CODE_CELLS, notebook=NOTEBOOK_NAME
+        )
     return Submission(code, origin, notes or [], written_answers.from_cells(parts))
 
 
@@ -339,6 +387,10 @@ def _relevant(name: str) -> bool:
 
 def from_zip(data: bytes, name: str) -> Submission:
     """The notebook (or .py file) inside a zip, such as the one `grader.export()` writes."""
+    if data.count(b"PK\x01\x02") > spec.ZIP_MEMBERS:  # central directory entries, at most
+        raise _unreadable(
+            "too_many_members", name=name, most=spec.ZIP_MEMBERS, notebook=NOTEBOOK_NAME
+        )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError):
@@ -363,9 +415,7 @@ def from_zip(data: bytes, name: str) -> Submission:
     if not content:
         raise _unreadable("empty", name=origin)
     if chosen.endswith(".ipynb"):
-        return Submission(
-            notebook_cells(content, chosen), origin, notes, written_answers.answers(content)
-        )
+        return from_notebook(content, chosen, origin, notes)
     return from_script(content.decode("utf-8", errors="replace"), origin, notes)
 
 
@@ -399,17 +449,35 @@ def _read(path: Path, folder: Path | None = None) -> bytes:
 
 
 def _files(folder: Path) -> tuple[list[Path], list[Path]]:
-    """Regular files under `folder` (sorted), and symbolic links, which are never followed."""
-    files, links = [], []
-    for top, dirs, names in os.walk(folder):  # os.walk does not descend into linked folders
-        for name in sorted(dirs + names):
-            path = Path(top, name)
-            if not _relevant(str(path.relative_to(folder))):
-                continue
-            if path.is_symlink():
-                links.append(path)
-            elif name in names and path.is_file():
-                files.append(path)
+    """Regular files under `folder` (sorted), and symbolic links, which are never followed.
+
+    Raises
+    ------
+    SubmissionError
+        If the folder holds more than `spec.FOLDER_ENTRIES` entries (counted as they are read).
+    """
+    files, links, folders, seen = [], [], [folder], 0
+    while folders:
+        try:
+            entries = os.scandir(folders.pop())
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                seen += 1
+                if seen > spec.FOLDER_ENTRIES:
+                    raise _unreadable(
+                        "too_many_entries", most=spec.FOLDER_ENTRIES, notebook=NOTEBOOK_NAME
+                    )
+                path = Path(entry.path)
+                if not _relevant(str(path.relative_to(folder))):
+                    continue
+                if entry.is_symlink():
+                    links.append(path)
+                elif entry.is_dir(follow_symlinks=False):
+                    folders.append(path)
+                elif entry.is_file(follow_symlinks=False):
+                    files.append(path)
     return sorted(files), sorted(links)
 
 
@@ -431,9 +499,7 @@ def load(path: Path) -> Submission:
         notebooks = [str(p.relative_to(path)) for p in files if p.suffix == ".ipynb"]
         if notebooks:
             chosen, picked = _pick_notebook(notebooks, wording.THE_SUBMISSION)
-            data = _read(path / chosen, path)
-            answers = written_answers.answers(data)
-            return Submission(notebook_cells(data, chosen), chosen, picked + notes, answers)
+            return from_notebook(_read(path / chosen, path), chosen, chosen, picked + notes)
         zips = [p for p in files if p.suffix == ".zip"]
         scripts = [p for p in files if p.suffix == ".py" and p.name != "__init__.py"]
         if len(zips) == 1:
@@ -449,10 +515,7 @@ def load(path: Path) -> Submission:
         found = _listed([str(p.relative_to(path)) for p in files + links]) or wording.NOTHING_FOUND
         raise _unreadable("nothing_to_grade", found=found, notebook=NOTEBOOK_NAME)
     if path.suffix == ".ipynb":
-        data = _read(path)
-        return Submission(
-            notebook_cells(data, path.name), path.name, written=written_answers.answers(data)
-        )
+        return from_notebook(_read(path), path.name, path.name, [])
     if path.suffix == ".zip":
         return from_zip(_read(path), path.name)
     if path.suffix == ".py":

@@ -185,6 +185,22 @@ UNREADABLE = {
         "or the zip that the notebook's last cell writes."
     ),
     "wrong_suffix": "{name}: expected a .ipynb, .zip or .py file",
+    "too_many_values": (
+        "{name} is not a notebook this assignment could produce: its JSON holds more than "
+        "{most:,} values. Download the notebook again from Jupyter and resubmit."
+    ),
+    "too_many_lines": "{name} has more than {most:,} lines: upload {notebook} instead",
+    "too_many_cells": (
+        "{name} holds more than {most:,} code cells (or statements): upload {notebook} as "
+        "the notebook's last cell exports it"
+    ),
+    "too_many_members": (
+        "{name} holds more than {most:,} files: upload {notebook} or the zip its last cell writes"
+    ),
+    "too_many_entries": (
+        "the submission holds more than {most:,} files: upload {notebook} or the zip that its "
+        "last cell writes"
+    ),
     "unpacked_too_much": (
         "the upload unpacked to more than {files} files or {megabytes} MB, so it was not "
         "graded: upload {notebook} or the zip that the notebook's last cell writes"

@@ -68,8 +68,13 @@ def answers(data: bytes) -> dict[str, str]:
     """
     try:
         notebook = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or a number too long to read
         return {}
+    return of_notebook(notebook)
+
+
+def of_notebook(notebook: object) -> dict[str, str]:
+    """Written answers of a notebook already read from its JSON (`answers`)."""
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
     if not isinstance(cells, list):
         return {}
