@@ -10,7 +10,6 @@ import argparse
 import importlib
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -267,16 +266,11 @@ def _grade(args: argparse.Namespace) -> int:
     return UNREADABLE if report.error is not None else DONE
 
 
-# Control characters and bidirectional overrides, which a terminal would obey: a name shows
-# them escaped, so that none can move the cursor, recolour or reorder what staff read.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
 def _printable(text: str) -> str:
-    """`text` as one line a terminal shows as it is: valid, with its controls escaped."""
-    from .wording import valid_text
+    """`text` as one line a terminal shows as it is (`wording.printable`)."""
+    from .wording import printable
 
-    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", valid_text(text))
+    return printable(text)
 
 
 def _grade_all(args: argparse.Namespace) -> int:

@@ -33,8 +33,10 @@ class SubmissionError(Exception):
 
 
 def _unreadable(why: str, **fields: object) -> SubmissionError:
-    """The error saying why (a key of `wording.UNREADABLE`) the submission cannot be read."""
-    return SubmissionError(wording.UNREADABLE[why].format(**fields))
+    """The error saying why (a key of `wording.UNREADABLE`) the submission cannot be read, in
+    one line: every name in it is shown as it is (`wording.printable`)."""
+    shown = {k: wording.printable(v) if isinstance(v, str) else v for k, v in fields.items()}
+    return SubmissionError(wording.UNREADABLE[why].format(**shown))
 
 
 @dataclass
@@ -364,7 +366,8 @@ def _pick_notebook(names: list[str], where: str) -> tuple[str, list[str]]:
     preferred = [n for n in names if Path(n).name == NOTEBOOK_NAME]
     if len(preferred) == 1:
         others = _listed([n for n in names if n != preferred[0]])
-        return preferred[0], [wording.OTHER_NOTEBOOKS.format(chosen=preferred[0], others=others)]
+        chosen = wording.printable(preferred[0])
+        return preferred[0], [wording.OTHER_NOTEBOOKS.format(chosen=chosen, others=others)]
     raise _unreadable(
         "many_notebooks",
         where=where,
@@ -376,7 +379,7 @@ def _pick_notebook(names: list[str], where: str) -> tuple[str, list[str]]:
 
 def _listed(names: list[str], most: int = 5) -> str:
     """Names for a message: the first few, each cut short, and how many more."""
-    shown = [n if len(n) <= 80 else n[:79] + "…" for n in sorted(names)[:most]]
+    shown = [wording.printable(n if len(n) <= 80 else n[:79] + "…") for n in sorted(names)[:most]]
     more = wording.LISTED_MORE.format(count=len(names) - most) if len(names) > most else ""
     return ", ".join(shown) + more
 
@@ -404,7 +407,7 @@ def from_zip(data: bytes, name: str) -> Submission:
             if len(scripts) != 1:
                 raise _unreadable("zip_without_notebook", name=name, notebook=NOTEBOOK_NAME)
             chosen = scripts[0]
-        origin = wording.IN_ZIP.format(member=chosen, name=name)
+        origin = wording.IN_ZIP.format(member=wording.printable(chosen), name=name)
         info = archive.getinfo(chosen)
         if info.file_size > spec.SUBMISSION_BYTES:
             raise _unreadable("too_large", name=origin, megabytes=spec.SUBMISSION_BYTES >> 20)

@@ -9,10 +9,22 @@ constants (`autograder.public_checks`). The sentences about one call (raised, wr
 not close...) are `autograder.compare`'s, which ships inside those files too.
 
 Sentences are `str.format` templates; the names of their fields say what goes in.
-`valid_text` makes any text a student controls safe to write, before a sentence quotes it.
+`valid_text` makes any text a student controls safe to write, before a sentence quotes it;
+`printable` also makes it one line that a terminal or a results page shows as it is.
 """
 
-from .protocol import valid_text  # noqa: F401 - the one rule; the sandbox's decoder uses it too
+import re
+
+from .protocol import valid_text  # the one rule; the sandbox's decoder uses it too
+
+# Control characters and bidirectional overrides, which a terminal would obey: a name shows
+# them escaped, so that none can break a line, move the cursor, recolour or reorder the text.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` (a file name, say) as one line shown as it is: valid, its controls escaped."""
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", valid_text(text))
 
 
 def points_text(value: float) -> str:

@@ -115,7 +115,8 @@ def _zip(members: list[tuple[str, bytes]]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in members:
-            archive.writestr(name, data)
+            # zipfile ends a name at its first NUL, on writing as on reading
+            archive.writestr(name.replace("\x00", "") or "unnamed", data)
     return buffer.getvalue()
 
 
