@@ -46,6 +46,15 @@ def property_files() -> list[str]:
     )
 
 
+def _failures(report: str, most: int = 8000) -> str:
+    """What pytest said about the failures of a round: the start of its FAILURES section and
+    its short summary (the statistics that follow them are long and say nothing of it)."""
+    failures = report.find("= FAILURES =")
+    summary = report.find("= short test summary info =")
+    shown = report[failures : failures + most] if failures >= 0 else ""
+    return shown + ("\n" + report[summary:][:most] if summary >= 0 else report[-most:])
+
+
 def run(minutes: float, log=print) -> Campaign:
     """Run rounds of every property under the campaign profile for about `minutes`."""
     campaign = Campaign(property_files())
@@ -65,8 +74,9 @@ def run(minutes: float, log=print) -> Campaign:
         campaign.inputs += sum(int(passed) + int(failed) for passed, failed in counts)
         campaign.rounds += 1
         if done.returncode != 0:
-            campaign.failures.append(f"seed {seed}:\n{done.stdout[-4000:]}")
-            log(f"round {campaign.rounds} (seed {seed}) failed:\n{done.stdout[-4000:]}")
+            found = _failures(done.stdout)
+            campaign.failures.append(f"seed {seed}:\n{found}")
+            log(f"round {campaign.rounds} (seed {seed}) failed:\n{found}")
         else:
             log(f"round {campaign.rounds} (seed {seed}): {campaign.inputs:,} inputs so far")
     campaign.seconds = time.monotonic() - start
