@@ -262,7 +262,9 @@ def _grade(args: argparse.Namespace) -> int:
 
         _say(results_json(report.to_gradescope()).decode("utf-8").rstrip("\n"))
     else:
-        _say(report.text())
+        from .wording import printable
+
+        _say(printable(report.text(), lines=True))  # no student text steers the terminal
     return UNREADABLE if report.error is not None else DONE
 
 

@@ -349,7 +349,8 @@ def grade_all(
                 if outcome.grader_failed:
                     failed.append(entry.id)
                 ledger.write_text(out, results, results_json(outcome.results).decode("utf-8"))
-                ledger.write_text(out, feedback, outcome.feedback + "\n")
+                feedback_text = wording.printable(outcome.feedback, lines=True)  # for a terminal
+                ledger.write_text(out, feedback, feedback_text + "\n")
                 records[entry.id] = {
                     "status": "graded",
                     "submission": digests[entry.id],

@@ -316,17 +316,41 @@ def plan(found: Platform, slot: int, weak_ok: bool) -> Plan:
 
 
 def secrets() -> list[str]:
-    """Every file student code must never read: the grader (whose `autograder.cases` makes
-    the hidden cases) and the answer key, where this grading process has them."""
+    """Every file student code must never read, where this grading process has them: the
+    grader (whose `autograder.cases` makes the hidden cases), the answer key, and beside them
+    in a checkout the built release (``dist/``: the solution notebook, the autograder zip) and
+    the git history (which holds every version of the key)."""
     import solutions
 
-    folders = {Path(__file__).resolve().parent, Path(solutions.__file__).resolve().parent}
+    package = Path(__file__).resolve().parent
+    folders = {package, Path(solutions.__file__).resolve().parent, package.parent / "dist"}
+    folders |= _git_folders(package.parent / ".git")
     return sorted(
         str(path)
         for folder in folders
+        if folder.is_dir()
         for path in folder.rglob("*")
         if path.is_file() and "__pycache__" not in path.parts
     )
+
+
+def _git_folders(git: Path) -> set[Path]:
+    """A checkout's git folders: ``.git`` itself, or for a linked worktree (a ``.git`` file
+    saying ``gitdir: PATH``) that folder and the repository's common one."""
+    if git.is_dir():
+        return {git}
+    try:
+        line = git.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return set()
+    if not line.startswith("gitdir:"):
+        return set()
+    own = (git.parent / line.removeprefix("gitdir:").strip()).resolve()
+    try:
+        common = (own / (own / "commondir").read_text(encoding="utf-8").strip()).resolve()
+    except (OSError, UnicodeDecodeError):
+        return {own}
+    return {own, common}
 
 
 # Run as the sandbox's uid: prints the first of the files named on stdin that it can open.

@@ -267,6 +267,12 @@ _FRAME = re.compile(r"cell (\d{1,5}), line (\d{1,6}), in ([A-Za-z_<>][A-Za-z0-9_
 # Code points that no UTF-8 file can hold: lone surrogates (a Python str may carry them, from
 # an escape in JSON or YAML, or a file name that is not UTF-8).
 _UNENCODABLE = re.compile("[\ud800-\udfff]")
+# Control characters and bidirectional overrides, which a terminal or a browser would obey:
+# shown escaped, none can clear a screen, recolour, hide or reorder the text around it.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNPRINTABLE_BUT_LINES = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def valid_text(text: str) -> str:
@@ -277,6 +283,13 @@ def valid_text(text: str) -> str:
     except UnicodeEncodeError:
         return _UNENCODABLE.sub("\ufffd", text)
     return text
+
+
+def printable(text: str, lines: bool = False) -> str:
+    """`text` shown as it is: valid (`valid_text`), with its control characters and direction
+    marks escaped (``\\u001b``); one line, unless `lines` keeps its line breaks and tabs."""
+    unprintable = _UNPRINTABLE_BUT_LINES if lines else _UNPRINTABLE
+    return unprintable.sub(lambda m: f"\\u{ord(m.group()):04x}", valid_text(text))
 
 
 def _hide_number(match: re.Match) -> str:
@@ -295,7 +308,7 @@ def student_text(value: object, limit: int) -> str | None:
     string."""
     if not isinstance(value, str):
         return None
-    text = " ".join(valid_text(clip(value, limit)).split())
+    text = printable(" ".join(clip(value, limit).split()))
     text = _NUMBER.sub(_hide_number, text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -439,14 +439,18 @@ class _Session:
         import numpy as np
 
         self.standin_calls += 1
-        value = None
-        if self.standin_calls <= self.limits.channel.standin_calls:
+        value, channel = None, self.limits.channel
+        sides = (n for a in fields["args"] if not isinstance(a, float) for n in a[1])
+        if (
+            self.standin_calls <= channel.standin_calls
+            and max(sides, default=0) <= channel.standin_side
+        ):
             args = [
                 a if isinstance(a, float) else protocol.to_array(*a, np) for a in fields["args"]
             ]
             value = self.reference.answer(fields["function"], args)
         if value is None:
-            more = self.standin_calls < self.limits.channel.standin_calls
+            more = self.standin_calls < channel.standin_calls
             data = protocol.own_answer(more)
         else:
             data = protocol.encode_answer(value, np)

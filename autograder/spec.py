@@ -49,6 +49,10 @@ class Channel:
     standin_elements : int
         Elements of the arguments of one stand-in call; larger calls use the student's own
         function (the reference answers in milliseconds on anything this size).
+    standin_side : int
+        Length of any one dimension of a stand-in's array argument; past it, the student's
+        own function (what the reference makes grows with the sides, an n-by-n Jacobian for a
+        vector of n, even from an argument with no elements at all).
     """
 
     event_bytes: int = 1 << 20
@@ -60,6 +64,7 @@ class Channel:
     elements: int = 1 << 22
     standin_calls: int = 1 << 14
     standin_elements: int = 1 << 16
+    standin_side: int = 512
 
 
 @dataclass(frozen=True)
@@ -199,7 +204,7 @@ SUBMISSION_BYTES = 64 << 20  # a submitted file; a notebook with large plots sta
 # What a submission may hold before it is read at all: far beyond any honest upload, and small
 # enough that reading it stays well inside the grading process's memory (README: promises).
 JSON_VALUES = 1_000_000  # objects, arrays and list items in a notebook's JSON
-SCRIPT_LINES = 100_000  # lines of a .py upload (this assignment's: about 600)
+SCRIPT_LINES = 100_000  # lines of a .py upload or of a notebook's cells (this one's: about 1,400)
 CODE_CELLS = 5_000  # code cells (or statements of an unmarked script) of one submission
 ZIP_MEMBERS = 10_000  # entries of a zip's central directory
 FOLDER_ENTRIES = 10_000  # files and folders of a submitted folder, walked

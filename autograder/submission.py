@@ -61,6 +61,9 @@ class Submission:
     notes: list[str] = field(default_factory=list)
     written: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.origin = wording.printable(self.origin)  # a file name the student chose
+
 
 def without_magics(source: str) -> str:
     """Replace IPython magic and shell lines by ``pass`` (same indentation), or drop a %% cell."""
@@ -75,6 +78,25 @@ def without_magics(source: str) -> str:
         else:
             out.append(line)
     return "\n".join(out)
+
+
+# What `str.splitlines` breaks a line at: every reader of a cell splits there.
+_LINE_BREAKS = ("\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
+def line_count(text: str) -> int:
+    """At least as many lines as `text.splitlines()` gives, counted without splitting."""
+    return sum(text.count(brk) for brk in _LINE_BREAKS)
+
+
+def _source_lines(cells: list) -> int:
+    """The line breaks in the sources of a notebook's cells, whatever their types."""
+    count = 0
+    for cell in cells:
+        source = cell.get("source") if isinstance(cell, dict) else None
+        parts = source if isinstance(source, list) else [source]
+        count += sum(line_count(part) + 1 for part in parts if isinstance(part, str))
+    return count
 
 
 def _integer(digits: str) -> int | float:
@@ -105,6 +127,10 @@ def read_notebook(data: bytes, name: str) -> dict:
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
     if not isinstance(cells, list):
         raise _unreadable("no_cells", name=name)
+    if _source_lines(cells) > spec.SCRIPT_LINES:  # before any cell is split into its lines
+        raise _unreadable(
+            "too_many_lines", name=name, most=spec.SCRIPT_LINES, notebook=NOTEBOOK_NAME
+        )
     return notebook
 
 
@@ -315,7 +341,7 @@ def from_script(text: str, origin: str, notes: list[str] | None = None) -> Submi
     SubmissionError
         If it has more than `spec.SCRIPT_LINES` lines or `spec.CODE_CELLS` code cells.
     """
-    if text.count("\n") >= spec.SCRIPT_LINES:  # counted before anything is split or kept
+    if line_count(text) >= spec.SCRIPT_LINES:  # counted before anything is split or kept
         raise _unreadable(
             "too_many_lines", name=origin, most=spec.SCRIPT_LINES, notebook=NOTEBOOK_NAME
         )

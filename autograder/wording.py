@@ -13,18 +13,10 @@ Sentences are `str.format` templates; the names of their fields say what goes in
 `printable` also makes it one line that a terminal or a results page shows as it is.
 """
 
-import re
-
-from .protocol import valid_text  # the one rule; the sandbox's decoder uses it too
-
-# Control characters and bidirectional overrides, which a terminal would obey: a name shows
-# them escaped, so that none can break a line, move the cursor, recolour or reorder the text.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """`text` (a file name, say) as one line shown as it is: valid, its controls escaped."""
-    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", valid_text(text))
+from .protocol import (  # noqa: F401 - the one rule; the sandbox's decoder uses it too
+    printable,
+    valid_text,
+)
 
 
 def points_text(value: float) -> str:

@@ -25,6 +25,7 @@ PLACEHOLDER = "*Type your answer here, replacing this line.*"
 _MARKER = re.compile(r"<!--\s*disc05:\s*written\s+(\w+)\s*-->")
 _RELEASE_ID = re.compile(r"^cell-\d+$")
 _CELL_CHARS = 4 * spec.ANSWER_CHARS  # read of one cell, and of one answer: what is shown is less
+_CELL_LINES = 2000  # of one cell, compared with ours line by line (the cost grows faster)
 
 
 def _label(question: str) -> re.Pattern:
@@ -165,7 +166,7 @@ class _Reading:
 def _added(cell: handout.Cell | None, text: str) -> str:
     """What the student wrote in a Markdown cell: all of a new one, the lines that are not ours
     of one of ours (runs of them apart by a blank line)."""
-    lines = handout.normalised(text).split("\n")
+    lines = handout.normalised(text[:_CELL_CHARS]).split("\n")[:_CELL_LINES]
     if cell is None:
         return "\n".join(lines)
     if handout.digest("\n".join(lines)) == cell.digest:

@@ -1,6 +1,8 @@
 """The command line as staff scripts see it: exit statuses, one-line errors, pipes."""
 
+import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -114,3 +116,31 @@ def test_an_export_zip_that_is_not_a_zip_is_one_line(tmp_path):
     assert not zipfile.is_zipfile(bad)
     done = cli("grade-all", str(bad))
     assert done.returncode == FAILED and done.stderr.count("\n") == 1
+
+
+def test_no_file_name_or_message_a_student_chose_steers_the_terminal_or_the_results(
+    tmp_path, solution_json, sandbox_runtime
+):
+    # A notebook member named like the table's end, with a screen clear and a right-to-left
+    # override, and a cell raising a message that clears the screen and hides what follows.
+    fake = "x\n\x1b[2J\u202etotal        14.00    14\n\x1b[8m/disc05.ipynb"
+    notebook = json.loads(json.dumps(solution_json))
+    notebook["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+            "source": "raise ValueError('\\x1b[2J\\x1b[H all hidden tests passed \\x1b[8m')",
+        }
+    )
+    upload = tmp_path / "upload.zip"
+    with zipfile.ZipFile(upload, "w") as archive:
+        archive.writestr(fake, json.dumps(notebook))
+    table = cli("grade", str(upload))
+    results = cli("grade", "--json", str(upload))
+    assert table.returncode == results.returncode == DONE, table.stderr
+    for shown in (table.stdout, json.loads(results.stdout)["output"]):
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]", shown), shown
+        assert "\\u001b[2J" in shown  # shown, escaped, not obeyed
+    assert "\n14.00" not in table.stdout.replace(" ", "")

@@ -130,6 +130,34 @@ def test_a_function_is_never_judged_with_a_stand_in_of_itself_or_of_a_later_one(
     assert function_points(seven)["max_sigmoid_grad"] == 0
 
 
+_LOSS = (
+    "    r = y - p * (X @ w_check)\n"
+    "    return float(r @ r + p * (1 - p) * np.sum((X * X) @ (w_check * w_check)))\n"
+)
+
+
+@pytest.mark.parametrize("side", [spec.Channel().standin_side, spec.Channel().standin_side + 1])
+def test_a_stand_in_whose_sides_are_too_long_is_the_students_own(grade, solution_json, side):
+    # What the reference makes grows with the sides: a Jacobian of side**2 from 3 * side
+    # elements, a diagonal of side**2 from none. Past the cap, the student's own answers
+    # (here: arrays of 3, whatever it is asked), and the grading process never builds it.
+    cells = [
+        "def residual_jacobian(W1, W2, x0):\n    return np.zeros(3)",
+        "def dropout_gamma(X, p):\n    return np.zeros(3)",
+        "def dropout_loss(w_check, X, y, p):\n"
+        f"    n = {side}\n"
+        "    J = residual_jacobian(np.ones((1, n)), np.ones((n, 1)), np.ones(n))\n"
+        "    G = dropout_gamma(np.zeros((0, n)), 0.5)\n"
+        "    assert len(J) == len(G) == 3, 'answered by the reference'\n" + _LOSS,
+    ]
+    points = function_points(grade(solution_json, *cells))
+    full = spec.question_of("dropout_loss").share
+    if side > spec.Channel().standin_side:
+        assert points["dropout_loss"] == pytest.approx(full)
+    else:
+        assert points["dropout_loss"] == 0
+
+
 def test_each_stage_of_feedback(grade, solution_json):
     report = grade(
         solution_json,

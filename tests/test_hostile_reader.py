@@ -24,11 +24,19 @@ def _write(path: Path, head: str, unit: str, count: int, tail: str = "") -> None
     """Write `head`, `count` copies of `unit` and `tail`, a megabyte at a time (the test keeps
     nothing large in memory, which a child started from it would count as its own)."""
     per_chunk = max(1, (1 << 20) // len(unit))
-    with path.open("w") as file:
+    with path.open("w", encoding="utf-8") as file:
         file.write(head)
         for done in range(0, count, per_chunk):
             file.write(unit * min(per_chunk, count - done))
         file.write(tail)
+
+
+def _markdown(lines: int) -> str:
+    """A Markdown cell of `lines` blank lines with the id of one of ours (JSON, then a comma)."""
+    return (
+        json.dumps({"cell_type": "markdown", "id": "cell-23", "source": "y" + "\n" * lines + "x"})
+        + ", "
+    )
 
 
 def _shapes(folder: Path) -> dict[str, tuple[Path, str | None]]:
@@ -44,6 +52,13 @@ def _shapes(folder: Path) -> dict[str, tuple[Path, str | None]]:
         "cells.ipynb": ('{"cells": [', cell, n // len(cell), "{}]}", "values"),
         "objects.ipynb": ('{"cells": [], "x": [', "{},", n // 3, "{}]}", "values"),
         "text.ipynb": ('{"cells": [{"cell_type": "code", "source": "', "#", n, '"}]}', None),
+        # Every line break that str.splitlines knows, not only "\n", counts as a line.
+        "returns.py": ("", "#\r", n // 2, "", "lines"),
+        "separators.py": ("", "#\u2028", n // 4, "", "lines"),
+        "markdown.ipynb": ('{"cells": [', _markdown(79_000), n // 160_000, "{}]}", "lines"),
+        # Under the cap, the Markdown cells of one of ours that cost the most to compare with
+        # it (blank lines, which match anywhere in ours): read, quickly.
+        "answers.ipynb": ('{"cells": [', _markdown(1_990), 50, "{}]}", None),
     }
     shapes = {}
     for name, (head, unit, count, tail, refusal) in recipes.items():

@@ -717,3 +717,27 @@ def test_the_answer_key_check_runs_as_the_sandbox_uid(sandbox_runtime):
     with pytest.raises(confine.SandboxUnavailable):  # and this process's own uid reads it
         confine.check_unreadable(python, None, [str(key)])
     shutil.rmtree(top)
+
+
+def test_the_answer_key_check_covers_the_release_and_the_history_beside_the_grader(tmp_path):
+    # Without namespaces and Landlock, a stub walking the disk finds the key wherever a copy
+    # of it lies in the checkout: the built release (the solution notebook, the autograder
+    # zip) and every version of it in git. Each is checked, not only the sources.
+    root = Path(confine.__file__).resolve().parents[1]
+    checked = set(confine.secrets())
+    for folder in ("autograder", "solutions", "dist"):
+        files = [p for p in (root / folder).rglob("*") if p.is_file()]
+        files = [p for p in files if "__pycache__" not in p.parts]
+        assert {str(p) for p in files} <= checked, folder
+    assert any(Path(p).is_relative_to(confine._git_folders(root / ".git").pop()) for p in checked)
+    # A linked worktree's .git is a file; its folder and the repository's common one count.
+    common = tmp_path / "repo" / ".git"
+    own = common / "worktrees" / "copy"
+    own.mkdir(parents=True)
+    (own / "commondir").write_text("../..\n")
+    checkout = tmp_path / "copy"
+    checkout.mkdir()
+    (checkout / ".git").write_text(f"gitdir: {own}\n")
+    assert confine._git_folders(checkout / ".git") == {own.resolve(), common.resolve()}
+    (checkout / ".git").write_text("not a pointer")
+    assert confine._git_folders(checkout / ".git") == set()

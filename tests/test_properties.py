@@ -7,6 +7,7 @@ or ``python -m autograder fuzz --minutes N`` runs many more inputs."""
 
 import json
 import os
+import re
 import threading
 import time
 
@@ -85,6 +86,20 @@ def test_any_event_line_is_refused_or_read_as_checked_capped_valid_text(line):
         assert len(text) <= 2000
     if "message" in event.fields and event.kind != "fatal":
         assert len(event.fields["message"]) <= CHANNEL.text_chars
+
+
+# What a terminal or a browser obeys: control characters and direction overrides.
+_OBEYED = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+@given(nasty_text, st.integers(1, 400))
+def test_a_students_message_is_one_line_shown_as_it_is(text, limit):
+    shown = protocol.student_text(text, limit)
+    shown.encode("utf-8")
+    assert len(shown) <= limit and not _OBEYED.search(shown)
+    kept = protocol.printable(text, lines=True)
+    assert not _OBEYED.search(kept.replace("\n", "").replace("\t", ""))
+    assert kept.count("\n") == text.count("\n")
 
 
 @given(st.lists(st.binary(max_size=5000), max_size=30), st.integers(1, 50))
