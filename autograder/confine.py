@@ -397,7 +397,7 @@ def check_unreadable(python: str, uid: int | None, files: list[str]) -> None:
         raise SandboxUnavailable(
             f"sandbox unavailable: without namespaces or Landlock only file permissions keep "
             f"student code from the answer key, and {who} can read {what}; grade as root with "
-            "the grader's and the answer key's folders readable by root only (mode 0700), or "
+            "that file's folder readable by root only (mode 0700), or "
             "on a kernel with Landlock, or with bubblewrap"
         )
 
