@@ -204,7 +204,7 @@ SUBMISSION_BYTES = 64 << 20  # a submitted file; a notebook with large plots sta
 # What a submission may hold before it is read at all: far beyond any honest upload, and small
 # enough that reading it stays well inside the grading process's memory (README: promises).
 JSON_VALUES = 1_000_000  # objects, arrays and list items in a notebook's JSON
-SCRIPT_LINES = 100_000  # lines of a .py upload or of a notebook's cells (this one's: about 1,400)
+SCRIPT_LINES = 100_000  # lines of a .py upload, or read of a notebook's cells (this one: 1,400)
 CODE_CELLS = 5_000  # code cells (or statements of an unmarked script) of one submission
 ZIP_MEMBERS = 10_000  # entries of a zip's central directory
 FOLDER_ENTRIES = 10_000  # files and folders of a submitted folder, walked

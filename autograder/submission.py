@@ -90,12 +90,16 @@ def line_count(text: str) -> int:
 
 
 def _source_lines(cells: list) -> int:
-    """The line breaks in the sources of a notebook's cells, whatever their types."""
+    """The lines of a notebook's cells that the grader reads: all of a code cell's, and of
+    any other cell's its first `written.CELL_CHARS` characters (the rest is never read)."""
     count = 0
     for cell in cells:
         source = cell.get("source") if isinstance(cell, dict) else None
         parts = source if isinstance(source, list) else [source]
-        count += sum(line_count(part) + 1 for part in parts if isinstance(part, str))
+        texts = [part for part in parts if isinstance(part, str)]
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            texts = ["".join(texts)[: written_answers.CELL_CHARS]]
+        count += sum(line_count(text) + 1 for text in texts)
     return count
 
 

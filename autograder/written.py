@@ -24,7 +24,7 @@ from .spec import WRITTEN_QUESTIONS
 PLACEHOLDER = "*Type your answer here, replacing this line.*"
 _MARKER = re.compile(r"<!--\s*disc05:\s*written\s+(\w+)\s*-->")
 _RELEASE_ID = re.compile(r"^cell-\d+$")
-_CELL_CHARS = 4 * spec.ANSWER_CHARS  # read of one cell, and of one answer: what is shown is less
+CELL_CHARS = 4 * spec.ANSWER_CHARS  # read of one cell, and of one answer: what is shown is less
 _CELL_LINES = 2000  # of one cell, compared with ours line by line (the cost grows faster)
 
 
@@ -90,7 +90,7 @@ def from_cells(
     """Written answers of a notebook's cells, ``(kind, text)`` in order, with their ids if
     they have any; keyed by question, as `answers` gives them."""
     texts = [
-        (kind, text[:_CELL_CHARS].replace("\r\n", "\n").replace("\r", "\n")) for kind, text in cells
+        (kind, text[:CELL_CHARS].replace("\r\n", "\n").replace("\r", "\n")) for kind, text in cells
     ]
     record = handout.record()
     if not record.written:
@@ -166,7 +166,7 @@ class _Reading:
 def _added(cell: handout.Cell | None, text: str) -> str:
     """What the student wrote in a Markdown cell: all of a new one, the lines that are not ours
     of one of ours (runs of them apart by a blank line)."""
-    lines = handout.normalised(text[:_CELL_CHARS]).split("\n")[:_CELL_LINES]
+    lines = handout.normalised(text[:CELL_CHARS]).split("\n")[:_CELL_LINES]
     if cell is None:
         return "\n".join(lines)
     if handout.digest("\n".join(lines)) == cell.digest:
@@ -184,9 +184,9 @@ def _joined(typed: list[str]) -> str:
     """The pieces of one answer, in order, up to what is read of one answer."""
     kept, total = [], 0
     for piece in typed:
-        if total >= _CELL_CHARS:
+        if total >= CELL_CHARS:
             break
-        kept.append(piece[: _CELL_CHARS - total])
+        kept.append(piece[: CELL_CHARS - total])
         total += len(kept[-1])
     return "\n\n".join(kept)
 

@@ -243,6 +243,24 @@ def test_scripts_and_notebooks_built_to_exhaust_the_grader_are_read_in_bounded_m
         load(deep)
 
 
+def test_the_line_limit_counts_only_what_the_grader_reads_of_a_markdown_cell(
+    tmp_path, solution_json
+):
+    """A Markdown cell is read on its first `written.CELL_CHARS` characters: a long one costs
+    no more than that, and the code beside it is graded; many long ones are still refused."""
+    from autograder import written
+
+    notebook = json.loads(json.dumps(solution_json))
+    blank = {"cell_type": "markdown", "metadata": {}, "source": "\n" * (3 * spec.SCRIPT_LINES)}
+    notebook["cells"].insert(1, blank)
+    submission = load(write_notebook(tmp_path, notebook))
+    assert any("def sigmoid" in cell for cell in submission.cells)
+    many = spec.SCRIPT_LINES // written.CELL_CHARS + 2
+    notebook["cells"][1:2] = [blank] * many
+    with pytest.raises(SubmissionError, match=f"more than {spec.SCRIPT_LINES:,} lines"):
+        load(write_notebook(tmp_path, notebook))
+
+
 def test_messages_name_a_few_files_however_many_there_are(tmp_path):
     folder = tmp_path / "many"
     folder.mkdir()
