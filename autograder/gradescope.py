@@ -86,8 +86,11 @@ def run(
             raise
         traceback.print_exc(file=sys.stderr)
         report = grader.empty_report(wording.GRADER_FAILED)
-    standing = policy.standing_of(rules, root / policy.METADATA_NAME)
-    if standing is not None and standing.why is not None:
-        print(wording.LIMIT_NOT_APPLIED.format(why=standing.why))  # staff read stdout
+    metadata = root / policy.METADATA_NAME
+    standing = policy.standing_of(rules, metadata)
+    if standing is not None and standing.why is not None and metadata.exists():
+        # Staff read the autograder's stdout on Gradescope, which always writes the file (the
+        # gate's trees and `otter run` write none: nothing to say there).
+        print(wording.LIMIT_NOT_APPLIED.format(why=standing.why))
     results.write_bytes(results_json(report.to_gradescope(rules, standing)))
     return report

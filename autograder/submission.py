@@ -33,8 +33,15 @@ class SubmissionError(Exception):
 
 
 def _unreadable(why: str, **fields: object) -> SubmissionError:
-    """The error saying why (a key of `wording.UNREADABLE`) the submission cannot be read."""
-    return SubmissionError(wording.UNREADABLE[why].format(**fields))
+    """The error saying why (a key of `wording.UNREADABLE`) the submission cannot be read, in
+    one sentence: a file name with a line break or a control character in it shows it as ?."""
+    shown = {
+        key: "".join(c if c.isprintable() else "?" for c in value)
+        if isinstance(value, str)
+        else value
+        for key, value in fields.items()
+    }
+    return SubmissionError(wording.UNREADABLE[why].format(**shown))
 
 
 @dataclass

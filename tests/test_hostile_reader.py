@@ -115,7 +115,8 @@ def _zip(members: list[tuple[str, bytes]]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in members:
-            archive.writestr(name, data)
+            if name.split("\x00")[0]:  # zipfile cuts a name at NUL, and writes no empty one
+                archive.writestr(name, data)
     return buffer.getvalue()
 
 
