@@ -78,6 +78,17 @@ def _parser() -> _Parser:
     )
     grade.add_argument("submission", type=_existing, help=".ipynb, export .zip, .py or a folder")
     grade.add_argument("--json", action="store_true", help="print the results.json instead")
+    grade.add_argument(
+        "--as-student",
+        action="store_true",
+        help="print what a student sees on Gradescope under the release's policy, before and "
+        "after the due date (with --json: the results.json Gradescope receives)",
+    )
+    grade.add_argument(
+        "--metadata",
+        type=_existing,
+        help="with --as-student: a submission_metadata.json to judge the submission limit on",
+    )
     gradescope = commands.add_parser(
         "run-gradescope",
         help="grade ROOT/submission into ROOT/results/results.json",
@@ -149,7 +160,10 @@ def _not_graded(error: Exception) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the command; return the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "metadata", None) is not None and not args.as_student:
+        parser.error("--metadata needs --as-student")
     if getattr(args, "allow_weak_isolation", False):
         os.environ["DISC05_ALLOW_WEAK_ISOLATION"] = "1"
     # Imports are per command: grading must not pay for (or need) the build's dependencies.
@@ -257,15 +271,36 @@ def _grade(args: argparse.Namespace) -> int:
         traceback.print_exc()
         _fail(f"{_not_graded(error)} (the grader failed: {type(error).__name__})")
         return FAILED
-    if args.json:
-        from .results import results_json
+    from .results import results_json
 
+    if args.as_student:
+        _say(_as_student(report, args))
+    elif args.json:
         _say(results_json(report.to_gradescope()).decode("utf-8").rstrip("\n"))
     else:
         from .wording import printable
 
         _say(printable(report.text(), lines=True))  # no student text steers the terminal
     return UNREADABLE if report.error is not None else DONE
+
+
+def _as_student(report, args: argparse.Namespace) -> str:
+    """What a student sees of `report` under the release's policy, at each moment; with
+    ``--json``, the results.json Gradescope receives."""
+    from . import policy, results, wording
+
+    rules = policy.release_policy(Path(__file__).resolve().parent.parent)
+    standing = None
+    if rules.submissions is not None and args.metadata is not None:
+        standing = policy.standing_of(rules, args.metadata)
+    data = json.loads(results.results_json(report.to_gradescope(rules, standing)))
+    if args.json:
+        return json.dumps(data, indent=2, ensure_ascii=False)
+    moments = ["before_due_date", "after_due_date"]
+    if any(t["visibility"] == "after_published" for t in data["tests"]):
+        moments.append("after_published")
+    text = "\n\n".join(results.as_student(data, moment) for moment in moments)
+    return wording.printable(text, lines=True)  # no student text steers the terminal
 
 
 def _printable(text: str) -> str:

@@ -25,7 +25,15 @@ import solutions
 from . import compare, handout, sandbox, spec, wording
 from .cases import FUNCTIONS, Case, all_hidden_cases
 from .compare import Status, Verdict
-from .results import CriterionResult, FunctionResult, GradeReport, QuestionResult, capped
+from .results import (
+    CriterionResult,
+    FunctionResult,
+    GradeReport,
+    QuestionResult,
+    capped,
+    function_feedback,
+    untouched,
+)
 from .submission import Submission, SubmissionError, graded_defined, load, place
 
 if TYPE_CHECKING:
@@ -145,57 +153,6 @@ def criterion_results(
         result.withheld = not valued
         results[requirement.name] = result
     return list(results.values())
-
-
-_UNTOUCHED = (Status.NOT_ATTEMPTED, Status.NOT_DEFINED)
-
-
-def untouched(criteria: list[CriterionResult]) -> Verdict | None:
-    """The verdict shared by every case of a function that no case could run (still the stub,
-    or not defined), or None: such a function gets one line of feedback."""
-    verdicts = [verdict for c in criteria for _, verdict in c.failures]
-    if not verdicts or len(verdicts) != sum(c.total for c in criteria):
-        return None
-    if any(v.status not in _UNTOUCHED for v in verdicts) or len({v.reason for v in verdicts}) > 1:
-        return None
-    return verdicts[0]
-
-
-def _function_feedback(name: str, criteria: list[CriterionResult], max_points: float) -> str:
-    """One line for the function, then one per criterion: passed, or failed with the first
-    failing case's kind and what went wrong."""
-    shared = untouched(criteria)
-    if shared is not None:
-        return wording.UNTOUCHED.format(name=name, reason=shared.reason)
-    earned = sum(c.points for c in criteria)
-    points = wording.points_text
-    lines = [wording.FUNCTION_SCORE.format(name=name, earned=earned, points=points(max_points))]
-    for c in criteria:
-        if c.passed:
-            lines.append(
-                wording.CRITERION_PASSED.format(criterion=c.name, points=points(c.max_points))
-            )
-        elif c.withheld and not c.failures:
-            lines.append(
-                wording.CRITERION_WITHHELD.format(criterion=c.name, points=points(c.max_points))
-            )
-        elif not c.failures:  # the build refuses this; never award what nothing tested
-            lines.append(
-                wording.CRITERION_UNTESTED.format(criterion=c.name, points=points(c.max_points))
-            )
-        else:
-            label, verdict = c.failures[0]
-            lines.append(
-                wording.CRITERION_FAILED.format(
-                    criterion=c.name,
-                    points=points(c.max_points),
-                    failed=len(c.failures),
-                    total=c.total,
-                    label=label,
-                    reason=verdict.reason,
-                )
-            )
-    return "\n".join(lines)
 
 
 def case_kind(label: str) -> str:
@@ -357,11 +314,12 @@ def score(
             criteria = criterion_results(
                 name, labels, failed, broken.get(name, {}), promised, forms.get(name)
             )
-            text = _function_feedback(name, criteria, question.share)
             earned[name] = sum(c.points for c in criteria)
-            for callee in sorted(standins[name]):  # earlier functions: already marked
-                if earned.get(callee, 0.0) < spec.question_of(callee).share - 1e-9:
-                    text += wording.STANDIN.format(callee=callee)
+            lost = tuple(  # earlier functions, already marked: did they lose points?
+                callee
+                for callee in sorted(standins[name])
+                if earned.get(callee, 0.0) < spec.question_of(callee).share - 1e-9
+            )
             if untouched(criteria) is not None:
                 not_attempted.append(name)
             mistake = None
@@ -371,14 +329,14 @@ def score(
 
                     known_mistakes = hints.Hints(table)
                 mistake = known_mistakes.match(name, signatures[name])
+            hint = mistake.hint if mistake else None
             if mistake:
-                text += wording.HINT.format(hint=mistake.hint)
                 mistakes[name] = mistake.name
             case_kinds[name] = _kinds(table[name], set(failed))
+            text = function_feedback(name, criteria, question.share, lost, hint)
+            failing = [labels[i] for i in sorted(failed)]
             functions.append(
-                FunctionResult(
-                    name, question.share, text, criteria, [labels[i] for i in sorted(failed)]
-                )
+                FunctionResult(name, question.share, text, criteria, failing, lost, hint)
             )
         questions.append(QuestionResult(question.name, functions))
     return GradeReport(

@@ -9,7 +9,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from . import grader, hints, sandbox, wording
+from . import grader, hints, policy, sandbox, spec, wording
 from .results import results_json
 
 VENV = "/opt/disc05/venv"  # where setup.sh installs the grading venv on Gradescope
@@ -51,6 +51,7 @@ def run(
     known_mistakes: hints.Hints | None = None,
     reraise: bool = False,
     refused: str | None = None,
+    rules: spec.Policy | None = None,
 ) -> grader.GradeReport:
     """Grade ``root/submission`` (or `submission`) and write ``root/results/results.json``.
 
@@ -59,8 +60,11 @@ def run(
     (with `reraise`, as the release gate asks, it is raised instead). `table` and
     `known_mistakes` let a batch compute reference outputs and mistake outputs once. With
     `refused` (why the upload is not graded: `otter run` found it unpacked too large), nothing
-    is graded and results.json says so.
+    is graded and results.json says so. results.json follows the policy shipped in
+    ``root/source`` (or `rules`), its submission limit judged on
+    ``root/submission_metadata.json``.
     """
+    rules = rules or policy.release_policy(root / "source")
     results = root / "results" / "results.json"
     results.parent.mkdir(parents=True, exist_ok=True)
     _protect(root)
@@ -82,5 +86,11 @@ def run(
             raise
         traceback.print_exc(file=sys.stderr)
         report = grader.empty_report(wording.GRADER_FAILED)
-    results.write_bytes(results_json(report.to_gradescope()))
+    metadata = root / policy.METADATA_NAME
+    standing = policy.standing_of(rules, metadata)
+    if standing is not None and standing.why is not None and metadata.exists():
+        # Staff read the autograder's stdout on Gradescope, which always writes the file (the
+        # gate's trees and `otter run` write none: nothing to say there).
+        print(wording.LIMIT_NOT_APPLIED.format(why=standing.why))
+    results.write_bytes(results_json(report.to_gradescope(rules, standing)))
     return report

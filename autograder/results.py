@@ -1,14 +1,21 @@
-"""What the grader concluded about one submission, and the two ways it is shown: results.json
-in Gradescope's format (`GradeReport.to_gradescope`) and a table for the terminal and the
-feedback files of ``grade-all`` (`GradeReport.text`). The sentences are `autograder.wording`'s.
+"""What the grader concluded about one submission, and the ways it is shown: results.json
+in Gradescope's format (`GradeReport.to_gradescope`), under the release's policy or as staff
+see it, a table for the terminal and the feedback files of ``grade-all`` (`GradeReport.text`),
+and what a student sees of a results.json on Gradescope (`as_student`). The sentences are
+`autograder.wording`'s.
 """
 
 import json
 from dataclasses import dataclass, field
 
 from . import spec, wording, written
-from .compare import Verdict
+from .compare import Status, Verdict
+from .policy import Standing
 from .protocol import valid_text
+
+# What staff see: every entry visible at once and every submission graded (`spec.Policy`).
+STAFF_VIEW = spec.Policy()
+_REVEALED = {v: i for i, v in enumerate(spec.VISIBILITIES)}  # the order entries are shown in
 
 
 def capped(text: str, limit: int = spec.OUTPUT_CHARS) -> str:
@@ -71,15 +78,117 @@ class CriterionResult:
         return self.max_points if self.passed else 0.0
 
 
+_UNTOUCHED = (Status.NOT_ATTEMPTED, Status.NOT_DEFINED)
+
+
+def untouched(criteria: list[CriterionResult]) -> Verdict | None:
+    """The verdict shared by every case of a function that no case could run (still the stub,
+    or not defined), or None: such a function gets one line of feedback."""
+    verdicts = [verdict for c in criteria for _, verdict in c.failures]
+    if not verdicts or len(verdicts) != sum(c.total for c in criteria):
+        return None
+    if any(v.status not in _UNTOUCHED for v in verdicts) or len({v.reason for v in verdicts}) > 1:
+        return None
+    return verdicts[0]
+
+
+def stage(verdict: Verdict) -> str:
+    """What went wrong, without what it tells of the hidden case: ``not close to the expected
+    values``, ``raised ValueError``."""
+    template = wording.STAGES.get(verdict.status)
+    if template is None:
+        return verdict.reason
+    signature = verdict.signature or ()
+    error = signature[1] if len(signature) == 2 and signature[0] == "raised" else None
+    return template.format(error=error if isinstance(error, str) else wording.AN_EXCEPTION)
+
+
+def function_feedback(
+    name: str,
+    criteria: list[CriterionResult],
+    max_points: float,
+    standins: tuple[str, ...] = (),
+    hint: str | None = None,
+    points: bool = True,
+    detail: bool = True,
+) -> str:
+    """One line for the function, then one per criterion: passed, or failed with the first
+    failing case's kind and what went wrong; then the stand-ins it was judged with and the hint.
+
+    Without `points`, no points are shown; without `detail`, a failed criterion shows only the
+    stage it failed at (`stage`), and no hint (`spec.Policy`)."""
+    shared = untouched(criteria)
+    if shared is not None:
+        return wording.UNTOUCHED.format(name=name, reason=shared.reason)
+
+    def shown(value: float) -> str:
+        return wording.CRITERION_POINTS.format(points=wording.points_text(value)) if points else ""
+
+    earned = sum(c.points for c in criteria)
+    if points:
+        head = wording.FUNCTION_SCORE.format(
+            name=name, earned=earned, points=wording.points_text(max_points)
+        )
+    else:
+        head = wording.FUNCTION_UNSCORED.format(name=name)
+    lines = [head]
+    for c in criteria:
+        if c.passed:
+            lines.append(
+                wording.CRITERION_PASSED.format(criterion=c.name, points=shown(c.max_points))
+            )
+        elif c.withheld and not c.failures:
+            lines.append(
+                wording.CRITERION_WITHHELD.format(criterion=c.name, points=shown(c.max_points))
+            )
+        elif not c.failures:  # the build refuses this; never award what nothing tested
+            lines.append(
+                wording.CRITERION_UNTESTED.format(criterion=c.name, points=shown(c.max_points))
+            )
+        elif not detail:
+            lines.append(
+                wording.CRITERION_FAILED_AT.format(
+                    criterion=c.name, points=shown(c.max_points), stage=stage(c.failures[0][1])
+                )
+            )
+        else:
+            label, verdict = c.failures[0]
+            lines.append(
+                wording.CRITERION_FAILED.format(
+                    criterion=c.name,
+                    points=shown(c.max_points),
+                    failed=len(c.failures),
+                    total=c.total,
+                    label=label,
+                    reason=verdict.reason,
+                )
+            )
+    text = "\n".join(lines)
+    text += "".join(wording.STANDIN.format(callee=callee) for callee in standins)
+    if hint and detail:
+        text += wording.HINT.format(hint=hint)
+    return text
+
+
 @dataclass
 class FunctionResult:
     """How one graded function did on its hidden cases, criterion by criterion."""
 
     name: str
     max_points: float
-    feedback: str
+    feedback: str  # as staff read it: `function_feedback` with everything shown
     criteria: list[CriterionResult] = field(default_factory=list)
     failing_cases: list[str] = field(default_factory=list)
+    standins: tuple[str, ...] = ()  # earlier functions it was judged with, which lost points
+    hint: str | None = None  # the catalogued mistake's hint, if its result matches one
+
+    def view(self, points: bool = True, detail: bool = True) -> str:
+        """The feedback with or without its points and its detail (`function_feedback`)."""
+        if (points and detail) or not self.criteria:
+            return self.feedback
+        return function_feedback(
+            self.name, self.criteria, self.max_points, self.standins, self.hint, points, detail
+        )
 
     @property
     def points(self) -> float:
@@ -135,50 +244,88 @@ class GradeReport:
     def max_score(self) -> float:
         return sum(q.max_score for q in self.questions)
 
-    def to_gradescope(self) -> dict:
-        """results.json in Gradescope's format: one test per question, plus written parts."""
-        tests = []
-        for question in self.questions:
-            tests.append(
-                {
-                    "name": question.name,
-                    "score": round(question.score, 4),
-                    "max_score": question.max_score,
-                    "visibility": "visible",
-                    "output": capped("\n".join(f.feedback for f in question.functions)),
-                }
-            )
+    def to_gradescope(
+        self, policy: spec.Policy = STAFF_VIEW, standing: Standing | None = None
+    ) -> dict:
+        """results.json in Gradescope's format: the questions' entries, then the written parts.
+
+        A question's entry carries its points at the `policy`'s score visibility; while the
+        policy keeps its points or its detail from students, entries of its own show what they
+        may see before then (`spec.Policy`). With a `standing` (the submission limit), a
+        submission past the limit shows students the score it keeps, and staff everything."""
+        tests = [entry for q in self.questions for entry in _question_entries(q, policy)]
+        answers = self._written_entries()
+        deferred = any(t["visibility"] in spec.VISIBILITIES[1:3] for t in tests)
+        score = round(sum(t["score"] for t in tests), 4)
+        lines = []
+        if standing is not None and standing.graded and standing.line:
+            lines.append(standing.line)
+        if deferred and policy.score == "visible":
+            lines.append(wording.SCORE_LINE.format(score=score, max=self.max_score))
+        own = self._output_lines()
+        extra = self._extra_data()
+        if standing is not None:
+            extra["limit"] = standing.record()
+        if standing is not None and not standing.graded:
+            staff = [
+                {**entry, "visibility": "hidden"}
+                for q in self.questions
+                for entry in _question_entries(q, STAFF_VIEW)
+            ]
+            if own:
+                staff.append(
+                    _entry(wording.LIMITED_OUTPUT_TEST, 0, 0, "hidden", capped("\n".join(own)))
+                )
+            return {
+                "score": standing.kept,
+                "output": standing.line,
+                "visibility": "visible",
+                "stdout_visibility": "hidden",
+                "tests": staff + answers,
+                "extra_data": extra,
+            }
+        return {
+            # The questions' scores as shown, added: the total is what students can add up.
+            "score": score,
+            "output": capped("\n".join(lines + own)),
+            "visibility": "visible",
+            "stdout_visibility": "hidden",
+            "tests": tests + answers,
+            "extra_data": extra,
+        }
+
+    def _written_entries(self) -> list[dict]:
+        """The written answers' entries, always visible: graded by hand, 0 points here."""
+        entries = []
         for name in spec.WRITTEN_QUESTIONS:
             answer = (self.written or {}).get(name)
-            tests.append(
-                {
-                    "name": wording.WRITTEN_TEST.format(question=name),
-                    "score": 0,
-                    "max_score": 0,
-                    "visibility": "visible",
-                    "output": written.gradescope_output(name, answer, self.written is not None),
-                    "output_format": "md",
-                }
+            entry = _entry(
+                wording.WRITTEN_TEST.format(question=name),
+                0,
+                0,
+                "visible",
+                written.gradescope_output(name, answer, self.written is not None),
             )
+            entries.append(entry | {"output_format": "md"})
+        return entries
+
+    def _output_lines(self) -> list[str]:
+        """The lines of results.json's own output: where the submission came from, why it could
+        not be graded, the notes about its cells."""
         lines = [wording.RESULTS_ORIGIN.format(origin=self.origin) if self.origin else ""]
         if self.error:
             lines.append(wording.RESULTS_ERROR.format(error=self.error))
         lines += [capped(note, spec.NOTE_CHARS) for note in self.notes]
+        return [line for line in lines if line]
+
+    def _extra_data(self) -> dict:
         return {
-            # The questions' scores as shown, added: the total is what students can add up.
-            "score": round(sum(t["score"] for t in tests), 4),
-            "output": capped("\n".join(line for line in lines if line)),
-            "visibility": "visible",
-            "stdout_visibility": "hidden",
-            "tests": tests,
-            "extra_data": {
-                "error": None if self.error is None else capped(self.error, spec.NOTE_CHARS),
-                "confinement": self.confinement,
-                "mistakes": self.mistakes,
-                "case_kinds": self.case_kinds,
-                "limits": self.limits,
-                "not_attempted": self.not_attempted,
-            },
+            "error": None if self.error is None else capped(self.error, spec.NOTE_CHARS),
+            "confinement": self.confinement,
+            "mistakes": self.mistakes,
+            "case_kinds": self.case_kinds,
+            "limits": self.limits,
+            "not_attempted": self.not_attempted,
         }
 
     def text(self) -> str:
@@ -199,3 +346,69 @@ class GradeReport:
         if self.error:
             head.append(wording.TABLE_ERROR.format(error=self.error))
         return "\n".join([*(h for h in head if h), *rows])
+
+
+def _entry(name: str, score: float, max_score: float, visibility: str, output: str) -> dict:
+    return {
+        "name": name,
+        "score": score,
+        "max_score": max_score,
+        "visibility": visibility,
+        "output": output,
+    }
+
+
+def _question_entries(question: QuestionResult, policy: spec.Policy) -> list[dict]:
+    """A question's entries under `policy`: one per moment that shows students more of it
+    (now; the policy's score visibility; its detail visibility), each showing all that is
+    shown by then. The one at the score's visibility carries the points; the others 0."""
+    moments = sorted({"visible", policy.score, policy.detail}, key=_REVEALED.__getitem__)
+    entries = []
+    for moment in moments:
+        points = _REVEALED[policy.score] <= _REVEALED[moment]
+        detail = _REVEALED[policy.detail] <= _REVEALED[moment]
+        output = capped("\n".join(f.view(points, detail) for f in question.functions))
+        if moment == policy.score:
+            score = round(question.score, 4)
+            entries.append(_entry(question.name, score, question.max_score, moment, output))
+        else:
+            name = (wording.DETAIL_TEST if detail else wording.CRITERIA_TEST).format(
+                question=question.name
+            )
+            entries.append(_entry(name, 0, 0, moment, output))
+    return entries
+
+
+# When an entry of each visibility is shown to students, by moment (`as_student`).
+_SHOWN = {
+    "before_due_date": ("visible",),
+    "after_due_date": ("visible", "after_due_date"),
+    "after_published": ("visible", "after_due_date", "after_published"),
+}
+
+
+def as_student(data: dict, moment: str) -> str:
+    """What a student sees of results.json `data` on Gradescope at `moment` (a key of
+    `wording.AS_STUDENT`): the total, unless an entry with points or detail is still to be
+    shown (Gradescope hides it then), the output, and each entry shown by then."""
+    shown = _SHOWN[moment]
+    later = [t for t in data["tests"] if t["visibility"] not in (*shown, "hidden")]
+    full = sum(q.points for q in spec.QUESTIONS)
+    lines = [wording.AS_STUDENT[moment]]
+    if later:
+        lines.append(wording.AS_STUDENT_NO_TOTAL)
+    else:
+        lines.append(wording.AS_STUDENT_TOTAL.format(score=data["score"], max=full))
+    if data.get("output"):
+        lines += ["", data["output"]]
+    for test in data["tests"]:
+        if test["visibility"] not in shown:
+            continue
+        if test["max_score"]:
+            head = wording.AS_STUDENT_ENTRY.format(
+                name=test["name"], score=test["score"], max=test["max_score"]
+            )
+        else:
+            head = wording.AS_STUDENT_UNSCORED_ENTRY.format(name=test["name"])
+        lines += ["", head, test["output"]]
+    return "\n".join(lines)

@@ -97,6 +97,71 @@ class Limits:
 
 LIMITS = Limits()
 
+# Gradescope's visibilities of a results.json entry, in the order they reveal it to students
+# (grades are taken to be published after the due date); staff see every entry at once.
+VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What students see on Gradescope and when, and how often their work is graded.
+
+    The release declares one (`POLICY` below); the build ships it in the autograder zip as
+    ``policy.json``, and everything else derives from it. Gradescope itself shows each
+    results.json entry at its visibility; ``grade`` and ``grade-all`` show staff everything,
+    whatever the policy. The criteria passed and failed, the stage a failed one failed at
+    (``not close``, ``raised ValueError``), the notes about the student's cells and the
+    written answers as submitted are always visible.
+
+    Attributes
+    ----------
+    score : str
+        When students see each question's score and the total: ``visible``, ``after_due_date``
+        or ``after_published``.
+    detail : str
+        When students see, for a failed criterion, how many of its cases failed, the first
+        failing case's kind, what went wrong in full (error sizes, shapes, the exception's
+        message) and the hint: one of `VISIBILITIES` (``hidden``: never, as Otter's
+        ``show_hidden = false``).
+    submissions : int or None
+        Graded submissions allowed in any window of `window_hours`; None: no limit. A
+        submission past it is not graded for the student: it keeps the score of their last
+        graded one and says when the next is graded (README: Gradescope).
+    window_hours : float
+        The window's length, ending at the submission's time as Gradescope records it.
+    """
+
+    score: str = "visible"
+    detail: str = "visible"
+    submissions: int | None = None
+    window_hours: float = 24.0
+
+    def __post_init__(self):
+        if self.score not in VISIBILITIES[:3]:
+            raise ValueError(f"Policy.score must be one of {VISIBILITIES[:3]}, not {self.score!r}")
+        if self.detail not in VISIBILITIES:
+            raise ValueError(f"Policy.detail must be one of {VISIBILITIES}, not {self.detail!r}")
+        if self.submissions is not None and (
+            isinstance(self.submissions, bool)
+            or not isinstance(self.submissions, int)
+            or self.submissions < 1
+        ):
+            raise ValueError(
+                f"Policy.submissions must be None or at least 1, not {self.submissions!r}"
+            )
+        if (
+            isinstance(self.window_hours, bool)
+            or not isinstance(self.window_hours, (int, float))
+            or not 0 < self.window_hours < 24 * 366
+        ):
+            raise ValueError(
+                f"Policy.window_hours must be hours within a year, not {self.window_hours!r}"
+            )
+
+
+# The release's policy: Gradescope shows everything at once, and every submission is graded.
+POLICY = Policy()
+
 
 @dataclass(frozen=True)
 class Question:
@@ -219,4 +284,8 @@ EXPORT_BYTES = 4 << 30  # a Gradescope export that `grade-all` unpacks
 # What an upload may unpack to under `otter run`, which unzips it before the plugin runs.
 UNPACKED_FILES = 1000
 UNPACKED_BYTES = 256 << 20
+# Gradescope's submission_metadata.json (`autograder.policy`): beyond these it is not read, and
+# no submission limit applies (Gradescope gives the results of the latest submission only).
+METADATA_BYTES = 16 << 20
+PREVIOUS_SUBMISSIONS = 10_000
 WORKER_START_SECONDS = 30.0  # for a worker to take its job and confine itself: no student code yet

@@ -34,15 +34,29 @@ def opening(text: str) -> str:
 # The whole feedback of a function that no case could run (not attempted, not defined).
 UNTOUCHED = "{name}: {reason}"
 FUNCTION_SCORE = "{name}: {earned:.3g} of {points}"
-CRITERION_PASSED = "    passed: {criterion} ({points})"
-CRITERION_UNTESTED = "    FAILED: {criterion} ({points}): no case tests it"
+FUNCTION_UNSCORED = "{name}:"  # while the policy keeps the score from students
+# A criterion's points, after its name ({points} in the lines below); empty while unscored.
+CRITERION_POINTS = " ({points})"
+CRITERION_PASSED = "    passed: {criterion}{points}"
+CRITERION_UNTESTED = "    FAILED: {criterion}{points}: no case tests it"
 CRITERION_FAILED = (
-    "    FAILED: {criterion} ({points}): {failed} of {total} cases failed; "
+    "    FAILED: {criterion}{points}: {failed} of {total} cases failed; "
     "first failure, {label}: {reason}"
 )
+# A failed criterion while the policy keeps the detail from students: the stage it failed at.
+CRITERION_FAILED_AT = "    FAILED: {criterion}{points}: {stage}"
 CRITERION_WITHHELD = (
-    "    FAILED: {criterion} ({points}): earned only together with one of the criteria above"
+    "    FAILED: {criterion}{points}: earned only together with one of the criteria above"
 )
+# The stage, for the verdicts whose reason tells of the hidden case (its sizes, its shape, an
+# exception's message); any other verdict's reason is its stage.
+STAGES = {
+    "raised": "raised {error}",
+    "wrong_shape": "returned the wrong shape",
+    "not_finite": "returned NaN or infinite values",
+    "not_close": "not close to the expected values",
+}
+AN_EXCEPTION = "an exception"
 # What a function's result broke of its docstring's promises (`autograder.compare`'s names).
 PROMISE_BROKEN = {
     "unchanged": "modified one of its arguments in place (work on a copy instead)",
@@ -130,6 +144,48 @@ TABLE_TOTAL = f"{'total':<10}" + "{score:>8.2f}{max:>6g}"
 TABLE_ORIGIN = "Graded {origin}"
 TABLE_CONFINEMENT = "Student code ran under: {confinement}."
 TABLE_ERROR = "Could not grade: {error}"
+
+# ## What the policy adds to results.json (`spec.Policy`)
+
+# The entries of a question besides the one that carries its points, by what they show.
+CRITERIA_TEST = "{question}: criteria"  # passed or failed, without points
+DETAIL_TEST = "{question}: details"  # each failure in full, and the hint
+# Gradescope hides the total while an entry is still to be shown; the output states it.
+SCORE_LINE = "Autograded score: {score:.4g} of {max:g} points."
+LIMIT_COUNT = "Graded submission {used} of the {allowed} allowed in any {hours:g} hours."
+LIMIT_REACHED = (
+    "Not graded: {allowed} submissions were graded in the {hours:g} hours before this one, as "
+    "many as are allowed. Your score stays {score:g} points, that of your last graded "
+    "submission ({last})."
+)
+LIMIT_NEXT = " The next submission graded is one made from {next}."
+LIMIT_NONE_BEFORE_DEADLINE = " No later submission can be graded before your deadline ({deadline})."
+# The entry (staff only) holding what this submission's results would have said.
+LIMITED_OUTPUT_TEST = "Past the submission limit: this submission's own output (staff only)"
+# Why no limit applied (staff read it in extra_data and the autograder's stdout).
+LIMIT_NOT_APPLIED = "the submission limit was not applied: {why}"
+METADATA_WHY = {
+    "missing": "there is no submission_metadata.json",
+    "unreadable": "submission_metadata.json cannot be read ({error})",
+    "too_large": "submission_metadata.json is larger than {megabytes} MB",
+    "not_json": "submission_metadata.json is not JSON",
+    "not_object": "submission_metadata.json does not hold a JSON object",
+    "no_created_at": "submission_metadata.json has no readable created_at",
+    "no_previous": "submission_metadata.json has no list of previous_submissions",
+    "too_many": "submission_metadata.json lists more than {most:,} previous submissions",
+    "out_of_range": "submission_metadata.json gives times too near the end of the calendar",
+    "no_kept_score": "the score of the last graded submission ({last}) cannot be read",
+}
+# `grade --as-student`: what a student sees on Gradescope, at three moments.
+AS_STUDENT = {
+    "before_due_date": "What the student sees before the due date:",
+    "after_due_date": "What the student sees after the due date:",
+    "after_published": "What the student sees once grades are published:",
+}
+AS_STUDENT_TOTAL = "Total: {score:.4g} / {max:g}"
+AS_STUDENT_NO_TOTAL = "Total: not shown yet (an entry is still to be shown)"
+AS_STUDENT_ENTRY = "[{name}] {score:.4g} / {max:g}"
+AS_STUDENT_UNSCORED_ENTRY = "[{name}]"
 
 # When the grader, not the submission, is at fault (Gradescope shows it as the only output).
 SANDBOX_UNAVAILABLE = (

@@ -87,6 +87,7 @@ def test_grade_table_lists_the_written_parts_as_graded_by_hand(
     "args",
     [
         ["grade", "missing.ipynb"],
+        ["grade", ".", "--metadata", "."],  # the limit is judged only for --as-student
         ["grade-all", "missing-folder"],
         ["grade-all", ".", "--timeout", "soon"],
         ["grade-all", ".", "-j", "0"],

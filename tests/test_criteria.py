@@ -9,6 +9,7 @@ import solutions
 from autograder import cases, grader, spec, variants, wording
 from autograder.compare import Status, Verdict
 from autograder.release import mutants, mutation, notebook
+from autograder.results import function_feedback
 
 FUNCTIONS = list(solutions.GRADED)
 OVERFLOWING_SIGMOID = next(
@@ -120,7 +121,7 @@ def test_a_requirement_is_judged_on_every_case_and_earns_only_beside_a_criterion
     results = grader.criterion_results("residual_block", names, wrong)
     assert sum(c.points for c in results) == 0
     assert all(c.withheld for c in results if c.requirement)
-    text = grader._function_feedback("residual_block", results, 1.0)
+    text = function_feedback("residual_block", results, 1.0)
     assert "earned only together with one of the criteria above" in text
 
 
@@ -128,7 +129,7 @@ def test_a_criterion_without_cases_earns_nothing():
     (criterion, *_) = grader.criterion_results("max_sigmoid_grad", [], {})
     assert not criterion.passed and criterion.points == 0
     points = spec.criterion_points("max_sigmoid_grad")
-    line = grader._function_feedback("max_sigmoid_grad", [criterion], 1.0).splitlines()[1]
+    line = function_feedback("max_sigmoid_grad", [criterion], 1.0).splitlines()[1]
     assert line == (
         "    FAILED: the largest value of sigma' "
         f"({wording.points_text(points[criterion.name])}): no case tests it"
@@ -173,7 +174,7 @@ def test_feedback_lists_each_criterion_and_the_first_failing_case_of_a_failed_on
     criteria = grader.criterion_results("sigmoid", names, {extreme: raised})
     points = {n: wording.points_text(v) for n, v in spec.criterion_points("sigmoid").items()}
     earned = sum(c.points for c in criteria)
-    lines = grader._function_feedback("sigmoid", criteria, 1.0).splitlines()
+    lines = function_feedback("sigmoid", criteria, 1.0).splitlines()
     assert lines[:3] == [
         f"sigmoid: {earned:.3g} of 1 point",
         f"    passed: values on ordinary inputs ({points['values on ordinary inputs']})",
@@ -191,7 +192,7 @@ def test_an_unattempted_function_gets_one_line():
     criteria = grader.criterion_results(
         "dropout_gamma", names, dict.fromkeys(range(len(names)), stub)
     )
-    assert grader._function_feedback("dropout_gamma", criteria, 1.0) == f"dropout_gamma: {reason}"
+    assert function_feedback("dropout_gamma", criteria, 1.0) == f"dropout_gamma: {reason}"
 
 
 # ## The notebook

@@ -126,12 +126,17 @@ def verify_executions(student: nbformat.NotebookNode, solution: nbformat.Noteboo
 
 
 def release_files(
-    execute: bool = True, grade: bool = True, log: Callable[[str], None] = print
+    execute: bool = True,
+    grade: bool = True,
+    log: Callable[[str], None] = print,
+    rules: spec.Policy = spec.POLICY,
 ) -> dict[str, bytes]:
-    """Render and verify the release; return it as {path under dist/: contents}.
+    """Render and verify the release under the policy `rules`; return it as {path under dist/:
+    contents}.
 
     `execute` runs both notebooks and `grade` runs the grading gate; skipping either is for
-    drafting and for tests of the rest, never for a release.
+    drafting and for tests of the rest, never for a release. Tests pass `rules`; a release
+    has the one `spec.POLICY` declares.
 
     Raises
     ------
@@ -167,7 +172,13 @@ def release_files(
         raise BuildError("the student release leaks the answer key:\n" + "\n".join(leaks))
     log(f"leak scan: none of {len(answer_key_fragments())} answer-key fragments in the release")
 
-    autograder_zip = package.autograder_zip(test_files)
+    autograder_zip = package.autograder_zip(test_files, rules)
+    limit = (
+        f"at most {rules.submissions} graded submissions in any {rules.window_hours:g} hours"
+        if rules.submissions
+        else "no submission limit"
+    )
+    log(f"policy: scores {rules.score}, details {rules.detail}, {limit} (spec.POLICY)")
     report = ""
     try:
         if grade:

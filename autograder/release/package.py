@@ -2,8 +2,9 @@
 
 The zip holds the grading runtime whole (`gradescope.shipped_files`: the `autograder`
 package without this `release` subpackage, and the answer key), the public tests, the record
-of the student notebook's own cells (`autograder.handout`), and the files Gradescope and Otter
-read, rendered from the templates beside this module.
+of the student notebook's own cells (`autograder.handout`), the release's policy
+(`autograder.policy`: what students see and when, and the submission limit), and the files
+Gradescope and Otter read, rendered from the templates beside this module.
 """
 
 import json
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import jinja2
 
-from .. import gradescope, handout, spec
+from .. import gradescope, handout, policy, spec
 from ..archive import zip_bytes
 from . import notebook
 
@@ -35,19 +36,23 @@ def rendered(name: str) -> str:
     )
 
 
-def autograder_files(public_tests: dict[str, str]) -> dict[str, bytes]:
-    """Contents of the Gradescope autograder zip (Otter's layout), by path."""
+def autograder_files(
+    public_tests: dict[str, str], rules: spec.Policy = spec.POLICY
+) -> dict[str, bytes]:
+    """Contents of the Gradescope autograder zip (Otter's layout), by path, under `rules`
+    (the release's policy unless a test asks for another)."""
     files = {path.name: rendered(path.name).encode() for path in sorted(TEMPLATES.iterdir())}
     json.loads(files["otter_config.json"])  # a template typo fails the build, not Gradescope
     files |= {name: path.read_bytes() for name, path in gradescope.shipped_files().items()}
     files |= {path: text.encode() for path, text in public_tests.items()}
     student = notebook.build_notebook("student", public_tests)
     files[handout.RECORD_NAME] = notebook.release_record(student).to_json().encode()
+    files[policy.POLICY_NAME] = policy.to_json(rules).encode()
     return files
 
 
-def autograder_zip(public_tests: dict[str, str]) -> bytes:
-    return zip_bytes(autograder_files(public_tests), executable=EXECUTABLE)
+def autograder_zip(public_tests: dict[str, str], rules: spec.Policy = spec.POLICY) -> bytes:
+    return zip_bytes(autograder_files(public_tests, rules), executable=EXECUTABLE)
 
 
 def gradescope_venv(venv: Path) -> str:
