@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import compare
+from .spec import SourceError
 
 SEED = 5_2026
 RANDOM_CASES = 20
@@ -116,6 +117,9 @@ class GradedFunction:
         Makes its hidden cases from a seeded random generator.
     criteria : tuple of Criterion
         What earns its points; every hidden case's kind is listed by exactly one of them.
+    weight : float or None
+        Its fraction of its question's points; None (the default) for an equal share of what
+        the question's declared weights leave. A question's weights add up to 1.
     tolerance : Tolerance
         How close a value must be to the reference's.
     strict : bool
@@ -133,6 +137,7 @@ class GradedFunction:
     tolerance: Tolerance = Tolerance()
     strict: bool = False
     declared: tuple[Requirement, ...] | None = None
+    weight: float | None = None
 
     @functools.cached_property
     def requirements(self) -> tuple[Requirement, ...]:
@@ -167,23 +172,34 @@ def graded(
     question: str,
     criteria: tuple[Criterion, ...],
     *,
+    weight: float | None = None,
     tolerance: Tolerance | None = None,
     strict: bool = False,
     requirements: tuple[Requirement, ...] | None = None,
 ) -> Callable[[CaseGenerator], CaseGenerator]:
-    """Declare a graded function, its hidden cases being made by the decorated generator.
+    """Declare a graded function, its hidden cases being made by the decorated generator;
+    `weight` is its fraction of the question's points (None: an equal share of the rest).
 
     Raises
     ------
-    ValueError
+    SourceError
         If a function of that name is already declared.
     """
 
     def declare(generate: CaseGenerator) -> CaseGenerator:
         if name in FUNCTIONS:
-            raise ValueError(f"{name} is declared twice")
+            raise SourceError(
+                f"autograder/cases.py: {name} is declared twice: keep one @graded({name!r}, ...)"
+            )
         FUNCTIONS[name] = GradedFunction(
-            name, question, generate, criteria, tolerance or Tolerance(), strict, requirements
+            name,
+            question,
+            generate,
+            criteria,
+            tolerance or Tolerance(),
+            strict,
+            requirements,
+            weight,
         )
         return generate
 

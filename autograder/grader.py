@@ -357,10 +357,11 @@ def score(
             criteria = criterion_results(
                 name, labels, failed, broken.get(name, {}), promised, forms.get(name)
             )
-            text = _function_feedback(name, criteria, question.share)
+            points = spec.function_points(name)
+            text = _function_feedback(name, criteria, points)
             earned[name] = sum(c.points for c in criteria)
             for callee in sorted(standins[name]):  # earlier functions: already marked
-                if earned.get(callee, 0.0) < spec.question_of(callee).share - 1e-9:
+                if earned.get(callee, 0.0) < spec.function_points(callee) - 1e-9:
                     text += wording.STANDIN.format(callee=callee)
             if untouched(criteria) is not None:
                 not_attempted.append(name)
@@ -376,9 +377,7 @@ def score(
                 mistakes[name] = mistake.name
             case_kinds[name] = _kinds(table[name], set(failed))
             functions.append(
-                FunctionResult(
-                    name, question.share, text, criteria, [labels[i] for i in sorted(failed)]
-                )
+                FunctionResult(name, points, text, criteria, [labels[i] for i in sorted(failed)])
             )
         questions.append(QuestionResult(question.name, functions))
     return GradeReport(
@@ -401,7 +400,10 @@ def empty_report(error: str) -> GradeReport:
     questions = [
         QuestionResult(
             q.name,
-            [FunctionResult(n, q.share, wording.NOT_RUN.format(name=n)) for n in q.functions],
+            [
+                FunctionResult(n, spec.function_points(n), wording.NOT_RUN.format(name=n))
+                for n in q.functions
+            ],
         )
         for q in spec.QUESTIONS
     ]

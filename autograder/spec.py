@@ -21,6 +21,11 @@ OTTER_VERSION = "7.0.0"
 NUMPY_VERSION = "2.2.6"
 
 
+class SourceError(ValueError):
+    """A source of the assignment declares what cannot be: the message is one line naming the
+    file to change and what to change there (the build prints it as it is)."""
+
+
 @dataclass(frozen=True)
 class Channel:
     """What the grader accepts from the sandbox, whose every byte student code may have written
@@ -102,8 +107,9 @@ class Question:
     name : str
         The name students pass to ``grader.check`` (``"q1a"``).
     points : float
-        Auto-graded points for the part, shared equally among its functions; each function's
-        share is divided among its criteria.
+        Auto-graded points for the part, shared among its functions: each takes the `weight`
+        its record declares (a fraction of these points), and the functions that declare none
+        share the rest equally. Each function's points are divided among its criteria.
     written : bool
         Whether the part also has a written answer, graded by hand.
     """
@@ -117,10 +123,19 @@ class Question:
         """Graded functions, in notebook order: those whose record names this question."""
         return tuple(f.name for f in _records().values() if f.question == self.name)
 
-    @property
-    def share(self) -> float:
-        """Points each of the question's functions is worth."""
-        return self.points / len(self.functions)
+    def weights(self) -> dict[str, float]:
+        """Each function's fraction of the question's points, in notebook order: the weight
+        its record declares, or an equal share of what the declared weights leave.
+
+        The build refuses weights that do not add up to 1 (`autograder.release.structure`);
+        here they are taken as declared.
+        """
+        records = _records()
+        declared = {f: records[f].weight for f in self.functions}
+        undeclared = [f for f, w in declared.items() if w is None]
+        rest = 1 - sum(w for w in declared.values() if w is not None)
+        equal = rest / len(undeclared) if undeclared else 0.0
+        return {f: equal if w is None else w for f, w in declared.items()}
 
 
 QUESTIONS: tuple[Question, ...] = (
@@ -165,11 +180,17 @@ def criterion_of(function: str, label: str) -> Criterion:
     return found[0]
 
 
+def function_points(function: str) -> float:
+    """Points `function` is worth: its weight of its question's points (`Question.weights`)."""
+    question = question_of(function)
+    return question.points * question.weights()[function]
+
+
 def criterion_points(function: str) -> dict[str, float]:
     """Points of each criterion of `function`, by name, in declaration order, then of each of
     its requirements: a requirement takes its weight of the function's points, and the
     criteria share the rest in their weights."""
-    share = question_of(function).share
+    share = function_points(function)
     record = _records()[function]
     rest = share * (1 - sum(r.weight for r in record.requirements))
     points = {c.name: rest * c.weight for c in record.criteria}

@@ -32,9 +32,21 @@ class SubmissionError(Exception):
     """The submission cannot be read; the message is meant for the student."""
 
 
+# What would break the one sentence of an error: line breaks and other control characters
+# in a name the upload chose (a zip member's, say), shown escaped instead.
+_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def _unreadable(why: str, **fields: object) -> SubmissionError:
-    """The error saying why (a key of `wording.UNREADABLE`) the submission cannot be read."""
-    return SubmissionError(wording.UNREADABLE[why].format(**fields))
+    """The error saying why (a key of `wording.UNREADABLE`) the submission cannot be read, in
+    one line whatever the names it quotes hold."""
+    shown = {
+        key: _BREAKS.sub(lambda m: repr(m.group())[1:-1], value)
+        if isinstance(value, str)
+        else value
+        for key, value in fields.items()
+    }
+    return SubmissionError(wording.UNREADABLE[why].format(**shown))
 
 
 @dataclass

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import solutions
 
+from .spec import SourceError
+
 
 @dataclass(frozen=True)
 class Variant:
@@ -42,6 +44,11 @@ class Variant:
 
 
 def _define(function: str, body: str) -> str:
+    if function not in solutions.GRADED:
+        raise SourceError(
+            f"autograder/variants.py: a mistake or alternative is for {function}, which is not "
+            "a graded function: correct the name, or declare its record in autograder/cases.py"
+        )
     params = ", ".join(inspect.signature(solutions.GRADED[function]).parameters)
     return f"def {function}({params}):\n" + textwrap.indent(textwrap.dedent(body).strip(), "    ")
 

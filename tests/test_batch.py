@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import write_notebook
 
-from autograder import batch, gradescope, ledger, roster, sandbox, spec
+from autograder import batch, gradescope, ledger, roster, sandbox, spec, wording
 from autograder.release import attacks, gate
 
 FULL = sum(q.points for q in spec.QUESTIONS)
@@ -110,15 +110,17 @@ def test_folder_scores_match_single_grading_and_corrupt_files_are_rows(
     # requirements it meets beside it.
     points = spec.criterion_points("dropout_gamma")
     lost = points["values on random problems"] + points["the p-dependence"]
-    assert float(rows["carol"]["q2a"]) == pytest.approx(3 - lost, abs=1e-3)  # as written
+    q2a = spec.question_of("dropout_gamma").points
+    assert float(rows["carol"]["q2a"]) == pytest.approx(q2a - lost, abs=1e-3)  # as written
     assert "is not a valid notebook" in rows["dave"]["error"] and rows["alice"]["error"] == ""
     for name in ("alice", "carol", "dave"):
         single = json.loads(cli("grade", "--json", str(folder / f"{name}.ipynb")).stdout)
         stored = json.loads((out / "results" / f"{name}.json").read_text())
         assert stored == single, name
-    kept = spec.question_of("dropout_gamma").share - lost
+    kept = spec.function_points("dropout_gamma") - lost
     feedback = (out / "feedback" / "carol.txt").read_text()
-    assert f"dropout_gamma: {kept:.3g} of 1 point" in feedback, feedback
+    worth = wording.points_text(spec.function_points("dropout_gamma"))
+    assert f"dropout_gamma: {kept:.3g} of {worth}" in feedback, feedback
 
 
 def test_rerun_skips_what_is_graded_unless_forced(folder, tmp_path, sandbox_runtime):

@@ -1,6 +1,7 @@
 """The catalogue of mistakes and alternatives, the mutants, the hints, and the gate itself."""
 
 import dataclasses
+import inspect
 import re
 from collections import Counter
 
@@ -10,7 +11,15 @@ import pytest
 import solutions
 from autograder import cases, hints, spec, variants
 from autograder.cases import Case
-from autograder.release import gate, mutants, mutation, package, public_checks, run_checks
+from autograder.release import (
+    gate,
+    mutants,
+    mutation,
+    package,
+    public_checks,
+    run_checks,
+    structure,
+)
 
 FUNCTIONS = list(solutions.GRADED)
 
@@ -18,9 +27,9 @@ FUNCTIONS = list(solutions.GRADED)
 def test_catalogue_has_enough_mistakes_and_alternatives_for_every_function():
     mistakes = Counter(m.function for m in variants.MISTAKES)
     alternatives = Counter(a.function for a in variants.ALTERNATIVES)
-    assert all(mistakes[f] >= 5 for f in FUNCTIONS), mistakes
-    assert all(alternatives[f] >= 2 for f in FUNCTIONS), alternatives
-    assert len(variants.MISTAKES) >= 55
+    assert all(mistakes[f] >= structure.MIN_MISTAKES for f in FUNCTIONS), mistakes
+    assert all(alternatives[f] >= structure.MIN_ALTERNATIVES for f in FUNCTIONS), alternatives
+    assert structure.catalogue_problems() == []
     assert len({(m.function, m.name) for m in variants.MISTAKES}) == len(variants.MISTAKES)
     assert all(m.hint for m in variants.MISTAKES) and not any(a.hint for a in variants.ALTERNATIVES)
 
@@ -152,15 +161,25 @@ def test_gate_passes_and_reports_on_a_sound_subset(
         monkeypatch, chosen, variants.ALTERNATIVES[:2], solution_json, test_files
     )
     assert problems == []
-    assert "| effective_column_norm | 5/5 | 0/0 | 0 | 0/0 |" in report
+    record = cases.FUNCTIONS["effective_column_norm"]
+    worth = spec.function_points("effective_column_norm")
+    row = re.search(r"^\| effective_column_norm \|.*\|$", report, re.M).group(0).split(" | ")
+    question = spec.question_of("effective_column_norm").name
+    assert row[1:3] == [f"{worth:.3g} of {question}", str(len(record.hidden_cases()))]
     assert (
-        "| effective_column_norm | sqrt((1 - p) / p), the factor of Gamma itself | 1 of 1 (100%): "
+        row[3].startswith("values for random p: 1/2 (") and "requirement a Python float" in row[3]
+    )
+    assert row[4:] == ["rtol 1e-07, atol 1e-10", "5/5", "0/0", "0", "0/0 |"]
+    assert (
+        "| effective_column_norm | sqrt((1 - p) / p), the factor of Gamma itself | "
+        f"{worth:.3g} of {worth:g} (100%): "
         "values for random p; p near 0, at 1/2 and near 1; a Python float where the docstring "
         "says float |"  # a requirement earns nothing without a criterion beside it
     ) in report
-    assert "| zeros of the right shape | 11 | 0 |" in report
-    assert "| the first argument returned | 10 | 0 |" in report  # max_sigmoid_grad takes none
-    assert "| the fourth argument returned | 1 | 0 |" in report
+    arity = [len(inspect.signature(f).parameters) for f in solutions.GRADED.values()]
+    assert f"| zeros of the right shape | {len(FUNCTIONS)} | 0 |" in report
+    assert f"| the first argument returned | {sum(a >= 1 for a in arity)} | 0 |" in report
+    assert f"| the fourth argument returned | {sum(a >= 4 for a in arity)} | 0 |" in report
 
 
 @pytest.mark.slow
@@ -179,15 +198,16 @@ def test_gate_refuses_a_mistake_that_loses_less_than_a_tenth(
     overflowing = next(m for m in variants.MISTAKES if m.name.startswith("the textbook formula"))
     problems, report = _gate_on(monkeypatch, [overflowing], [], solution_json, test_files)
     lost = spec.criterion_points("sigmoid")[stability.name]
+    worth = spec.function_points("sigmoid")
     (problem,) = problems
     said = re.fullmatch(
-        f"mistake sigmoid: {re.escape(overflowing.name)} loses only ([0-9.]+) of 1 points "
+        f"mistake sigmoid: {re.escape(overflowing.name)} loses only ([0-9.]+) of {worth:g} points "
         r"\(less than 10%\): give the criterion it fails more weight, or add hidden cases that "
         "catch it to a criterion it passes",
         problem,
     )
     assert said and float(said.group(1)) == pytest.approx(lost, abs=1e-4), problem
-    assert f" of 1 ({lost:.0%}): no overflow for large \\|x\\| |" in report
+    assert f" of {worth:g} ({lost / worth:.0%}): no overflow for large \\|x\\| |" in report
 
 
 @pytest.mark.slow
@@ -199,12 +219,14 @@ def test_gate_refuses_a_case_set_on_which_a_trivial_answer_earns_points(
     _replace_record(monkeypatch, "effective_column_norm", generate=lambda rng: halves)
     problems, report = _gate_on(monkeypatch, [], [], solution_json, test_files)
     # Ones in an array: every value right, but not the Python float the docstring promises.
-    earns = 1 - spec.criterion_points("effective_column_norm")[cases.FLOAT.name]
+    worth = spec.function_points("effective_column_norm")
+    earns = worth - spec.criterion_points("effective_column_norm")[cases.FLOAT.name]
     assert problems == [
         f"trivial answer earns points: effective_column_norm, ones of the right shape, "
         f"earns {earns:.3g}"
     ]
-    assert f"| ones of the right shape | 11 | effective_column_norm {earns:.3g} |" in report
+    shown = f"| ones of the right shape | {len(FUNCTIONS)} | effective_column_norm {earns:.3g} |"
+    assert shown in report
 
 
 @pytest.mark.slow
