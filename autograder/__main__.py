@@ -157,13 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["DISC05_ALLOW_WEAK_ISOLATION"] = "1"
     # Imports are per command: grading must not pay for (or need) the build's dependencies.
     if args.command == "build":
-        from .spec import SourceError
+        from .release import build
 
-        try:  # a source that declares the impossible stops the build at import, in one line
-            from .release import build
-        except SourceError as error:
-            print(f"build failed: {error}", file=sys.stderr)
-            return FAILED
         try:
             build.build(args.dist, execute=not args.no_execute)
         except build.BuildError as error:

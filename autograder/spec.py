@@ -21,11 +21,6 @@ OTTER_VERSION = "7.0.0"
 NUMPY_VERSION = "2.2.6"
 
 
-class SourceError(ValueError):
-    """A source of the assignment declares what cannot be: the message is one line naming the
-    file to change and what to change there (the build prints it as it is)."""
-
-
 @dataclass(frozen=True)
 class Channel:
     """What the grader accepts from the sandbox, whose every byte student code may have written

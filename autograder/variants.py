@@ -16,8 +16,6 @@ from dataclasses import dataclass
 
 import solutions
 
-from .spec import SourceError
-
 
 @dataclass(frozen=True)
 class Variant:
@@ -44,12 +42,9 @@ class Variant:
 
 
 def _define(function: str, body: str) -> str:
-    if function not in solutions.GRADED:
-        raise SourceError(
-            f"autograder/variants.py: a mistake or alternative is for {function}, which is not "
-            "a graded function: correct the name, or declare its record in autograder/cases.py"
-        )
-    params = ", ".join(inspect.signature(solutions.GRADED[function]).parameters)
+    # A variant of a function the answer key lacks takes any arguments; the build refuses it.
+    reference = solutions.GRADED.get(function)
+    params = ", ".join(inspect.signature(reference).parameters) if reference else "*args"
     return f"def {function}({params}):\n" + textwrap.indent(textwrap.dedent(body).strip(), "    ")
 
 

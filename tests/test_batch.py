@@ -4,8 +4,11 @@ and honest when grading itself fails (the benchmark is tested in test_install.py
 import csv
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -453,3 +456,45 @@ def test_an_interrupted_batch_keeps_what_it_graded(tmp_path, solution_json, monk
     monkeypatch.undo()
     again = quiet_batch(subs, out)
     assert (again.graded, again.skipped) == (2, 2)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_ends_grade_all_in_one_line_and_a_rerun_resumes(
+    tmp_path, solution_json, jobs, sandbox_runtime
+):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    slow = gate.with_cells(solution_json, ["import time\ntime.sleep(1.5)"])
+    for i in range(12):
+        write_notebook(subs, slow, f"s{i:02}.ipynb")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "autograder", "grade-all", str(subs), "-o", str(out)]
+    # As a terminal does: Ctrl-C sends SIGINT to the whole foreground process group.
+    running = subprocess.Popen(
+        [*command, "-j", jobs],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while len(list((out / "results").glob("*.json"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(running.pid, signal.SIGINT)
+    stdout, stderr = running.communicate(timeout=120)
+    assert running.returncode == 130, stderr
+    lines = [line for line in stderr.splitlines() if not line.startswith("[")]  # progress bar
+    assert len(lines) == 1 and "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    said = re.fullmatch(
+        r"python -m autograder: interrupted: graded (\d+) of the 12 submissions this run had to "
+        r"grade \(0 already graded before\); run the same command again to grade the rest "
+        rf"\(it resumes from {re.escape(str(out / ledger.RESUME))}\)",
+        lines[0],
+    )
+    assert said, lines[0]
+    graded = int(said.group(1))
+    assert 2 <= graded < 12 and stdout == ""
+    assert len(list((out / "results").glob("*.json"))) == graded
+    again = cli(*command[3:], "-j", "2")
+    assert again.returncode == 0, again.stderr
+    assert f"graded {12 - graded}, skipped {graded} already graded" in again.stdout

@@ -37,6 +37,8 @@ from autograder.cases import FUNCTIONS, hidden_cases
 from autograder.release import notebook
 from autograder.variants import ALTERNATIVES
 
+pytestmark = pytest.mark.content
+
 FULL = sum(q.points for q in spec.QUESTIONS)
 GRADED = list(solutions.GRADED)  # in notebook order
 LIST_INPUT = "Python list"  # hidden cases whose label says so pass nested lists, not arrays

@@ -115,7 +115,8 @@ def _zip(members: list[tuple[str, bytes]]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in members:
-            archive.writestr(name, data)
+            # A zip member's name ends at its first NUL: one that would be empty gets a name.
+            archive.writestr(name.split("\0")[0] or "nul.ipynb", data)
     return buffer.getvalue()
 
 

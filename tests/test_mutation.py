@@ -272,3 +272,39 @@ def test_every_live_mutant_fails_a_public_check_of_its_question(test_files):
     problems, listed = mutation.unchecked_mutants(test_files, live, public_checks.UNCHECKED_MUTANTS)
     assert problems == []
     assert len(listed) == len(public_checks.UNCHECKED_MUTANTS)
+
+
+def test_the_report_opens_with_a_table_per_function_and_lists_equivalent_mutants():
+    made = mutants.mutants("sigmoid")
+    live = [m for m in made if mutants.differs_from_reference(m)]
+    report = mutation._report([], made, live, [])
+    head = report.split("## Equivalent mutants")[0]
+    rows = [line for line in head.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows[0].startswith("| function | points | hidden cases | criteria: weight")
+    assert [r.split(" | ")[0].removeprefix("| ") for r in rows[1:]] == FUNCTIONS
+    for function, row in zip(FUNCTIONS, rows[1:], strict=True):
+        record = cases.FUNCTIONS[function]
+        cells = row.split(" | ")
+        question = spec.question_of(function).name
+        assert cells[1] == f"{spec.function_points(function):.3g} of {question}"
+        assert cells[2] == str(len(record.hidden_cases()))
+        for criterion in record.criteria:
+            assert f"{criterion.name.replace('|', chr(92) + '|')}: " in cells[3], cells[3]
+        for requirement in record.requirements:
+            assert f"requirement {requirement.name}: " in cells[3]
+        tolerance = f"rtol {record.tolerance.rtol:g}, atol {record.tolerance.atol:g}"
+        assert cells[4].startswith(tolerance)
+        assert ("numpy warnings are errors" in cells[4]) == record.strict
+    sigmoid = next(r for r in rows if r.startswith("| sigmoid |"))
+    assert "values on ordinary inputs: 1/2 (" in sigmoid
+    equivalent = [m for m in made if m not in live]
+    assert equivalent, "sigmoid has a mutant equivalent to the reference"
+    listed = report.split("## Equivalent mutants, set aside")[1].split("##")[0]
+    for mutant in equivalent:
+        name = mutant.name.removeprefix("mutant: ")
+        line = next(x for x in listed.splitlines() if x.startswith(f"- sigmoid: {name} — "))
+        assert "agrees with the reference within its tolerance on all" in line
+        if ("sigmoid", name) in mutants.EQUIVALENT_BECAUSE:
+            assert mutants.EQUIVALENT_BECAUSE["sigmoid", name] in line
+    assert f"| sigmoid | {spec.function_points('sigmoid'):.3g} of " in sigmoid
+    assert sigmoid.endswith(f"| 0/0 | 0/0 | {len(equivalent)} | 0/0 |")  # nothing graded here

@@ -385,3 +385,30 @@ def test_the_build_prints_the_points_before_it_renders(tmp_path, monkeypatch):
     build.build(dist, log=said.append)
     assert said[0].startswith(f"points changed since the last release: {changed} ")
     assert said[1] == "rendered"
+
+
+# ## Content tests name the file to update
+
+
+def test_a_failing_content_test_names_its_file_and_an_engine_test_does_not(tmp_path):
+    (tmp_path / "conftest.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(REPO / 'tests')!r})\n"
+        "from content import pytest_runtest_makereport  # noqa: F401\n"
+    )
+    (tmp_path / "test_this_week.py").write_text(
+        "import pytest\n\npytestmark = pytest.mark.content\n\n\n"
+        "def test_old_points():\n    assert 3 == 2\n"
+    )
+    (tmp_path / "test_engine.py").write_text("def test_engine():\n    assert 3 == 2\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(tmp_path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stdout.count("checks this week's assignment, not the grading engine") == 1
+    engine = done.stdout.split("test_engine")[1].split("test_old_points")[0]
+    assert "this week's" not in engine
+    assert "update tests/test_this_week.py to match it" in done.stdout

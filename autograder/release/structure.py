@@ -54,9 +54,14 @@ def question_problems() -> list[str]:
 
 
 def record_problems() -> list[str]:
-    """Each record names a question, and its criteria, requirements and weight add up."""
+    """Each record is declared once, names a question, has a reference in the answer key, and
+    its criteria, requirements and weight add up."""
     names = [q.name for q in spec.QUESTIONS]
-    problems = []
+    problems = [
+        f"{CASES}: {name} is declared twice: keep one @graded({name!r}, ...)"
+        for name in dict.fromkeys(cases.DECLARED_TWICE)
+    ]
+    problems += solutions.PROBLEMS
     for name, record in cases.FUNCTIONS.items():
         if record.question not in names:
             problems.append(
@@ -242,6 +247,12 @@ def catalogue_problems() -> list[str]:
                 f"{VARIANTS}: {name} has {alternatives} alternative answer"
                 f"{'s' * (alternatives != 1)}: add {MIN_ALTERNATIVES - alternatives} more "
                 f"alternative({name!r}, name, body) (at least {MIN_ALTERNATIVES})"
+            )
+    for function in dict.fromkeys(v.function for v in MISTAKES + ALTERNATIVES):
+        if function not in cases.FUNCTIONS:
+            problems.append(
+                f"{VARIANTS}: a mistake or alternative is for {function}, which is not a graded "
+                f"function: correct the name, or declare its record in {CASES}"
             )
     pairs = [(v.function, v.name) for v in MISTAKES + ALTERNATIVES]
     for function, name in sorted({p for p in pairs if pairs.count(p) > 1}):
