@@ -316,6 +316,9 @@ def _stopped_on_interrupt(pool: ProcessPoolExecutor):
         for process in processes:
             process.join(5)
         raise
+    except BaseException:
+        pool.shutdown()  # as a `with` block would, before the error goes on
+        raise
     pool.shutdown()
 
 

@@ -336,7 +336,7 @@ def _lost(criterion: dict) -> float:
 EPS = 1e-9  # points closer than this are equal (they are sums of float shares)
 UNEXPLAINED_SHOWN = 5  # kinds of unexplained failure shown per function
 LOSSES_SHOWN = 15  # criteria in the ranking of where the class lost its points
-NOT_RUN = "all of it: not run (the upload could not be read)"  # in that ranking
+NOT_RUN = "not run: the upload could not be read"  # in that ranking, for every function
 
 
 def _unexplained(rows: list[Row], function: str) -> str:
@@ -384,10 +384,13 @@ def _losses(graded: list[Row]) -> str:
             for name, points in losses:
                 if points <= EPS:
                     continue
-                entry = lost.setdefault((function, name), [0.0, 0, 0])
+                # An upload not run lost every function: one row for all of them.
+                key = ("", name) if name == NOT_RUN else (function, name)
+                entry = lost.setdefault(key, [0.0, set(), set()])
                 entry[0] += points
-                entry[1] += 1
-                entry[2] += function in skipped or name == NOT_RUN
+                entry[1].add(id(row))
+                if function in skipped or name == NOT_RUN:
+                    entry[2].add(id(row))
     if not lost:
         return "<p>No graded submission lost a point.</p>"
     total = sum(entry[0] for entry in lost.values())
@@ -396,12 +399,14 @@ def _losses(graded: list[Row]) -> str:
     question = {f: q for q, f in FUNCTIONS}
     body = "".join(
         f"<tr><td>{rank}</td><td>{html.escape(name)}</td>"
-        f"<td>{function} <small>({question.get(function, '')})</small></td>"
-        f"<td>{points:.3g} <small>({points / total:.0%})</small></td>"
-        f"<td>{count}</td><td>{untried}</td></tr>"
-        for rank, ((function, name), (points, count, untried)) in enumerate(
-            ranked[:LOSSES_SHOWN], 1
+        + (
+            f"<td>{function} <small>({question.get(function, '')})</small></td>"
+            if function
+            else "<td>every function</td>"
         )
+        + f"<td>{points:.3g} <small>({points / total:.0%})</small></td>"
+        f"<td>{len(rows)}</td><td>{len(untried)}</td></tr>"
+        for rank, ((function, name), (points, rows, untried)) in enumerate(ranked[:LOSSES_SHOWN], 1)
     )
     more = len(ranked) - LOSSES_SHOWN
     tail = f"<p>… and {more} more criteria that lost points.</p>" if more > 0 else ""

@@ -118,20 +118,6 @@ class Question:
         """Graded functions, in notebook order: those whose record names this question."""
         return tuple(f.name for f in _records().values() if f.question == self.name)
 
-    def weights(self) -> dict[str, float]:
-        """Each function's fraction of the question's points, in notebook order: the weight
-        its record declares, or an equal share of what the declared weights leave.
-
-        The build refuses weights that do not add up to 1 (`autograder.release.structure`);
-        here they are taken as declared.
-        """
-        records = _records()
-        declared = {f: records[f].weight for f in self.functions}
-        undeclared = [f for f, w in declared.items() if w is None]
-        rest = 1 - sum(w for w in declared.values() if w is not None)
-        equal = rest / len(undeclared) if undeclared else 0.0
-        return {f: equal if w is None else w for f, w in declared.items()}
-
 
 QUESTIONS: tuple[Question, ...] = (
     Question("q1a", points=3, written=True),
@@ -176,9 +162,16 @@ def criterion_of(function: str, label: str) -> Criterion:
 
 
 def function_points(function: str) -> float:
-    """Points `function` is worth: its weight of its question's points (`Question.weights`)."""
+    """Points `function` is worth: the weight its record declares of its question's points, or
+    an equal share of what the question's declared weights leave (the build refuses weights
+    that do not add up, `autograder.release.structure`)."""
     question = question_of(function)
-    return question.points * question.weights()[function]
+    records = _records()
+    if records[function].weight is not None:
+        return question.points * records[function].weight
+    declared = [records[f].weight for f in question.functions]
+    rest = 1 - sum(w for w in declared if w is not None)
+    return question.points * rest / declared.count(None)  # as points / n with none declared
 
 
 def criterion_points(function: str) -> dict[str, float]:

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -210,11 +211,22 @@ def test_readme_lists_five_files_for_a_new_function():
     assert readme_points_file() == "autograder/spec.py"
 
 
+@pytest.fixture
+def checkout():
+    """A folder for the copy that other users can read, as a checkout is (pytest's own temporary
+    folders are its owner's only, which would hide the answer key from the sandbox's uid and
+    change what tests/test_isolation.py sees)."""
+    folder = Path(tempfile.mkdtemp(prefix="disc05-copy-"))
+    folder.chmod(0o755)
+    yield folder / "repo"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.slow
 def test_a_function_added_and_points_changed_as_readme_says_leave_the_suite_green(
-    tmp_path, sandbox_runtime
+    tmp_path, checkout, sandbox_runtime
 ):
-    copy = tmp_path / "repo"
+    copy = checkout
     copy_repository(copy)
     before = files_of(copy)
     add_function(copy)
