@@ -3,7 +3,8 @@
 Exit status: 0 done (for ``grade``: graded, whatever the score); 1 not done: the build
 failed, or grading failed through no fault of the submission (``grade``: not graded;
 ``grade-all``: some submissions not graded); 2 a bad command line; 3 (``grade``) the
-submission could not be read, and is scored 0 with the reason, as Gradescope would.
+submission could not be read, and is scored 0 with the reason, as Gradescope would;
+130 (``grade-all``) interrupted with Ctrl-C: what was graded is kept, and a rerun resumes.
 """
 
 import argparse
@@ -17,6 +18,7 @@ from types import ModuleType
 
 DIST = Path(__file__).resolve().parent.parent / "dist"
 DONE, FAILED, USAGE, UNREADABLE = 0, 1, 2, 3
+INTERRUPTED = 128 + 2  # Ctrl-C (SIGINT), as shells report it
 
 
 class _Parser(argparse.ArgumentParser):
@@ -182,8 +184,12 @@ def main(argv: list[str] | None = None) -> int:
         _use_release_record()
         _with_sandbox("gradescope").run(args.root, args.submission, refused=args.refused)
     elif args.command == "grade-all":
-        _use_release_record()
-        return _grade_all(args)
+        try:
+            _use_release_record()
+            return _grade_all(args)
+        except KeyboardInterrupt:  # before grading began (grade_all says more once it has)
+            _fail("interrupted before grading began: nothing was graded")
+            return INTERRUPTED
     elif args.command == "bench":
         from .release import bench
 
@@ -319,6 +325,9 @@ def _grade_all(args: argparse.Namespace) -> int:
     except batch.BatchError as error:
         _fail(_printable(str(error)))
         return FAILED
+    except batch.Interrupted as interrupted:
+        _fail(_printable(str(interrupted)))
+        return INTERRUPTED
     for line in summary.left_out:
         _fail(_printable(line))
     if summary.unlisted:

@@ -27,11 +27,13 @@ Nothing a submission holds can stop the batch: every text it controls is made va
 every file written or removed is checked to lie inside the output folder (`ledger.inside`).
 """
 
+import contextlib
 import dataclasses
 import json
 import multiprocessing
 import multiprocessing.util
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -109,6 +111,22 @@ class Summary:
     unlisted: list[str] = field(default_factory=list)  # folders missing from the metadata
     grader_failed: list[str] = field(default_factory=list)  # scored 0: the grader failed
     left_out: list[str] = field(default_factory=list)  # metadata records naming no folder
+
+
+class Interrupted(KeyboardInterrupt):
+    """Staff stopped the batch (Ctrl-C): what was graded is kept, and a rerun resumes."""
+
+    def __init__(self, graded: int, left: int, skipped: int, out: Path):
+        super().__init__(graded, left, skipped, out)
+        self.graded, self.left, self.skipped, self.out = graded, left, skipped, out
+
+    def __str__(self) -> str:
+        return wording.INTERRUPTED.format(
+            graded=self.graded,
+            total=self.graded + self.left,
+            skipped=self.skipped,
+            resume=self.out / ledger.RESUME,
+        )
 
 
 class _Breaker:
@@ -218,8 +236,10 @@ class _Grading:
 
 
 def _start() -> None:
-    """In a new grading process: boot its sandbox now, and end its fork servers when it exits
-    (a pool's processes leave through `os._exit`, past every `atexit` handler)."""
+    """In a new grading process: ignore Ctrl-C (the batch's own process decides what it
+    means), boot its sandbox now, and end its fork servers when it exits (a pool's processes
+    leave through `os._exit`, past every `atexit` handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     sandbox.prestart()
     multiprocessing.util.Finalize(None, forkserver.stop_all, exitpriority=10)
 
@@ -248,7 +268,9 @@ def _grade_in_processes(
     most = 1 if alone else 2 * workers
     while waiting:
         in_flight: dict = {}
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start) as pool:
+        with _stopped_on_interrupt(
+            ProcessPoolExecutor(workers, mp_context=context, initializer=_start)
+        ) as pool:
             while waiting or in_flight:
                 while waiting and len(in_flight) < most and not breaker.open:
                     entry = waiting.pop()
@@ -277,6 +299,27 @@ def _grade_in_processes(
                     break
     if held:
         _grade_in_processes(held, 1, record, breaker, not_tried, alone=True)
+
+
+@contextlib.contextmanager
+def _stopped_on_interrupt(pool: ProcessPoolExecutor):
+    """`pool`, shut down as usual at the end; on Ctrl-C, at once: nothing more is handed out
+    and its grading processes (which ignore Ctrl-C themselves) are ended, each taking down its
+    fork servers, so that the batch stops without waiting for the submissions in flight."""
+    try:
+        yield pool
+    except KeyboardInterrupt:
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(5)
+        raise
+    except BaseException:
+        pool.shutdown()  # as a `with` block would, before the error goes on
+        raise
+    pool.shutdown()
 
 
 def _output_folders(out: Path) -> None:
@@ -372,12 +415,23 @@ def grade_all(
         hide = ((str(Path(scratch).resolve()), path.name), (scratch, path.name))
         _Grading.start(table, limits, known, path.name, hide)
         workers = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+        recorded = set()
+
+        def kept(entry: Entry, outcome: Graded | NotGraded) -> None:
+            record(entry, outcome)
+            recorded.add(entry.id)
+
         try:
             if workers == 1:  # here, in this process
                 for entry in todo:
-                    record(entry, not_tried() if breaker.open else _Grading.attempt(entry))
+                    kept(entry, not_tried() if breaker.open else _Grading.attempt(entry))
             else:
-                _grade_in_processes(todo, workers, record, breaker, not_tried)
+                _grade_in_processes(todo, workers, kept, breaker, not_tried)
+        except KeyboardInterrupt:
+            if bar and bar.live:
+                bar.stream.write("\n")
+            graded = len(recorded - set(not_graded))
+            raise Interrupted(graded, len(todo) - graded, len(entries) - len(todo), out) from None
         finally:
             ledger.save_state(out, state)
         csv_path = ledger.write_csv(entries, out, digests, identity)

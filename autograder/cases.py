@@ -116,6 +116,9 @@ class GradedFunction:
         Makes its hidden cases from a seeded random generator.
     criteria : tuple of Criterion
         What earns its points; every hidden case's kind is listed by exactly one of them.
+    weight : float or None
+        Its fraction of its question's points; None (the default) for an equal share of what
+        the question's declared weights leave. A question's weights add up to 1.
     tolerance : Tolerance
         How close a value must be to the reference's.
     strict : bool
@@ -133,6 +136,7 @@ class GradedFunction:
     tolerance: Tolerance = Tolerance()
     strict: bool = False
     declared: tuple[Requirement, ...] | None = None
+    weight: float | None = None
 
     @functools.cached_property
     def requirements(self) -> tuple[Requirement, ...]:
@@ -160,6 +164,7 @@ class GradedFunction:
 # Every graded function's record, by name, in the order declared (within a question, the
 # notebook's order).
 FUNCTIONS: dict[str, GradedFunction] = {}
+DECLARED_TWICE: list[str] = []  # names of records declared again, which the build refuses
 
 
 def graded(
@@ -167,23 +172,31 @@ def graded(
     question: str,
     criteria: tuple[Criterion, ...],
     *,
+    weight: float | None = None,
     tolerance: Tolerance | None = None,
     strict: bool = False,
     requirements: tuple[Requirement, ...] | None = None,
 ) -> Callable[[CaseGenerator], CaseGenerator]:
-    """Declare a graded function, its hidden cases being made by the decorated generator.
+    """Declare a graded function, its hidden cases being made by the decorated generator;
+    `weight` is its fraction of the question's points (None: an equal share of the rest).
 
-    Raises
-    ------
-    ValueError
-        If a function of that name is already declared.
+    A second record of the same name is not kept: it is listed in `DECLARED_TWICE`, and the
+    build refuses it (`autograder.release.structure`).
     """
 
     def declare(generate: CaseGenerator) -> CaseGenerator:
         if name in FUNCTIONS:
-            raise ValueError(f"{name} is declared twice")
+            DECLARED_TWICE.append(name)
+            return generate
         FUNCTIONS[name] = GradedFunction(
-            name, question, generate, criteria, tolerance or Tolerance(), strict, requirements
+            name,
+            question,
+            generate,
+            criteria,
+            tolerance or Tolerance(),
+            strict,
+            requirements,
+            weight,
         )
         return generate
 

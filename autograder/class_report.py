@@ -5,10 +5,16 @@ beside them:
 
 * ``report.html``: one file that opens offline (inline CSS, plots as embedded PNG, no script at
   all, and a content security policy that forbids loading anything): score distributions and
-  summary numbers; per function, the pass rate per kind of hidden case and the catalogued
-  mistakes matched across the class, with counts and one anonymised example each; the
-  submissions that could not be graded or hit a time or memory limit, with the reason; and per
-  written question, every answer beside the student's name, in a collapsible section.
+  summary numbers; where the class lost its points, criterion by criterion, ranked; per
+  function, the pass rate per criterion and per kind of hidden case, the catalogued mistakes
+  matched across the class, with counts and one anonymised example each, and examples of the
+  failures no catalogued mistake explains (criterion, kind of case and what went wrong, as the
+  feedback words it); the submissions without a score, and the notes on graded ones (limits
+  hit, a folder missing from the metadata, an upload that could not be read), with the reason;
+  and per written question, every answer beside the student's name, in a collapsible section.
+
+A submission counts as graded whenever it has a score in ``scores.csv`` (an unreadable upload
+scores 0, as on Gradescope); what its error column says is shown beside it, not instead.
 * ``mistakes.csv``: one row per submission and function whose result matched a catalogued
   mistake (submission, question, function, mistake).
 
@@ -38,14 +44,22 @@ class Row:
 
     id: str
     name: str
-    error: str
+    error: str  # the error column of scores.csv: why not graded, or notes beside a score
     scores: dict[str, float] = field(default_factory=dict)
     total: float = 0.0
     results: dict = field(default_factory=dict)
+    scored: bool = False  # scores.csv gives it a total
 
     @property
     def graded(self) -> bool:
-        return bool(self.results) and not self.error
+        """It has a score, and its results to report on."""
+        return self.scored and bool(self.results)
+
+    def criteria(self, function: str) -> list[dict]:
+        """`function`'s criteria as results.json records them (`CriterionResult.summary`)."""
+        found = self.results.get("extra_data", {}).get("criteria", {})
+        rows = found.get(function, []) if isinstance(found, dict) else []
+        return [r for r in rows if isinstance(r, dict) and isinstance(r.get("name"), str)]
 
     @property
     def who(self) -> str:
@@ -86,14 +100,16 @@ def read(out: Path) -> list[Row]:
             entry_id = record.get("id", "")
             stored = ledger.stored_results(out, entry_id) if roster.is_plain(entry_id) else None
             results = stored or {}
+            scored = bool(results) and record.get("total", "").strip() != ""
             rows.append(
                 Row(
                     id=entry_id,
                     name=record.get("name", ""),
-                    error=record.get("error", "") or ("" if results else "not graded"),
+                    error=record.get("error", "") or ("" if scored else "not graded"),
                     scores={q.name: _number(record.get(q.name)) for q in spec.QUESTIONS},
                     total=_number(record.get("total")),
                     results=results,
+                    scored=scored,
                 )
             )
     return rows
@@ -198,7 +214,11 @@ def _outcome(row: Row, function: str) -> str:
 
 def _summary(rows: list[Row], graded: list[Row]) -> str:
     totals = [r.total for r in graded]
-    items = [("submissions", f"{len(rows)}"), ("graded", f"{len(graded)}")]
+    items = [
+        ("submissions", f"{len(rows)}"),
+        ("graded", f"{len(graded)}"),
+        ("not graded", f"{len(rows) - len(graded)}"),
+    ]
     if totals:
         items += [
             ("mean total", f"{statistics.fmean(totals):.2f} / {MAX_TOTAL:g}"),
@@ -247,6 +267,10 @@ def _functions(graded: list[Row]) -> tuple[str, dict[str, Counter]]:
             f"<tr><td>{html.escape(kind)}</td><td>{_bar(p, t)}</td></tr>"
             for kind, (p, t) in kinds.items()
         )
+        criteria = "".join(
+            f"<tr><td>{html.escape(name)}</td><td>{_bar(p, t)}</td></tr>"
+            for name, (p, t) in _criterion_rates(attempted, function).items()
+        )
         matched = Counter(mistakes_of(r).get(function) for r in attempted)
         matched.pop(None, None)
         examples = {}
@@ -267,40 +291,172 @@ def _functions(graded: list[Row]) -> tuple[str, dict[str, Counter]]:
                 f"<li><b>{unexplained} submission{'s' if unexplained != 1 else ''}</b>: "
                 "failing, matching no catalogued mistake</li>"
             )
+        unmatched = [
+            r
+            for r in attempted
+            if status[id(r), function] != "all cases passed" and not mistakes_of(r).get(function)
+        ]
         count = outcomes[function]
         blocks.append(
             f'<section class="function"><h3>{function} <small>({question})</small></h3>'
             f"<p>{count['all cases passed']} of {len(graded)} pass every case; "
-            f"{len(graded) - len(attempted)} did not attempt it. Pass rate per kind of hidden "
-            f"case, over the {len(attempted)} that attempted it:</p>"
+            f"{len(graded) - len(attempted)} did not attempt it. Over the {len(attempted)} "
+            "that attempted it, the pass rate per criterion:</p>"
+            f'<table class="rates criteria">{criteria}</table>'
+            f"<p>and per kind of hidden case:</p>"
             f'<table class="rates">{rates}</table>'
-            f"<h4>Catalogued mistakes matched</h4><ul>{items or '<li>none</li>'}</ul></section>"
+            f"<h4>Catalogued mistakes matched</h4><ul>{items or '<li>none</li>'}</ul>"
+            f"<h4>Failures no catalogued mistake explains</h4>{_unexplained(unmatched, function)}"
+            "</section>"
         )
     return "".join(blocks), outcomes
 
 
-def _not_graded(rows: list[Row]) -> str:
-    trouble = []
+def _criterion_rates(attempted: list[Row], function: str) -> dict[str, list[int]]:
+    """[passed, out of] per criterion of `function` (requirements included), over the
+    submissions that attempted it, in the record's order."""
+    rates = {name: [0, 0] for name in spec.criterion_points(function)}
+    for row in attempted:
+        for criterion in row.criteria(function):
+            counts = rates.get(criterion["name"])
+            if counts is not None:
+                counts[0] += _passed(criterion)
+                counts[1] += 1
+    return {name: counts for name, counts in rates.items() if counts[1]}
+
+
+def _passed(criterion: dict) -> bool:
+    return _number(criterion.get("points")) >= _number(criterion.get("max_points")) - EPS > 0
+
+
+def _lost(criterion: dict) -> float:
+    return max(0.0, _number(criterion.get("max_points")) - _number(criterion.get("points")))
+
+
+EPS = 1e-9  # points closer than this are equal (they are sums of float shares)
+UNEXPLAINED_SHOWN = 5  # kinds of unexplained failure shown per function
+LOSSES_SHOWN = 15  # criteria in the ranking of where the class lost its points
+NOT_RUN = "not run: the upload could not be read"  # in that ranking, for every function
+
+
+def _unexplained(rows: list[Row], function: str) -> str:
+    """The failures of `function` that no catalogued mistake explains, grouped by criterion,
+    kind of case and what went wrong: how many submissions, and the feedback's words for the
+    first failing case of one of them (the kind of case and the error size, never an input
+    or an expected value). The seed of new catalogued mistakes."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for row in rows:
+        for criterion in row.criteria(function):
+            first = criterion.get("first_failure")
+            if not isinstance(first, dict):
+                continue
+            kind = spec.case_kind(str(first.get("case", "")))
+            key = (criterion["name"], kind, str(first.get("status", "")))
+            groups.setdefault(key, []).append(str(first.get("reason", "")))
+    if not groups:
+        return "<p>none</p>"
+    ranked = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
+    items = "".join(
+        f"<li><b>{len(reasons)} submission{'s' if len(reasons) != 1 else ''}</b>: "
+        f"{html.escape(name)}, first failing on {html.escape(kind)}"
+        f"<details><summary>example</summary><code>{html.escape(reasons[0])}</code></details>"
+        "</li>"
+        for (name, kind, _), reasons in ranked[:UNEXPLAINED_SHOWN]
+    )
+    more = len(ranked) - UNEXPLAINED_SHOWN
+    if more > 0:
+        items += f"<li>and {more} more kind{'s' if more != 1 else ''} of failure</li>"
+    return f'<ul class="unexplained">{items}</ul>'
+
+
+def _losses(graded: list[Row]) -> str:
+    """Where the class lost its points: every criterion ranked by the points the graded
+    submissions lost on it, with how many lost it and how many of those did not attempt the
+    function at all."""
+    lost: dict[tuple[str, str], list] = {}
+    for row in graded:
+        skipped = set(row.results.get("extra_data", {}).get("not_attempted", ()))
+        for _, function in FUNCTIONS:
+            # A function that was not run (the upload could not be read) lost all its points.
+            losses = [(c["name"], _lost(c)) for c in row.criteria(function)] or [
+                (NOT_RUN, spec.function_points(function))
+            ]
+            for name, points in losses:
+                if points <= EPS:
+                    continue
+                # An upload not run lost every function: one row for all of them.
+                key = ("", name) if name == NOT_RUN else (function, name)
+                entry = lost.setdefault(key, [0.0, set(), set()])
+                entry[0] += points
+                entry[1].add(id(row))
+                if function in skipped or name == NOT_RUN:
+                    entry[2].add(id(row))
+    if not lost:
+        return "<p>No graded submission lost a point.</p>"
+    total = sum(entry[0] for entry in lost.values())
+    possible = MAX_TOTAL * len(graded)
+    ranked = sorted(lost.items(), key=lambda item: (-item[1][0], item[0]))
+    question = {f: q for q, f in FUNCTIONS}
+    body = "".join(
+        f"<tr><td>{rank}</td><td>{html.escape(name)}</td>"
+        + (
+            f"<td>{function} <small>({question.get(function, '')})</small></td>"
+            if function
+            else "<td>every function</td>"
+        )
+        + f"<td>{points:.3g} <small>({points / total:.0%})</small></td>"
+        f"<td>{len(rows)}</td><td>{len(untried)}</td></tr>"
+        for rank, ((function, name), (points, rows, untried)) in enumerate(ranked[:LOSSES_SHOWN], 1)
+    )
+    more = len(ranked) - LOSSES_SHOWN
+    tail = f"<p>… and {more} more criteria that lost points.</p>" if more > 0 else ""
+    return (
+        f"<p>The {len(graded)} graded submissions lost {total:.3g} of {possible:g} points "
+        f"({total / possible:.0%}). Criteria by the points lost on them:</p>"
+        '<table class="losses"><tr><th>#</th><th>criterion</th><th>function</th>'
+        "<th>points lost (share of all lost)</th><th>submissions that lost it</th>"
+        f"<th>of which did not attempt the function</th></tr>{body}</table>{tail}"
+    )
+
+
+def _notes(rows: list[Row]) -> str:
+    """The submissions without a score, with why; then the graded ones with a note (a limit
+    hit, an upload that could not be read, a folder missing from the metadata), with it and
+    their score."""
+    missing, noted = [], []
     for row in rows:
         reasons = [row.error] if row.error else []
         reasons += [str(line) for line in row.results.get("extra_data", {}).get("limits", [])]
-        if reasons:
-            trouble.append((row, reasons))
-    if not trouble:
-        return "<p>Every submission was graded within its limits.</p>"
-    items = "".join(
-        f"<tr><td>{html.escape(row.id)}</td><td>{html.escape(row.name)}</td>"
-        f"<td>{'<br>'.join(html.escape(r) for r in reasons)}</td></tr>"
-        for row, reasons in trouble
-    )
-    table = f"<table><tr><th>submission</th><th>students</th><th>why</th></tr>{items}</table>"
-    not_graded = sum(not row.graded for row, _ in trouble)
+        if not row.graded:
+            missing.append((row, reasons or ["not graded"]))
+        elif reasons:
+            noted.append((row, reasons))
+    if not missing and not noted:
+        return "<p>Every submission was graded within its limits, without a note.</p>"
+
+    def table(entries: list, scored: bool) -> str:
+        head = "<th>score</th>" if scored else ""
+        body = "".join(
+            f"<tr><td>{html.escape(row.id)}</td><td>{html.escape(row.name)}</td>"
+            + (f"<td>{row.total:g} / {MAX_TOTAL:g}</td>" if scored else "")
+            + f"<td>{'<br>'.join(html.escape(r) for r in reasons)}</td></tr>"
+            for row, reasons in entries
+        )
+        return (
+            f"<table><tr><th>submission</th><th>students</th>{head}<th>why</th></tr>{body}</table>"
+        )
+
     summary = (
-        f"{not_graded} could not be graded; {len(trouble) - not_graded} graded, but hit a "
-        "time or memory limit (what was not run scores 0)"
+        f"{len(missing)} not graded (no score); {len(noted)} graded with a note (their "
+        "score counts: what was not run scores 0)"
     )
-    opened = " open" if len(trouble) <= 20 else ""
-    return f"<details{opened}><summary>{summary}</summary>{table}</details>"
+    opened = " open" if len(missing) + len(noted) <= 20 else ""
+    parts = []
+    if missing:
+        parts.append(f"<h4>Not graded: no score</h4>{table(missing, False)}")
+    if noted:
+        parts.append(f"<h4>Graded, with a note</h4>{table(noted, True)}")
+    return f"<details{opened}><summary>{summary}</summary>{''.join(parts)}</details>"
 
 
 def _written(rows: list[Row]) -> str:
@@ -372,11 +528,13 @@ def render(rows: list[Row]) -> str:
 <h2 id="scores">Scores</h2>
 {_summary(rows, graded)}
 {plots}
+<h2 id="losses">Where the class lost its points</h2>
+{_losses(graded)}
 <h2 id="functions">Functions</h2>
 {overview}
 <div class="functions">{functions}</div>
-<h2 id="not-graded">Not graded, timed out or out of memory</h2>
-{_not_graded(rows)}
+<h2 id="not-graded">Not graded, and notes on graded submissions</h2>
+{_notes(rows)}
 <h2 id="written">Written answers</h2>
 <p>Every answer as the student typed it (Markdown and maths as typed), by student name.</p>
 {_written(rows)}

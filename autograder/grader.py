@@ -314,11 +314,12 @@ def score(
             criteria = criterion_results(
                 name, labels, failed, broken.get(name, {}), promised, forms.get(name)
             )
+            points = spec.function_points(name)
             earned[name] = sum(c.points for c in criteria)
             lost = tuple(  # earlier functions, already marked: did they lose points?
                 callee
                 for callee in sorted(standins[name])
-                if earned.get(callee, 0.0) < spec.question_of(callee).share - 1e-9
+                if earned.get(callee, 0.0) < spec.function_points(callee) - 1e-9
             )
             if untouched(criteria) is not None:
                 not_attempted.append(name)
@@ -333,11 +334,9 @@ def score(
             if mistake:
                 mistakes[name] = mistake.name
             case_kinds[name] = _kinds(table[name], set(failed))
-            text = function_feedback(name, criteria, question.share, lost, hint)
+            text = function_feedback(name, criteria, points, lost, hint)
             failing = [labels[i] for i in sorted(failed)]
-            functions.append(
-                FunctionResult(name, question.share, text, criteria, failing, lost, hint)
-            )
+            functions.append(FunctionResult(name, points, text, criteria, failing, lost, hint))
         questions.append(QuestionResult(question.name, functions))
     return GradeReport(
         questions,
@@ -359,7 +358,10 @@ def empty_report(error: str) -> GradeReport:
     questions = [
         QuestionResult(
             q.name,
-            [FunctionResult(n, q.share, wording.NOT_RUN.format(name=n)) for n in q.functions],
+            [
+                FunctionResult(n, spec.function_points(n), wording.NOT_RUN.format(name=n))
+                for n in q.functions
+            ],
         )
         for q in spec.QUESTIONS
     ]

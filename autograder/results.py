@@ -77,6 +77,24 @@ class CriterionResult:
         """All or nothing: the criterion's points if every one of its cases passed."""
         return self.max_points if self.passed else 0.0
 
+    def summary(self) -> dict:
+        """What results.json's ``extra_data.criteria`` records of it, for the class report:
+        points, cases failed, and the first failure as the feedback words it (the kind of
+        case, its status code and the reason a student reads: never an input or a value)."""
+        first = None
+        if self.failures:
+            label, verdict = self.failures[0]
+            first = {"case": label, "status": verdict.status, "reason": verdict.reason}
+        return {
+            "name": self.name,
+            "points": self.points,
+            "max_points": self.max_points,
+            "requirement": self.requirement,
+            "failed": len(self.failures),
+            "total": self.total,
+            "first_failure": first,
+        }
+
 
 _UNTOUCHED = (Status.NOT_ATTEMPTED, Status.NOT_DEFINED)
 
@@ -326,6 +344,11 @@ class GradeReport:
             "case_kinds": self.case_kinds,
             "limits": self.limits,
             "not_attempted": self.not_attempted,
+            "criteria": {
+                f.name: [c.summary() for c in f.criteria]
+                for q in self.questions
+                for f in q.functions
+            },
         }
 
     def text(self) -> str:

@@ -172,8 +172,9 @@ class Question:
     name : str
         The name students pass to ``grader.check`` (``"q1a"``).
     points : float
-        Auto-graded points for the part, shared equally among its functions; each function's
-        share is divided among its criteria.
+        Auto-graded points for the part, shared among its functions: each takes the `weight`
+        its record declares (a fraction of these points), and the functions that declare none
+        share the rest equally. Each function's points are divided among its criteria.
     written : bool
         Whether the part also has a written answer, graded by hand.
     """
@@ -186,11 +187,6 @@ class Question:
     def functions(self) -> tuple[str, ...]:
         """Graded functions, in notebook order: those whose record names this question."""
         return tuple(f.name for f in _records().values() if f.question == self.name)
-
-    @property
-    def share(self) -> float:
-        """Points each of the question's functions is worth."""
-        return self.points / len(self.functions)
 
 
 QUESTIONS: tuple[Question, ...] = (
@@ -235,11 +231,24 @@ def criterion_of(function: str, label: str) -> Criterion:
     return found[0]
 
 
+def function_points(function: str) -> float:
+    """Points `function` is worth: the weight its record declares of its question's points, or
+    an equal share of what the question's declared weights leave (the build refuses weights
+    that do not add up, `autograder.release.structure`)."""
+    question = question_of(function)
+    records = _records()
+    if records[function].weight is not None:
+        return question.points * records[function].weight
+    declared = [records[f].weight for f in question.functions]
+    rest = 1 - sum(w for w in declared if w is not None)
+    return question.points * rest / declared.count(None)  # as points / n with none declared
+
+
 def criterion_points(function: str) -> dict[str, float]:
     """Points of each criterion of `function`, by name, in declaration order, then of each of
     its requirements: a requirement takes its weight of the function's points, and the
     criteria share the rest in their weights."""
-    share = question_of(function).share
+    share = function_points(function)
     record = _records()[function]
     rest = share * (1 - sum(r.weight for r in record.requirements))
     points = {c.name: rest * c.weight for c in record.criteria}

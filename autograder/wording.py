@@ -284,6 +284,11 @@ NOT_TRIED = "not tried: the {count} submissions before it could not be graded ei
 PROCESS_STOPPED = "its grading process stopped ({why})"
 POOL_BROKEN = "a grading process beside it stopped"
 GRADER_FAILED_ON = "the grader failed on this submission ({why}); scored 0"
+INTERRUPTED = (  # on the terminal, after Ctrl-C
+    "interrupted: graded {graded} of the {total} submissions this run had to grade "
+    "({skipped} already graded before); run the same command again to grade the rest "
+    "(it resumes from {resume})"
+)
 GRADER_FAILED_COUNT = (  # on the terminal, after a batch
     "the grader failed on {count} submission(s), scored 0 with the reason in the error "
     "column: {ids}"

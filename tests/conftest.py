@@ -6,6 +6,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from content import pytest_runtest_makereport  # noqa: F401 - content tests name their file
 from hypothesis import HealthCheck, settings
 
 from autograder import grader, handout, sandbox

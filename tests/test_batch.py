@@ -4,15 +4,18 @@ and honest when grading itself fails (the benchmark is tested in test_install.py
 import csv
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 from conftest import write_notebook
 
-from autograder import batch, gradescope, ledger, roster, sandbox, spec
+from autograder import batch, gradescope, ledger, roster, sandbox, spec, wording
 from autograder.release import attacks, gate
 
 FULL = sum(q.points for q in spec.QUESTIONS)
@@ -110,15 +113,17 @@ def test_folder_scores_match_single_grading_and_corrupt_files_are_rows(
     # requirements it meets beside it.
     points = spec.criterion_points("dropout_gamma")
     lost = points["values on random problems"] + points["the p-dependence"]
-    assert float(rows["carol"]["q2a"]) == pytest.approx(3 - lost, abs=1e-3)  # as written
+    q2a = spec.question_of("dropout_gamma").points
+    assert float(rows["carol"]["q2a"]) == pytest.approx(q2a - lost, abs=1e-3)  # as written
     assert "is not a valid notebook" in rows["dave"]["error"] and rows["alice"]["error"] == ""
     for name in ("alice", "carol", "dave"):
         single = json.loads(cli("grade", "--json", str(folder / f"{name}.ipynb")).stdout)
         stored = json.loads((out / "results" / f"{name}.json").read_text())
         assert stored == single, name
-    kept = spec.question_of("dropout_gamma").share - lost
+    kept = spec.function_points("dropout_gamma") - lost
     feedback = (out / "feedback" / "carol.txt").read_text()
-    assert f"dropout_gamma: {kept:.3g} of 1 point" in feedback, feedback
+    worth = wording.points_text(spec.function_points("dropout_gamma"))
+    assert f"dropout_gamma: {kept:.3g} of {worth}" in feedback, feedback
 
 
 def test_rerun_skips_what_is_graded_unless_forced(folder, tmp_path, sandbox_runtime):
@@ -451,3 +456,45 @@ def test_an_interrupted_batch_keeps_what_it_graded(tmp_path, solution_json, monk
     monkeypatch.undo()
     again = quiet_batch(subs, out)
     assert (again.graded, again.skipped) == (2, 2)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_ends_grade_all_in_one_line_and_a_rerun_resumes(
+    tmp_path, solution_json, jobs, sandbox_runtime
+):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    slow = gate.with_cells(solution_json, ["import time\ntime.sleep(1.5)"])
+    for i in range(12):
+        write_notebook(subs, slow, f"s{i:02}.ipynb")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "autograder", "grade-all", str(subs), "-o", str(out)]
+    # As a terminal does: Ctrl-C sends SIGINT to the whole foreground process group.
+    running = subprocess.Popen(
+        [*command, "-j", jobs],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while len(list((out / "results").glob("*.json"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(running.pid, signal.SIGINT)
+    stdout, stderr = running.communicate(timeout=120)
+    assert running.returncode == 130, stderr
+    lines = [line for line in stderr.splitlines() if not line.startswith("[")]  # progress bar
+    assert len(lines) == 1 and "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    said = re.fullmatch(
+        r"python -m autograder: interrupted: graded (\d+) of the 12 submissions this run had to "
+        r"grade \(0 already graded before\); run the same command again to grade the rest "
+        rf"\(it resumes from {re.escape(str(out / ledger.RESUME))}\)",
+        lines[0],
+    )
+    assert said, lines[0]
+    graded = int(said.group(1))
+    assert 2 <= graded < 12 and stdout == ""
+    assert len(list((out / "results").glob("*.json"))) == graded
+    again = cli(*command[3:], "-j", "2")
+    assert again.returncode == 0, again.stderr
+    assert f"graded {12 - graded}, skipped {graded} already graded" in again.stdout

@@ -9,6 +9,7 @@ import os
 import random
 import re
 import shutil
+import statistics
 import subprocess
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 from conftest import CHROMIUM_FLAGS, unavailable
 from test_written import with_answers
 
-from autograder import batch, class_report, grader, ledger, sandbox, spec, written
+from autograder import batch, class_report, grader, ledger, sandbox, spec, wording, written
 from autograder.release import gate
 from autograder.variants import MISTAKES
 
@@ -34,6 +35,7 @@ def _mistake(function: str, name: str) -> str:
 NO_IDENTITY = ("residual_jacobian", "without the identity from the skip connection")
 ROW_NORMS = ("dropout_gamma", "row norms instead of column norms")
 MEMORY = "def sigmoid(x):\n    return np.ones(10**9) * x\n"
+HANGING = "def dropout_to_ridge_weights(w_check, p):\n    while True:\n        pass\n"
 
 METADATA = {
     "submission_1": "Ada Lovelace",
@@ -42,12 +44,14 @@ METADATA = {
     "submission_4": "Dan <b>Bold</b>",
     "submission_5": "Erin Broken",
     "submission_6": "Frank Memory",
+    "submission_7": "Gina Hangs",
 }
+UNLISTED = "submission_8"  # a folder the metadata does not list: graded all the same
 
 
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory, solution_json, student_json):
-    """A Gradescope export folder of six, graded by grade-all; returns the output folder."""
+    """A Gradescope export folder of eight, graded by grade-all; returns the output folder."""
     root = tmp_path_factory.mktemp("class") / "export"
     root.mkdir()
     (root / "submission_metadata.yml").write_text(
@@ -70,8 +74,10 @@ def graded_class(tmp_path_factory, solution_json, student_json):
         "submission_3": carol,
         "submission_4": dan,
         "submission_6": gate.with_cells(solution_json, [MEMORY]),
+        "submission_7": gate.with_cells(solution_json, [HANGING]),
+        UNLISTED: solution_json,
     }
-    for folder in METADATA:
+    for folder in [*METADATA, UNLISTED]:
         (root / folder).mkdir()
     for folder, notebook in notebooks.items():
         (root / folder / "disc05.ipynb").write_text(json.dumps(notebook))
@@ -106,31 +112,86 @@ def test_report_counts_mistakes_with_an_anonymised_example(graded_class, sandbox
     page = (graded_class / "report.html").read_text()
     jacobian = _function_block(page, "residual_jacobian")
     assert f"<b>2 submissions</b>: {html.escape(NO_IDENTITY[1])}" in jacobian
-    assert "<code>residual_jacobian: 0 of 3 points; FAILED: " in jacobian  # the example: feedback
+    worth = wording.points_text(spec.function_points("residual_jacobian"))
+    assert f"<code>residual_jacobian: 0 of {worth}; FAILED: " in jacobian  # the example: feedback
     assert not any(name in jacobian for name in ("Carol", "Dan", "submission_"))
     gamma = _function_block(page, "dropout_gamma")
     assert f"<b>1 submission</b>: {html.escape(ROW_NORMS[1])}" in gamma
     sigmoid = _function_block(page, "sigmoid")
     assert "failing, matching no catalogued mistake" in sigmoid  # Frank's MemoryError
     # Pass rates per kind, over those who attempted: the edge case x0 = 0 has no identity
-    # to lose, so both mistaken submissions pass it and so do Ada and Frank.
-    assert re.search(r"edge: x0 = 0</td><td>.*?100% <small>\(4/4\)</small>", jacobian)
+    # to lose, so both mistaken submissions pass it and so do the four right ones (Ada, Frank,
+    # Gina and the unlisted folder).
+    assert re.search(r"edge: x0 = 0</td><td>.*?100% <small>\(6/6\)</small>", jacobian)
 
 
-def test_report_lists_what_was_not_graded_with_the_reason(graded_class, sandbox_runtime):
+def _scores(out: Path) -> dict[str, dict]:
+    with (out / "scores.csv").open() as f:
+        return {row["id"]: row for row in csv.DictReader(f)}
+
+
+def test_every_submission_with_a_score_counts_as_graded(graded_class, sandbox_runtime):
+    scores = _scores(graded_class)
+    scored = [r for r in scores.values() if r["total"] != ""]
+    assert len(scored) == len(scores) == len(METADATA) + 1
+    assert "timed out: dropout_to_ridge_weights" in scores["submission_7"]["error"]
+    assert "not listed in" in scores[UNLISTED]["error"]
+    page = (graded_class / "report.html").read_text()
+    summary = _section(page, "scores")
+    assert f"<b>{len(scored)}</b><span>graded</span>" in summary
+    assert "<b>0</b><span>not graded</span>" in summary
+    totals = [float(r["total"]) for r in scored]
+    assert f"{statistics.fmean(totals):.2f} / {class_report.MAX_TOTAL:g}" in summary
+    # Their answers (the model answers) are read, not set aside as "not graded".
+    written_part = _section(page, "written")
+    for who in ("Gina Hangs", UNLISTED):
+        assert written_part.count(f'<div class="who">{who}</div>') == len(spec.WRITTEN_QUESTIONS)
+    assert "not graded" not in written_part
+
+
+def test_report_lists_notes_beside_the_score_and_what_has_none(graded_class, sandbox_runtime):
     section = _section((graded_class / "report.html").read_text(), "not-graded")
-    assert "1 could not be graded; 1 graded, but hit a time or memory limit" in section
-    assert "submission_5" in section and "Erin Broken" in section
-    assert "is not a valid notebook" in section
-    assert "submission_6" in section and "sigmoid: raised MemoryError" in section
+    assert "0 not graded (no score); 4 graded with a note" in section
+    noted = section[section.index("Graded, with a note") :]
+    scores = _scores(graded_class)
+    for folder, why in (
+        ("submission_5", "is not a valid notebook"),
+        ("submission_6", "sigmoid: raised MemoryError"),
+        ("submission_7", "timed out: dropout_to_ridge_weights"),
+        (UNLISTED, "not listed in"),
+    ):
+        row = noted[noted.index(f"<td>{folder}</td>") :].split("</tr>")[0]
+        assert why in row, row
+        assert f"<td>{float(scores[folder]['total']):g} / " in row, row
+    assert "Erin Broken" in noted
     assert "submission_1" not in section and "submission_3" not in section
+
+
+def test_a_submission_without_a_score_is_not_graded_and_said_so(tmp_path, table):
+    write_synthetic_batch(tmp_path, 6, table)
+    path = tmp_path / "scores.csv"
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    rows[2].update(total="", error="not graded: the sandbox cannot start")
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    class_report.write(tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    graded = sum(r["total"] != "" for r in rows)
+    assert f"<b>{graded}</b><span>graded</span>" in page
+    assert "<b>1</b><span>not graded</span>" in page
+    missing = _section(page, "not-graded").split("Graded, with a note")[0]
+    assert "Not graded: no score" in missing and rows[2]["id"] in missing
+    assert "the sandbox cannot start" in missing
 
 
 def test_report_shows_every_written_answer_beside_its_student(graded_class, sandbox_runtime):
     page = (graded_class / "report.html").read_text()
     section = _section(page, "written")
     q1a = section[section.index("q1a: ") : section.index("q1c: ")]
-    assert "q1a: 4 answers (no answer: 1 not graded, 1 untouched)" in q1a
+    assert "q1a: 6 answers (no answer: 1 unreadable, 1 untouched)" in q1a
     assert (
         f'<div class="who">Carol Jacobi</div><div class="answer">{html.escape(MATHS)}</div>' in q1a
     )
@@ -144,7 +205,40 @@ def test_report_shows_every_written_answer_beside_its_student(graded_class, sand
     )["q1a"]
     assert html.escape(model) in q1a
     q1c = section[section.index("q1c: ") : section.index("q2c: ")]
-    assert "q1c: 3 answers (no answer: 1 not graded, 2 untouched)" in q1c and "Short." in q1c
+    assert "q1c: 5 answers (no answer: 1 unreadable, 2 untouched)" in q1c and "Short." in q1c
+
+
+def test_report_gives_the_pass_rate_of_every_criterion(graded_class, sandbox_runtime):
+    page = (graded_class / "report.html").read_text()
+    jacobian = _function_block(page, "residual_jacobian")
+    rates = jacobian[jacobian.index('class="rates criteria"') :].split("</table>")[0]
+    names = re.findall(r"<tr><td>(.*?)</td>", rates)
+    assert names == [html.escape(n) for n in spec.criterion_points("residual_jacobian")]
+    # Carol and Dan lose the skip's identity term; the other four who attempted it pass it.
+    identity = html.escape("the skip's identity term, special cases (i)-(iii)")
+    assert re.search(rf"{re.escape(identity)}</td><td>.*?67% <small>\(4/6\)</small>", rates)
+
+
+def test_report_ranks_where_the_class_lost_its_points(graded_class, sandbox_runtime):
+    page = (graded_class / "report.html").read_text()
+    section = _section(page, "losses")
+    rows = re.findall(r"<tr><td>(\d+)</td><td>(.*?)</td><td>(\w+) .*?</td><td>([\d.]+) ", section)
+    lost = [float(points) for *_, points in rows]
+    assert lost == sorted(lost, reverse=True) and [int(r[0]) for r in rows] == list(
+        range(1, len(rows) + 1)
+    )
+    # What the ranking adds up to is what scores.csv says the graded class lost.
+    scores = [r for r in _scores(graded_class).values() if r["total"] != ""]
+    expected = sum(class_report.MAX_TOTAL - float(r["total"]) for r in scores)
+    said = re.search(r"submissions lost ([\d.]+) of ([\d.]+) points", section)
+    assert float(said.group(1)) == pytest.approx(expected, rel=1e-3)
+    assert float(said.group(2)) == class_report.MAX_TOTAL * len(scores)
+    # Bob left everything as stubs: every criterion has lost points, topped by the heaviest.
+    heaviest = max(
+        ((f, c, p) for _, f in class_report.FUNCTIONS for c, p in spec.criterion_points(f).items()),
+        key=lambda item: item[2],
+    )
+    assert (html.escape(heaviest[1]), heaviest[0]) in [(r[1], r[2]) for r in rows]
 
 
 def test_report_is_self_contained(graded_class, sandbox_runtime):
@@ -306,7 +400,7 @@ def test_limits_hit_name_the_cell_or_function_and_the_limit():
 UNEXPLAINED = {
     "residual_block": "def residual_block(W1, W2, x0):\n"
     "    return np.maximum(W2 @ np.maximum(W1 @ x0, 0) + x0, 0) + 0.125",
-    "dropout_gamma": "def dropout_gamma(X, p):\n    raise ValueError('not today')",
+    "dropout_gamma": "def dropout_gamma(X, p):\n    raise ValueError('<b>not</b> today')",
 }
 
 
@@ -331,3 +425,36 @@ def test_a_failure_no_catalogued_mistake_explains_gets_no_hint_and_no_row(
         assert list(csv.DictReader(f)) == []
     page = (out / "report.html").read_text()
     assert "failing, matching no catalogued mistake" in _function_block(page, "residual_block")
+
+
+def test_failures_no_mistake_explains_are_shown_by_criterion_kind_and_error_size(
+    tmp_path, solution_json, table, sandbox_runtime
+):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    notebook = gate.with_cells(solution_json, list(UNEXPLAINED.values()))
+    for name in ("odd", "odder"):
+        (folder / f"{name}.ipynb").write_text(json.dumps(notebook))
+    out = tmp_path / "graded"
+    batch.grade_all(folder, out, jobs=1, progress=None)
+    page = (out / "report.html").read_text()
+    block = _function_block(page, "residual_block")
+    unexplained = block[block.index("Failures no catalogued mistake explains") :]
+    first = cases_of("residual_block")[0]
+    criterion = spec.criterion_of("residual_block", first)
+    assert (
+        f"<b>2 submissions</b>: {html.escape(criterion.name)}, first failing on "
+        f"{html.escape(spec.case_kind(first))}"
+    ) in unexplained
+    assert "not close: mismatched elements" in unexplained and "max abs error 0.1" in unexplained
+    gamma = _function_block(page, "dropout_gamma")
+    assert "raised ValueError: &lt;b&gt;not&lt;/b&gt; today" in gamma and "<b>not</b>" not in gamma
+    # Only what the feedback shows: no hidden input or expected value reaches the report.
+    from autograder.release import leaks
+
+    shown = {"output": _section(page, "functions")}
+    assert leaks.leaked_fragments(shown, leaks.secret_fragments(table)) == []
+
+
+def cases_of(function: str) -> list[str]:
+    return [expected.case.label for expected in grader.expected_outputs()[function]]

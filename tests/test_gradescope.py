@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from conftest import write_notebook
 
-from autograder import spec
+from autograder import spec, wording
 from autograder.release import attacks, gate, package
 
 FULL = sum(q.points for q in spec.QUESTIONS)
@@ -50,7 +50,8 @@ def submissions(tmp_path, solution_json, student_json):
         "stubs": (write_notebook(folder, student_json, "stubs.ipynb"), 0.0),
         "wrong gamma": (
             write_notebook(folder, gate.with_cells(solution_json, [WRONG_GAMMA]), "wrong.ipynb"),
-            FULL - 1 + WRONG_GAMMA_EARNS,  # only "a diagonal matrix of column norms" is right
+            # only "a diagonal matrix of column norms" is right
+            FULL - spec.function_points("dropout_gamma") + WRONG_GAMMA_EARNS,
         ),
     }
     for attack, expected in (
@@ -274,7 +275,8 @@ def test_grade_command_prints_a_table(submissions, sandbox_runtime):
         text=True,
         check=True,
     ).stdout
-    assert f"dropout_gamma: {WRONG_GAMMA_EARNS:.3g} of 1 point" in out
+    worth = wording.points_text(spec.function_points("dropout_gamma"))
+    assert f"dropout_gamma: {WRONG_GAMMA_EARNS:.3g} of {worth}" in out
     assert "FAILED: the p-dependence" in out
     total = FULL - 1 + WRONG_GAMMA_EARNS
     assert out.strip().splitlines()[-1].split()[:3] == ["total", f"{total:.2f}", f"{FULL:g}"]

@@ -86,8 +86,8 @@ def test_a_correct_function_calling_a_broken_one_is_judged_with_the_reference_in
     report = grade(student_json, *cells)
     points = function_points(report)
     overflow = spec.criterion_points("sigmoid")["no overflow for large |x|"]
-    assert points["sigmoid"] == pytest.approx(spec.question_of("sigmoid").share - overflow)
-    assert points["sigmoid_grad"] == pytest.approx(spec.question_of("sigmoid_grad").share)
+    assert points["sigmoid"] == pytest.approx(spec.function_points("sigmoid") - overflow)
+    assert points["sigmoid_grad"] == pytest.approx(spec.function_points("sigmoid_grad"))
     text = feedback(report, "sigmoid_grad")
     assert "Judged with the reference sigmoid where it calls sigmoid" in text
     assert "Hint" not in text and "sigmoid_grad" not in report.mistakes
@@ -103,7 +103,7 @@ def test_a_function_not_written_yet_stands_in_for_its_callers_but_earns_nothing(
     report = grade(student_json, "import numpy as np", _GRAD_CALLING_SIGMOID)
     points = function_points(report)
     assert points["sigmoid"] == 0
-    assert points["sigmoid_grad"] == pytest.approx(spec.question_of("sigmoid_grad").share)
+    assert points["sigmoid_grad"] == pytest.approx(spec.function_points("sigmoid_grad"))
 
 
 def test_a_function_is_never_judged_with_a_stand_in_of_itself_or_of_a_later_one(
@@ -119,9 +119,9 @@ def test_a_function_is_never_judged_with_a_stand_in_of_itself_or_of_a_later_one(
     ]
     report = grade(student_json, *cells)
     points = function_points(report)
-    assert points["sigmoid"] == pytest.approx(spec.question_of("sigmoid").share)
+    assert points["sigmoid"] == pytest.approx(spec.function_points("sigmoid"))
     assert points["sigmoid_grad"] == 0
-    assert points["max_sigmoid_grad"] == pytest.approx(spec.question_of("max_sigmoid_grad").share)
+    assert points["max_sigmoid_grad"] == pytest.approx(spec.function_points("max_sigmoid_grad"))
     assert "Judged with the reference sigmoid_grad" in feedback(report, "max_sigmoid_grad")
     # The student's own sigmoid_grad would make this one right: it is never called.
     seven = grade(
@@ -151,7 +151,7 @@ def test_a_stand_in_whose_sides_are_too_long_is_the_students_own(grade, solution
         "    assert len(J) == len(G) == 3, 'answered by the reference'\n" + _LOSS,
     ]
     points = function_points(grade(solution_json, *cells))
-    full = spec.question_of("dropout_loss").share
+    full = spec.function_points("dropout_loss")
     if side > spec.Channel().standin_side:
         assert points["dropout_loss"] == pytest.approx(full)
     else:
@@ -397,7 +397,7 @@ def test_attack_gets_its_expected_score(
 
 
 def test_every_graded_function_and_question_appears_in_the_hidden_cases():
-    assert set(cases.all_hidden_cases()) == set(gate.SHARE)
+    assert set(cases.all_hidden_cases()) == {f for q in spec.QUESTIONS for f in q.functions}
 
 
 def test_a_worker_that_kills_its_fork_server_costs_only_itself(

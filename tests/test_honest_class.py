@@ -1,13 +1,13 @@
 """An honest class: fully correct submissions, written in many styles, each get full marks.
 
-Every style below is a complete set of the eleven graded functions, written from the notebook
-alone the way students write them: plain formulas, loops, einsum, masks, log-sum-exp, the tanh
-form, helpers shared between cells, list comprehensions, np.vectorize, prints and experiments
-left in. They rely on the input contract of the docstrings: graded functions receive float64
-arrays (and a Python float where a scalar is asked: `p`, and `x` in sigmoid and sigmoid_grad),
-return a float where a float is promised (np.float64 is one) and otherwise a float64 array of
-the documented shape, and leave their arguments unchanged. Some styles convert their inputs
-with np.asarray, others use them as given.
+Every style below implements the same graded functions (this week's eleven), written from
+the notebook alone the way students write them: plain formulas, loops, einsum, masks,
+log-sum-exp, the tanh form, helpers shared between cells, list comprehensions, np.vectorize,
+prints and experiments left in. They rely on the input contract of the docstrings: graded
+functions receive float64 arrays (and a Python float where a scalar is asked: `p`, and `x` in
+sigmoid and sigmoid_grad), return a float where a float is promised (np.float64 is one) and
+otherwise a float64 array of the documented shape, and leave their arguments unchanged. Some
+styles convert their inputs with np.asarray, others use them as given.
 
 Two checks: in this process, each style's value, type and dtype on every hidden case, against
 the answer key (fast); end to end, each style put into the student notebook in place of the
@@ -16,7 +16,11 @@ question, as the solution notebook does in the same batch (slow).
 
 To add a style: add an entry to `STYLES` (a source per graded function, for the function's
 cell of the notebook) and, if it has experiments, to `EXTRA_CELLS` (code cells placed after a
-function's cell).
+function's cell). A graded function that no style implements (one added to the assignment since
+the styles were written) is answered, in each style's submission, by one of its catalogued
+alternative answers (`autograder/variants.py`), a different one for each style in turn, so that
+every style still submits a complete set; give it a version in every style here to test it in
+each.
 """
 
 import json
@@ -31,6 +35,9 @@ import solutions
 from autograder import batch, compare, spec
 from autograder.cases import FUNCTIONS, hidden_cases
 from autograder.release import notebook
+from autograder.variants import ALTERNATIVES
+
+pytestmark = pytest.mark.content
 
 FULL = sum(q.points for q in spec.QUESTIONS)
 GRADED = list(solutions.GRADED)  # in notebook order
@@ -1377,11 +1384,20 @@ def source(text: str) -> str:
     return textwrap.dedent(text).strip() + "\n"
 
 
+def function_cell(style: str, name: str) -> str:
+    """The style's cell for the graded function `name`; for a function no style implements,
+    a catalogued alternative answer, a different one for each style in turn."""
+    if name in STYLES[style]:
+        return source(STYLES[style][name])
+    others = [a for a in ALTERNATIVES if a.function == name]
+    return others[list(STYLES).index(style) % len(others)].source + "\n"
+
+
 def style_cells(style: str) -> list[tuple[str | None, str]]:
     """The style's code cells in notebook order: (graded function or None, source)."""
     cells = []
     for name in GRADED:
-        cells.append((name, source(STYLES[style][name])))
+        cells.append((name, function_cell(style, name)))
         cells += [(None, source(extra)) for extra in EXTRA_CELLS.get(style, {}).get(name, [])]
     return cells
 
@@ -1405,8 +1421,21 @@ def own_case(label: str) -> bool:
 
 def test_every_style_is_a_complete_set_in_notebook_order():
     assert len(STYLES) >= 15
+    styled = [f for f in GRADED if any(f in functions for functions in STYLES.values())]
+    assert styled, "the styles implement no graded function"
     for style, functions in STYLES.items():
-        assert list(functions) == GRADED, style
+        lacking = [f for f in styled if f not in functions]
+        assert not lacking, (
+            f"{style} lacks {', '.join(lacking)}, which other styles implement: add "
+            f"{'it' if len(lacking) == 1 else 'them'} to STYLES[{style!r}] in "
+            "tests/test_honest_class.py"
+        )
+        assert list(functions) == styled, (
+            f"{style}: put its functions in notebook order ({', '.join(styled)}), and only "
+            "graded ones"
+        )
+    for name in GRADED:  # what no style implements is answered by catalogued alternatives
+        assert name in styled or any(a.function == name for a in ALTERNATIVES), name
     assert set(EXTRA_CELLS) <= set(STYLES)
     for style, extras in EXTRA_CELLS.items():
         assert set(extras) <= set(GRADED), style
@@ -1508,7 +1537,7 @@ def submission_notebook(student: dict, style: str) -> dict:
             cells.append(cell)
             continue
         replaced.append(name)
-        cells.append({**cell, "source": source(STYLES[style][name])})
+        cells.append({**cell, "source": function_cell(style, name)})
         for i, extra in enumerate(extras.get(name, [])):
             cells.append(
                 {

@@ -1,6 +1,7 @@
 """The catalogue of mistakes and alternatives, the mutants, the hints, and the gate itself."""
 
 import dataclasses
+import inspect
 import re
 from collections import Counter
 
@@ -10,7 +11,15 @@ import pytest
 import solutions
 from autograder import cases, hints, spec, variants
 from autograder.cases import Case
-from autograder.release import gate, mutants, mutation, package, public_checks, run_checks
+from autograder.release import (
+    gate,
+    mutants,
+    mutation,
+    package,
+    public_checks,
+    run_checks,
+    structure,
+)
 
 FUNCTIONS = list(solutions.GRADED)
 
@@ -18,9 +27,9 @@ FUNCTIONS = list(solutions.GRADED)
 def test_catalogue_has_enough_mistakes_and_alternatives_for_every_function():
     mistakes = Counter(m.function for m in variants.MISTAKES)
     alternatives = Counter(a.function for a in variants.ALTERNATIVES)
-    assert all(mistakes[f] >= 5 for f in FUNCTIONS), mistakes
-    assert all(alternatives[f] >= 2 for f in FUNCTIONS), alternatives
-    assert len(variants.MISTAKES) >= 55
+    assert all(mistakes[f] >= structure.MIN_MISTAKES for f in FUNCTIONS), mistakes
+    assert all(alternatives[f] >= structure.MIN_ALTERNATIVES for f in FUNCTIONS), alternatives
+    assert structure.catalogue_problems() == []
     assert len({(m.function, m.name) for m in variants.MISTAKES}) == len(variants.MISTAKES)
     assert all(m.hint for m in variants.MISTAKES) and not any(a.hint for a in variants.ALTERNATIVES)
 
@@ -152,15 +161,25 @@ def test_gate_passes_and_reports_on_a_sound_subset(
         monkeypatch, chosen, variants.ALTERNATIVES[:2], solution_json, test_files
     )
     assert problems == []
-    assert "| effective_column_norm | 5/5 | 0/0 | 0 | 0/0 |" in report
+    record = cases.FUNCTIONS["effective_column_norm"]
+    worth = spec.function_points("effective_column_norm")
+    row = re.search(r"^\| effective_column_norm \|.*\|$", report, re.M).group(0).split(" | ")
+    question = spec.question_of("effective_column_norm").name
+    assert row[1:3] == [f"{worth:.3g} of {question}", str(len(record.hidden_cases()))]
     assert (
-        "| effective_column_norm | sqrt((1 - p) / p), the factor of Gamma itself | 1 of 1 (100%): "
+        row[3].startswith("values for random p: 1/2 (") and "requirement a Python float" in row[3]
+    )
+    assert row[4:] == ["rtol 1e-07, atol 1e-10", "5/5", "0/0", "0", "0/0 |"]
+    assert (
+        "| effective_column_norm | sqrt((1 - p) / p), the factor of Gamma itself | "
+        f"{worth:.3g} of {worth:g} (100%): "
         "values for random p; p near 0, at 1/2 and near 1; a Python float where the docstring "
         "says float |"  # a requirement earns nothing without a criterion beside it
     ) in report
-    assert "| zeros of the right shape | 11 | 0 |" in report
-    assert "| the first argument returned | 10 | 0 |" in report  # max_sigmoid_grad takes none
-    assert "| the fourth argument returned | 1 | 0 |" in report
+    arity = [len(inspect.signature(f).parameters) for f in solutions.GRADED.values()]
+    assert f"| zeros of the right shape | {len(FUNCTIONS)} | 0 |" in report
+    assert f"| the first argument returned | {sum(a >= 1 for a in arity)} | 0 |" in report
+    assert f"| the fourth argument returned | {sum(a >= 4 for a in arity)} | 0 |" in report
 
 
 @pytest.mark.slow
@@ -179,15 +198,16 @@ def test_gate_refuses_a_mistake_that_loses_less_than_a_tenth(
     overflowing = next(m for m in variants.MISTAKES if m.name.startswith("the textbook formula"))
     problems, report = _gate_on(monkeypatch, [overflowing], [], solution_json, test_files)
     lost = spec.criterion_points("sigmoid")[stability.name]
+    worth = spec.function_points("sigmoid")
     (problem,) = problems
     said = re.fullmatch(
-        f"mistake sigmoid: {re.escape(overflowing.name)} loses only ([0-9.]+) of 1 points "
+        f"mistake sigmoid: {re.escape(overflowing.name)} loses only ([0-9.]+) of {worth:g} points "
         r"\(less than 10%\): give the criterion it fails more weight, or add hidden cases that "
         "catch it to a criterion it passes",
         problem,
     )
     assert said and float(said.group(1)) == pytest.approx(lost, abs=1e-4), problem
-    assert f" of 1 ({lost:.0%}): no overflow for large \\|x\\| |" in report
+    assert f" of {worth:g} ({lost / worth:.0%}): no overflow for large \\|x\\| |" in report
 
 
 @pytest.mark.slow
@@ -199,12 +219,14 @@ def test_gate_refuses_a_case_set_on_which_a_trivial_answer_earns_points(
     _replace_record(monkeypatch, "effective_column_norm", generate=lambda rng: halves)
     problems, report = _gate_on(monkeypatch, [], [], solution_json, test_files)
     # Ones in an array: every value right, but not the Python float the docstring promises.
-    earns = 1 - spec.criterion_points("effective_column_norm")[cases.FLOAT.name]
+    worth = spec.function_points("effective_column_norm")
+    earns = worth - spec.criterion_points("effective_column_norm")[cases.FLOAT.name]
     assert problems == [
         f"trivial answer earns points: effective_column_norm, ones of the right shape, "
         f"earns {earns:.3g}"
     ]
-    assert f"| ones of the right shape | 11 | effective_column_norm {earns:.3g} |" in report
+    shown = f"| ones of the right shape | {len(FUNCTIONS)} | effective_column_norm {earns:.3g} |"
+    assert shown in report
 
 
 @pytest.mark.slow
@@ -250,3 +272,39 @@ def test_every_live_mutant_fails_a_public_check_of_its_question(test_files):
     problems, listed = mutation.unchecked_mutants(test_files, live, public_checks.UNCHECKED_MUTANTS)
     assert problems == []
     assert len(listed) == len(public_checks.UNCHECKED_MUTANTS)
+
+
+def test_the_report_opens_with_a_table_per_function_and_lists_equivalent_mutants():
+    made = mutants.mutants("sigmoid")
+    live = [m for m in made if mutants.differs_from_reference(m)]
+    report = mutation._report([], made, live, [])
+    head = report.split("## Equivalent mutants")[0]
+    rows = [line for line in head.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows[0].startswith("| function | points | hidden cases | criteria: weight")
+    assert [r.split(" | ")[0].removeprefix("| ") for r in rows[1:]] == FUNCTIONS
+    for function, row in zip(FUNCTIONS, rows[1:], strict=True):
+        record = cases.FUNCTIONS[function]
+        cells = row.split(" | ")
+        question = spec.question_of(function).name
+        assert cells[1] == f"{spec.function_points(function):.3g} of {question}"
+        assert cells[2] == str(len(record.hidden_cases()))
+        for criterion in record.criteria:
+            assert f"{criterion.name.replace('|', chr(92) + '|')}: " in cells[3], cells[3]
+        for requirement in record.requirements:
+            assert f"requirement {requirement.name}: " in cells[3]
+        tolerance = f"rtol {record.tolerance.rtol:g}, atol {record.tolerance.atol:g}"
+        assert cells[4].startswith(tolerance)
+        assert ("numpy warnings are errors" in cells[4]) == record.strict
+    sigmoid = next(r for r in rows if r.startswith("| sigmoid |"))
+    assert "values on ordinary inputs: 1/2 (" in sigmoid
+    equivalent = [m for m in made if m not in live]
+    assert equivalent, "sigmoid has a mutant equivalent to the reference"
+    listed = report.split("## Equivalent mutants, set aside")[1].split("##")[0]
+    for mutant in equivalent:
+        name = mutant.name.removeprefix("mutant: ")
+        line = next(x for x in listed.splitlines() if x.startswith(f"- sigmoid: {name} — "))
+        assert "agrees with the reference within its tolerance on all" in line
+        if ("sigmoid", name) in mutants.EQUIVALENT_BECAUSE:
+            assert mutants.EQUIVALENT_BECAUSE["sigmoid", name] in line
+    assert f"| sigmoid | {spec.function_points('sigmoid'):.3g} of " in sigmoid
+    assert sigmoid.endswith(f"| 0/0 | 0/0 | {len(equivalent)} | 0/0 |")  # nothing graded here

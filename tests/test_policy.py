@@ -108,6 +108,28 @@ EXTRA = {
     "case_kinds": {},
     "limits": [],
     "not_attempted": [],
+    "criteria": {  # for the class report: staff's, whatever the policy shows students
+        "sigmoid": [
+            {
+                "name": "values on ordinary inputs",
+                "points": 0.5,
+                "max_points": 0.5,
+                "requirement": False,
+                "failed": 0,
+                "total": 3,
+                "first_failure": None,
+            },
+            {
+                "name": "no overflow for large |x|",
+                "points": 0.0,
+                "max_points": 0.5,
+                "requirement": False,
+                "failed": 1,
+                "total": 2,
+                "first_failure": {"case": LABEL, "status": "not_close", "reason": REASON},
+            },
+        ]
+    },
 }
 ORIGIN = "Graded disc05.ipynb."
 SCORE_LINE = "Autograded score: 0.5 of 1 points."

@@ -144,7 +144,11 @@ def _report(feedback: list[str], notes: list[str], written: dict, error: str | N
             q.name,
             [
                 FunctionResult(
-                    name, q.share, next(texts, ""), [CriterionResult("c", q.share, 1)], []
+                    name,
+                    spec.function_points(name),
+                    next(texts, ""),
+                    [CriterionResult("c", spec.function_points(name), 1)],
+                    [],
                 )
                 for name in q.functions
             ],

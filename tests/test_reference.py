@@ -11,6 +11,8 @@ import pytest
 
 import solutions as ref
 
+pytestmark = pytest.mark.content
+
 
 def random_block(rng: np.random.Generator, n: int, margin: float = 1e-3):
     """Weights and an input whose pre-activations all stay at least `margin` from the kink."""

@@ -24,7 +24,7 @@ import solutions
 
 from .. import sandbox, spec, wording
 from ..archive import swap_folders, zip_bytes
-from . import gate, mutation, notebook, package, public_checks
+from . import gate, mutation, notebook, package, public_checks, structure
 from .leaks import answer_key_fragments, find_leaks
 from .notebook import Kind
 from .run_checks import ChecksWrong, verify_public_checks
@@ -143,6 +143,9 @@ def release_files(
     BuildError
         If any verification fails.
     """
+    problems = structure.problems()
+    if problems:
+        raise BuildError("\n".join(problems))
     problems = gate.reference_problems()
     if problems:
         raise BuildError("the reference is wrong:\n" + "\n".join(problems))
@@ -285,9 +288,62 @@ def write_release(files: dict[str, bytes], dist: Path = DIST) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def released_points(dist: Path) -> dict | None:
+    """The points of the release in `dist` (`package.POINTS` in its autograder zip): None
+    where `dist` holds no release, {} where its release records no points."""
+    path = Path(dist) / AUTOGRADER_ZIP
+    if not path.is_file():
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            record = json.loads(archive.read(package.POINTS))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return {}
+    functions = record.get("functions") if isinstance(record, dict) else None
+    return record if isinstance(functions, dict) else {}
+
+
+def _points(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def points_lines(before: dict | None, after: dict, dist: Path) -> list[str]:
+    """What the build says of each function's points against the release in `dist`: one line
+    per function whose points changed (added, removed or another value), one line that none
+    did, or, with no earlier release, every function's points in one line."""
+    now, where = after["functions"], after["questions"]
+    if not before:
+        listed = ", ".join(f"{f} {_points(p)}" for f, p in now.items())
+        why = (
+            f"no earlier release in {dist}" if before is None else f"the release in {dist} has none"
+        )
+        return [f"points ({why} to compare with): {listed}"]
+    then = before["functions"]
+    lines = []
+    for function in [*now, *(f for f in then if f not in now)]:
+        old, new = then.get(function), now.get(function)
+        if old is not None and new is not None and abs(old - new) <= 1e-9:
+            continue
+        question = where.get(function) or (before.get("questions") or {}).get(function, "?")
+        shown = (
+            f"{_points(old)} -> {_points(new)}"
+            if old is not None and new is not None
+            else (f"new, {_points(new)}" if old is None else f"{_points(old)} -> removed")
+        )
+        lines.append(f"points changed since the last release: {function} ({question}) {shown}")
+    total = sum(now.values())
+    return lines or [f"points: as in the last release, {_points(total)} in all"]
+
+
 def build(dist: Path = DIST, execute: bool = True, log: Callable[[str], None] = print) -> None:
-    """Build, verify and write the release into `dist` (refused up front if it is not ours)."""
+    """Build, verify and write the release into `dist` (refused up front if it is not ours);
+    say first which functions' points differ from the release it replaces."""
     dist = check_dist(dist)
+    problems = structure.problems()
+    if problems:
+        raise BuildError("\n".join(problems))
+    for line in points_lines(released_points(dist), package.points_record(), dist):
+        log(line)
     files = release_files(execute=execute, log=log)
     write_release(files, dist)
     log(f"wrote {len(files)} files to {dist}")

@@ -24,7 +24,6 @@ from ..variants import ALTERNATIVES
 from . import attacks, leaks, public_checks
 from .run_checks import run_public_checks
 
-SHARE = {name: q.share for q in spec.QUESTIONS for name in q.functions}
 SCORE_EPS = 1e-6  # scores closer than this are equal (they are sums of float shares)
 RESULTS_BYTES = 256_000  # the most a results.json may hold, whatever the submission does
 
@@ -224,7 +223,7 @@ def emulated(platform: str):
 
 def attack_score(attack: attacks.Attack) -> float:
     """The score an attack on the solution must get: full marks less what it breaks."""
-    lost = sum(SHARE[f] for f in attack.broken) + sum(
+    lost = sum(spec.function_points(f) for f in attack.broken) + sum(
         spec.criterion_points(f)[r] for f, r in attack.broken_requirements
     )
     return sum(q.points for q in spec.QUESTIONS) - lost

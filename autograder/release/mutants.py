@@ -25,6 +25,15 @@ from . import notebook
 BATTERY_SEED = 7_2026
 BATTERY_ROUNDS = 10  # times the hidden-case generators are rerun with other seeds
 
+# Why a mutant that agrees with the reference on the whole battery is equivalent to it, keyed
+# by (function, mutation as the report words it); the report shows the reason beside it.
+EQUIVALENT_BECAUSE: dict[tuple[str, str], str] = {
+    ("sigmoid", "`x >= 0`: >= became >"): (
+        "the two branches agree at x = 0, where both give 1/2, so which one takes x = 0 "
+        "does not matter"
+    ),
+}
+
 
 # ## Systematic mutants
 

@@ -12,16 +12,18 @@ Four kinds of variant are graded through the real grading path (a fresh simulate
 * trivial answers (None, a constant, zeros or ones of the right shape, an argument returned),
   each kind given for every function at once: none may earn a point.
 
-It also checks that every hidden case belongs to exactly one criterion of its record,
-that no catalogued mistake passes all the public checks of its question, and that no live
-mutant does either (a mutant may, if `public_checks.UNCHECKED_MUTANTS` says why; the report
-lists it with that reason). `run` returns the problems (none: the release may ship) and writes
-a report with the points each mistake and mutant loses.
+It also checks that no catalogued mistake passes all the public checks of its question, and
+that no live mutant does either (a mutant may, if `public_checks.UNCHECKED_MUTANTS` says why;
+the report lists it with that reason). `run` returns the problems (none: the release may ship)
+and a report: per function its points, hidden cases, criteria with their weights, tolerance
+and what was caught; the equivalent mutants set aside and why; the points each mistake and
+mutant loses; what trivial answers earn.
 """
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 
@@ -31,6 +33,9 @@ from .. import cases, grader, hints, spec
 from ..variants import ALTERNATIVES, MISTAKES, Variant
 from . import gate
 from .mutants import (
+    BATTERY_ROUNDS,
+    EQUIVALENT_BECAUSE,
+    battery,
     differs_from_reference,
     mutants,
     trivial_answers,
@@ -198,8 +203,7 @@ def run(
     with ThreadPoolExecutor() as pool:
         graded = list(pool.map(grade, jobs))
         trivial_results = list(pool.map(grade_trivial, trivial))
-    problems = criteria_problems(table)
-    problems += [p for r in graded for p in problems_of(r)]
+    problems = [p for r in graded for p in problems_of(r)]
     problems += [p for r in trivial_results for p in trivial_problems(r)]
     escapes = public_escapes(test_files)
     problems += escapes
@@ -231,25 +235,6 @@ def run(
     return problems, report
 
 
-def criteria_problems(table: dict) -> list[str]:
-    """Hidden cases that belong to no criterion, and criteria without hidden cases."""
-    problems = []
-    for function, rows in table.items():
-        kinds = set()
-        for expected in rows:
-            kinds.add(spec.case_kind(expected.case.label))
-            try:
-                spec.criterion_of(function, expected.case.label)
-            except KeyError as error:
-                problems.append(f"hidden case {function}, {expected.case.label}: {error.args[0]}")
-        problems += [
-            f"criterion {function}: {c.name} has no hidden case"
-            for c in cases.FUNCTIONS[function].criteria
-            if not kinds & set(c.kinds)
-        ]
-    return problems
-
-
 def _lost(result: VariantResult) -> str:
     if not result.max_points:
         return "-"
@@ -273,28 +258,9 @@ def _report(
     trivial: list[TrivialResult] = (),
     let_through=(),
 ) -> str:
-    lines = [
-        "# Mutation report",
-        "",
-        "## Score per function",
-        "",
-        "| function | mistakes caught | live mutants caught | equivalent mutants "
-        "| alternatives accepted |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-
-    def count(function: str, kind: str) -> str:
-        rows = [r for r in graded if r.kind == kind and r.variant.function == function]
-        return f"{sum(not problems_of(r) for r in rows)}/{len(rows)}"
-
-    for function in solutions.GRADED:
-        made = sum(m.function == function for m in all_mutants)
-        equivalent = made - sum(m.function == function for m in live)
-        counts = [count(function, k) for k in ("mistake", "mutant")]
-        lines.append(
-            f"| {function} | {counts[0]} | {counts[1]} | {equivalent} "
-            f"| {count(function, 'alternative')} |"
-        )
+    lines = ["# Mutation report", "", *_overview(graded, all_mutants, live), ""]
+    lines += ["## Equivalent mutants, set aside", ""]
+    lines += _equivalents(all_mutants, live) or ["None."]
     header = [
         "| function | {what} | points lost on the function: criteria failed | score "
         "| cases that caught it |",
@@ -334,3 +300,82 @@ def _report(
     lines += ["", "### Live mutants the public checks let through, and why", ""]
     lines += list(let_through) or ["None."]
     return "\n".join(lines) + "\n"
+
+
+def _fraction(weight: float) -> str:
+    """A weight as the fraction it was written as (1/2, 1/3), or a decimal."""
+    fraction = Fraction(weight).limit_denominator(100)
+    if abs(float(fraction) - weight) > 1e-12:
+        return f"{weight:.3g}"
+    return str(fraction.numerator) if fraction.denominator == 1 else str(fraction)
+
+
+def _tolerance(record: cases.GradedFunction) -> str:
+    text = f"rtol {record.tolerance.rtol:g}, atol {record.tolerance.atol:g}"
+    return text + ("; numpy warnings are errors" if record.strict else "")
+
+
+def _overview(graded: list[VariantResult], all_mutants, live) -> list[str]:
+    """The opening table: per function its points, hidden cases, criteria (weight, points,
+    cases) and requirements, tolerance, and what the gate caught and accepted."""
+    lines = [
+        "## Per function",
+        "",
+        "| function | points | hidden cases | criteria: weight (points, cases) | tolerance "
+        "| mistakes caught | live mutants caught | equivalent mutants | alternatives accepted |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def count(function: str, kind: str) -> str:
+        rows = [r for r in graded if r.kind == kind and r.variant.function == function]
+        return f"{sum(not problems_of(r) for r in rows)}/{len(rows)}"
+
+    for function in solutions.GRADED:
+        record = cases.FUNCTIONS[function]
+        kinds = [spec.case_kind(c.label) for c in record.hidden_cases()]
+        points = spec.criterion_points(function)
+        parts = [
+            f"{c.name}: {_fraction(c.weight)} ({points[c.name]:.3g}, "
+            f"{sum(k in c.kinds for k in kinds)})"
+            for c in record.criteria
+        ]
+        parts += [
+            f"requirement {r.name}: {_fraction(r.weight)} ({points[r.name]:.3g})"
+            for r in record.requirements
+        ]
+        made = sum(m.function == function for m in all_mutants)
+        equivalent = made - sum(m.function == function for m in live)
+        cells = [
+            function,
+            f"{spec.function_points(function):.3g} of {spec.question_of(function).name}",
+            str(len(kinds)),
+            "; ".join(parts),
+            _tolerance(record),
+            count(function, "mistake"),
+            count(function, "mutant"),
+            str(equivalent),
+            count(function, "alternative"),
+        ]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return lines
+
+
+def _equivalents(all_mutants, live) -> list[str]:
+    """Each mutant set aside as equivalent, with why: the reason declared in
+    `mutants.EQUIVALENT_BECAUSE`, and the evidence (it agrees on the whole battery)."""
+    kept = {id(m) for m in live}
+    lines = []
+    for mutant in all_mutants:
+        if id(mutant) in kept:
+            continue
+        name = mutant.name.removeprefix("mutant: ")
+        inputs = len(battery(mutant.function))
+        evidence = (
+            f"agrees with the reference within its tolerance on all {inputs} inputs of its "
+            f"battery (the hidden cases and {BATTERY_ROUNDS} more draws of their generator)"
+        )
+        reason = EQUIVALENT_BECAUSE.get((mutant.function, name))
+        lines.append(
+            f"- {mutant.function}: {name} — {reason + '; it ' if reason else 'it '}{evidence}"
+        )
+    return lines

@@ -134,8 +134,146 @@ def criteria_cell(question: str) -> str:
     for function in declared.functions:
         points = spec.criterion_points(function)
         listed = "; ".join(f"{name} ({points_text(value)})" for name, value in points.items())
-        lines.append(f"* `{function}` ({points_text(declared.share)}): {listed}.")
+        share = points_text(spec.function_points(function))
+        lines.append(f"* `{function}` ({share}): {listed}.")
     return "\n".join(lines)
+
+
+SOURCE_NAME = "assignment/disc05.md"  # as problems name it, from the repository's root
+_CHECK = re.compile(r'^grader\.check\("(\w+)"\)$')
+
+
+def _where(marker: str) -> str:
+    return f"`{marker}`"
+
+
+def marker_problems(cells: list) -> list[str]:
+    """What is wrong with the markers of the notebook source, one line each naming the cell
+    to add, move or remove: every question has one ``grader.check`` cell, in order, and above
+    it its criteria marker and one marker per function, in the order of the records (after
+    the previous question's check); every written question has one answer box; one setup
+    cell."""
+    functions, checks, criteria, boxes, setups = [], {}, {}, {}, 0
+    for index, cell in enumerate(cells):
+        text = cell.source.strip()
+        first = text.split("\n", 1)[0]
+        if cell.cell_type == "code" and _SETUP.match(text):
+            setups += 1
+        elif cell.cell_type == "code" and _FUNCTION.match(text):
+            functions.append((index, _FUNCTION.match(text).group(1)))
+        elif cell.cell_type == "code" and _CHECK.match(text):
+            checks.setdefault(_CHECK.match(text).group(1), []).append(index)
+        elif cell.cell_type == "markdown" and _CRITERIA.match(first):
+            criteria.setdefault(_CRITERIA.match(first).group(1), []).append(index)
+        elif cell.cell_type == "markdown" and _WRITTEN.match(first):
+            boxes.setdefault(_WRITTEN.match(first).group(1), []).append(index)
+    file = SOURCE_NAME
+    questions = [q.name for q in spec.QUESTIONS]
+    problems = []
+    if setups != 1:
+        problems.append(
+            f"{file}: {setups} cells `# disc05: setup`: keep exactly one, before the first question"
+        )
+    for found, what in (
+        (checks, 'grader.check("{q}")'),
+        (criteria, "<!-- disc05: criteria {q} -->"),
+    ):
+        for name in found:
+            if name not in questions:
+                problems.append(
+                    f"{file}: the cell {_where(what.format(q=name))} names no question: "
+                    f"declare {name} in autograder/spec.py, or remove the cell"
+                )
+    for name in boxes:
+        if name not in spec.WRITTEN_QUESTIONS:
+            problems.append(
+                f"{file}: the answer box `<!-- disc05: written {name} -->` is for {name}, "
+                "which autograder/spec.py declares without a written answer: give it "
+                "written=True there, or remove the box"
+            )
+    declared = {q.name: list(q.functions) for q in spec.QUESTIONS}
+    graded = {f for names in declared.values() for f in names}
+    for _, name in functions:
+        if name not in graded:
+            problems.append(
+                f"{file}: the cell `# disc05: function {name}` names no graded function: "
+                f"declare its record in autograder/cases.py, or remove the cell"
+            )
+    previous_check = -1
+    for q in questions:
+        check = f'grader.check("{q}")'
+        at = checks.get(q, [])
+        if len(at) != 1:
+            problems.append(
+                f"{file}: {len(at)} cells `{check}`: keep exactly one, after the cells of "
+                f"{q}'s functions"
+                if at
+                else f"{file}: no cell `{check}`: add one after the cells of {q}'s functions"
+            )
+            continue
+        here = at[0]
+        if here < previous_check:
+            problems.append(
+                f"{file}: the cell `{check}` comes before the check of the question before "
+                f"it: put the questions in the order of autograder/spec.py"
+            )
+        before = f"between the previous question's check and `{check}`"
+        marker = criteria.get(q, [])
+        if len(marker) != 1:
+            problems.append(
+                f"{file}: no cell `<!-- disc05: criteria {q} -->`: add one before the cells "
+                f"of {q}'s functions"
+                if not marker
+                else f"{file}: {len(marker)} cells `<!-- disc05: criteria {q} -->`: keep one"
+            )
+        elif not previous_check < marker[0] < here:
+            problems.append(
+                f"{file}: the cell `<!-- disc05: criteria {q} -->` is not {before}: move it there"
+            )
+        mine = [(i, f) for i, f in functions if f in declared[q]]
+        for name in declared[q]:
+            count = sum(f == name for _, f in mine)
+            if count == 0:
+                problems.append(
+                    f"{file}: no cell `# disc05: function {name}`: add one before `{check}`"
+                    + _after(name, declared[q])
+                )
+            elif count > 1:
+                problems.append(
+                    f"{file}: {count} cells `# disc05: function {name}`: keep exactly one"
+                )
+        for index, name in mine:
+            if not previous_check < index < here:
+                problems.append(
+                    f"{file}: the cell `# disc05: function {name}` ({q}'s) is not {before}: "
+                    "move it there"
+                )
+        seen = [f for _, f in mine]
+        if len(seen) == len(set(seen)) == len(declared[q]) and seen != declared[q]:
+            problems.append(
+                f"{file}: {q}'s function cells come in the order {', '.join(seen)}, but "
+                f"autograder/cases.py declares {', '.join(declared[q])}: put the cells, or "
+                "the records, in the same order"
+            )
+        previous_check = max(previous_check, here)
+    for q in spec.WRITTEN_QUESTIONS:
+        box = boxes.get(q, [])
+        if len(box) != 1:
+            problems.append(
+                f"{file}: no answer box `<!-- disc05: written {q} -->`: add one below the "
+                f"written part of {q}"
+                if not box
+                else f"{file}: {len(box)} answer boxes `<!-- disc05: written {q} -->`: keep one"
+            )
+    return problems
+
+
+def _after(name: str, order: list[str]) -> str:
+    """Where a missing function cell goes among its question's cells."""
+    at = order.index(name)
+    if at == 0:
+        return ", as the question's first function cell"
+    return f", after the cell of {order[at - 1]}"
 
 
 def build_notebook(kind: Kind, test_files: dict[str, str]) -> nbformat.NotebookNode:
@@ -144,14 +282,14 @@ def build_notebook(kind: Kind, test_files: dict[str, str]) -> nbformat.NotebookN
     Raises
     ------
     ValueError
-        If a marker names an unknown function or question, or a graded function or written
-        question has no marker.
+        With the first of `marker_problems`: a marker missing, repeated, misplaced or naming
+        what is not declared.
     """
     source = jupytext.read(SOURCE)
+    problems = marker_problems(source.cells)
+    if problems:
+        raise ValueError(problems[0])
     answers = written_answers()
-    seen_functions: list[str] = []
-    seen_written: list[str] = []
-    seen_criteria: list[str] = []
     cells = []
     for cell in source.cells:
         text = cell.source.strip()
@@ -161,22 +299,13 @@ def build_notebook(kind: Kind, test_files: dict[str, str]) -> nbformat.NotebookN
             metadata = {"cellView": "form", "jupyter": {"source_hidden": True}}
         elif cell.cell_type == "code" and _FUNCTION.match(text):
             name = _FUNCTION.match(text).group(1)
-            if name not in solutions.GRADED:
-                raise ValueError(f"{SOURCE.name}: marker for unknown function {name!r}")
-            seen_functions.append(name)
             code = stub_source(name) if kind == "student" else reference_source(name)
             new = nbformat.v4.new_code_cell(code)
         elif cell.cell_type == "markdown" and _WRITTEN.match(text):
             question = _WRITTEN.match(text).group(1)
-            if question not in spec.WRITTEN_QUESTIONS:
-                raise ValueError(f"{SOURCE.name}: written-answer marker for {question!r}")
-            seen_written.append(question)
             new = nbformat.v4.new_markdown_cell(_written_cell(question, kind, answers))
         elif cell.cell_type == "markdown" and _CRITERIA.match(text):
             question = _CRITERIA.match(text).group(1)
-            if question not in [q.name for q in spec.QUESTIONS]:
-                raise ValueError(f"{SOURCE.name}: criteria marker for {question!r}")
-            seen_criteria.append(question)
             new = nbformat.v4.new_markdown_cell(criteria_cell(question))
         elif cell.cell_type == "markdown":
             new = nbformat.v4.new_markdown_cell(_inline_images(cell.source))
@@ -187,22 +316,9 @@ def build_notebook(kind: Kind, test_files: dict[str, str]) -> nbformat.NotebookN
         new.id = f"cell-{len(cells):02d}"
         cells.append(new)
 
-    expected_functions = [f for q in spec.QUESTIONS for f in q.functions]
-    if seen_functions != expected_functions:
-        raise ValueError(
-            f"{SOURCE.name}: function markers {seen_functions} do not match the graded "
-            f"functions {expected_functions} (each once, in question order)"
-        )
-    if seen_written != list(spec.WRITTEN_QUESTIONS):
-        raise ValueError(
-            f"{SOURCE.name}: written-answer markers {seen_written} do not match "
-            f"{list(spec.WRITTEN_QUESTIONS)}"
-        )
-    if seen_criteria != [q.name for q in spec.QUESTIONS]:
-        raise ValueError(
-            f"{SOURCE.name}: criteria markers {seen_criteria} do not match the questions "
-            f"{[q.name for q in spec.QUESTIONS]} (each once, in order)"
-        )
+    problems = marker_problems(source.cells)
+    if problems:
+        raise ValueError(problems[0])
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata = {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},

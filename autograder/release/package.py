@@ -20,6 +20,7 @@ from ..archive import zip_bytes
 from . import notebook
 
 TEMPLATES = Path(__file__).with_name("templates")
+POINTS = "points.json"  # each function's points as released: the next build compares with it
 EXECUTABLE = ("run_autograder", "setup.sh")
 _ENVIRONMENT = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -36,6 +37,16 @@ def rendered(name: str) -> str:
     )
 
 
+def points_record() -> dict:
+    """Each function's points and question, and each question's points, as this release
+    grades them (`POINTS` in the autograder zip)."""
+    return {
+        "questions": {f: q.name for q in spec.QUESTIONS for f in q.functions},
+        "question_points": {q.name: q.points for q in spec.QUESTIONS},
+        "functions": {f: spec.function_points(f) for q in spec.QUESTIONS for f in q.functions},
+    }
+
+
 def autograder_files(
     public_tests: dict[str, str], rules: spec.Policy = spec.POLICY
 ) -> dict[str, bytes]:
@@ -48,6 +59,7 @@ def autograder_files(
     student = notebook.build_notebook("student", public_tests)
     files[handout.RECORD_NAME] = notebook.release_record(student).to_json().encode()
     files[policy.POLICY_NAME] = policy.to_json(rules).encode()
+    files[POINTS] = (json.dumps(points_record(), indent=1) + "\n").encode()
     return files
 
 
