@@ -43,7 +43,14 @@ def _shapes(folder: Path) -> dict[str, tuple[Path, str | None]]:
         "one-line.py": ("x = [", "0,", n // 2, "]", None),
         "cells.ipynb": ('{"cells": [', cell, n // len(cell), "{}]}", "values"),
         "objects.ipynb": ('{"cells": [], "x": [', "{},", n // 3, "{}]}", "values"),
-        "text.ipynb": ('{"cells": [{"cell_type": "code", "source": "', "#", n, '"}]}', None),
+        "text.ipynb": (
+            '{"metadata": {"disc05": {}}, "cells": [{"cell_type": "code", "source": "',
+            "#",
+            n,
+            '"}]}',
+            None,
+        ),
+        "foreign.ipynb": ('{"cells": [{"cell_type": "code", "source": "', "#", n, '"}]}', "disc05"),
     }
     shapes = {}
     for name, (head, unit, count, tail, refusal) in recipes.items():
