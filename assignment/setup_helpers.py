@@ -32,13 +32,16 @@ def check_output(result: TestFile) -> str:
 
 
 def check_html(result: TestFile) -> str:
-    """The same lines as HTML that wraps only between words, a hint indented under its line."""
+    """The same lines as HTML that wraps only between words, a hint indented under its line.
+
+    Each line is a block of its own (a div: JupyterLab keeps these styles even where it does
+    not trust an output, and drops a ``display`` one)."""
     rows = []
     for line in check_output(result).splitlines():
         indent = len(line) - len(line.lstrip())
         # A function's line wraps under its text, past the mark; a hint under itself.
         hang = f"padding-left: {indent}ch" if indent else "padding-left: 2ch; text-indent: -2ch"
-        rows.append(f'<span style="display: block; {hang}">{html.escape(line.strip())}</span>')
+        rows.append(f'<div style="{hang}">{html.escape(line.strip())}</div>')
     style = "white-space: pre-wrap; word-break: normal; overflow-wrap: anywhere"
     return f'<pre class="disc05-check" style="{style}">{"".join(rows)}</pre>'
 

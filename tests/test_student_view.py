@@ -118,7 +118,7 @@ def test_check_html_wraps_between_words_and_hangs_the_hint_under_itself(test_fil
     test_file.run(namespace)
     shown = env["check_html"](test_file)
     assert 'style="white-space: pre-wrap; word-break: normal; overflow-wrap: anywhere"' in shown
-    rows = re.findall(r'<span style="display: block; ([^"]*)">([^<]*)</span>', shown)
+    rows = re.findall(r'<div style="([^"]*)">([^<]*)</div>', shown)
     assert [style for style, _ in rows] == [
         "padding-left: 2ch; text-indent: -2ch",
         "padding-left: 4ch",
