@@ -168,10 +168,36 @@ def notebook_cells(data: bytes | dict, name: str) -> list[str]:
 
 
 def from_notebook(data: bytes, name: str, origin: str, notes: list[str]) -> Submission:
-    """A notebook's code cells and written answers, its JSON read once."""
+    """A notebook's code cells and written answers, its JSON read once.
+
+    Raises
+    ------
+    SubmissionError
+        If it is not a notebook, or is another assignment's (`is_ours`).
+    """
     notebook = read_notebook(data, name)
-    return Submission(
-        notebook_cells(notebook, name), origin, notes, written_answers.of_notebook(notebook)
+    cells = notebook_cells(notebook, name)
+    if not is_ours(notebook, cells):
+        raise _unreadable(
+            "not_this_assignment", name=origin, notebook=NOTEBOOK_NAME, function=_FIRST_GRADED
+        )
+    return Submission(cells, origin, notes, written_answers.of_notebook(notebook))
+
+
+_FIRST_GRADED = spec.QUESTIONS[0].functions[0]
+
+
+def is_ours(notebook: dict, cells: list[str]) -> bool:
+    """Whether a notebook is this assignment's: it carries the metadata the release writes, one
+    of its code cells defines a graded function (a stub does too, so work barely begun is
+    ours), or one is a cell of the notebook as released. A notebook of none of these kinds is
+    another assignment's, uploaded by mistake."""
+    metadata = notebook.get("metadata")
+    if isinstance(metadata, dict) and "disc05" in metadata:
+        return True
+    return any(
+        graded_defined(cell) or _graded_assigned(cell) or handout.record().ours("code", cell)
+        for cell in cells
     )
 
 
@@ -362,6 +388,15 @@ _DEFINITION = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*\(", re.MU
 _SHOWN_LINE = 40  # characters of a cell's first line that name it in a note
 
 
+def _graded_assigned(cell: str) -> bool:
+    """Whether a code cell binds a graded function's name at its top level (``f = lambda ...``)."""
+    graded = {name for question in spec.QUESTIONS for name in question.functions}
+    return any(name in graded for name in _ASSIGNMENT.findall(cell))
+
+
+_ASSIGNMENT = re.compile(r"^(\w+)[ \t]*=(?!=)", re.MULTILINE)
+
+
 def graded_defined(cell: str) -> list[str]:
     """The graded functions that a code cell defines, in the order it defines them."""
     graded = {name for question in spec.QUESTIONS for name in question.functions}
@@ -407,6 +442,11 @@ def _pick_notebook(names: list[str], where: str) -> tuple[str, list[str]]:
     )
 
 
+def _others_ignored(chosen: str, others: list[str]) -> str:
+    """The note saying which of the gradable files uploaded together was graded."""
+    return wording.OTHER_FILES.format(chosen=wording.printable(chosen), others=_listed(others))
+
+
 def _listed(names: list[str], most: int = 5) -> str:
     """Names for a message: the first few, each cut short, and how many more."""
     shown = [wording.printable(n if len(n) <= 80 else n[:79] + "…") for n in sorted(names)[:most]]
@@ -437,6 +477,8 @@ def from_zip(data: bytes, name: str) -> Submission:
             if len(scripts) != 1:
                 raise _unreadable("zip_without_notebook", name=name, notebook=NOTEBOOK_NAME)
             chosen = scripts[0]
+        elif scripts:
+            notes.append(_others_ignored(chosen, scripts))
         origin = wording.IN_ZIP.format(member=wording.printable(chosen), name=name)
         info = archive.getinfo(chosen)
         if info.file_size > spec.SUBMISSION_BYTES:
@@ -530,13 +572,19 @@ def load(path: Path) -> Submission:
         linked = _listed([str(link.relative_to(path)) for link in links])
         notes = [wording.LINKS_IGNORED.format(links=linked)] if links else []
         notebooks = [str(p.relative_to(path)) for p in files if p.suffix == ".ipynb"]
-        if notebooks:
-            chosen, picked = _pick_notebook(notebooks, wording.THE_SUBMISSION)
-            return from_notebook(_read(path / chosen, path), chosen, chosen, picked + notes)
         zips = [p for p in files if p.suffix == ".zip"]
         scripts = [p for p in files if p.suffix == ".py" and p.name != "__init__.py"]
+        if notebooks:
+            chosen, picked = _pick_notebook(notebooks, wording.THE_SUBMISSION)
+            if zips or scripts:
+                others = [str(p.relative_to(path)) for p in zips + scripts]
+                picked.append(_others_ignored(chosen, others))
+            return from_notebook(_read(path / chosen, path), chosen, chosen, picked + notes)
         if len(zips) == 1:
             submission = from_zip(_read(zips[0], path), zips[0].name)
+            if scripts:
+                others = [str(p.relative_to(path)) for p in scripts]
+                submission.notes.insert(0, _others_ignored(zips[0].name, others))
             submission.notes += notes
             return submission
         if len(scripts) == 1:

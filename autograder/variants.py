@@ -66,7 +66,7 @@ MISTAKES: tuple[Variant, ...] = (
     mistake(
         "sigmoid",
         "the textbook formula, which overflows for large negative x",
-        "For very negative x, np.exp(-x) overflows. How could you rewrite sigma(x) for x < 0 so that exp never gets a large positive argument?",
+        "np.exp overflowed, so it was given a large positive number somewhere: np.exp(-x) is, for very negative x, and np.where(condition, a, b) computes both a and b on every element before it chooses. How could every element reach exp with an argument that is never large and positive?",
         "x = np.asarray(x, dtype=float)\nout = 1 / (1 + np.exp(-x))\n"
         "return float(out) if out.ndim == 0 else out",
     ),
@@ -136,7 +136,7 @@ MISTAKES: tuple[Variant, ...] = (
     mistake(
         "sigmoid_grad",
         "the overflow-prone quotient e^-x / (1 + e^-x)^2",
-        "For large |x| this overflows: could you write sigma' in terms of something you already compute without overflow?",
+        "np.exp overflowed for some large |x|, in your formula or in a branch of np.where (which computes both branches on every element before it chooses): could you write sigma' in terms of something you already compute without overflow?",
         "x = np.asarray(x, dtype=float)\ne = np.exp(-x)\nout = e / (1 + e) ** 2\n"
         "return float(out) if out.ndim == 0 else out",
     ),

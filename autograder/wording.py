@@ -245,6 +245,11 @@ UNREADABLE = {
         "or the zip that the notebook's last cell writes."
     ),
     "wrong_suffix": "{name}: expected a .ipynb, .zip or .py file",
+    "not_this_assignment": (
+        "{name} is not the disc05 notebook: it defines none of disc05's functions "
+        "({function} and the others), so it was not graded; upload {notebook} or the zip that "
+        "its last cell writes"
+    ),
     "too_many_values": (
         "{name} is not a notebook this assignment could produce: its JSON holds more than "
         "{most:,} values. Download the notebook again from Jupyter and resubmit."
@@ -271,6 +276,7 @@ IN_ZIP = "{member} in {name}"  # a file inside a submitted zip
 LISTED_MORE = " and {count} more"  # after the first few names of a list
 NOTHING_FOUND = "nothing"
 OTHER_NOTEBOOKS = "graded {chosen}; ignored the other notebooks: {others}"
+OTHER_FILES = "graded {chosen}; ignored the other files uploaded with it: {others}"
 LINKS_IGNORED = "ignored symbolic links (only regular files are read): {links}"
 
 # ## What staff read about a submission in scores.csv (``grade-all``)
@@ -300,7 +306,8 @@ ROSTER_WHY = {
 }
 OUTSIDE_OUTPUT = "refusing to write {path}: it lies outside the output folder {out}"
 
-# ## What ``grader.check`` prints: one line per function, starting with a mark
+# ## What ``grader.check`` prints: one line per function, starting with a mark (and below a
+# failing one, its hint)
 
 PASSED_MARK, FAILED_MARK, WAITING_MARK, NOT_ATTEMPTED_MARK = "✓", "✗", "…", "○"
 CHECK_LINES = {
@@ -316,7 +323,7 @@ CHECK_LINES = {
     ),
     "blocked": FAILED_MARK + " {name}: fix {other} first: {name} calls your {other}, which {why}",
     "failed": FAILED_MARK + " {name}: {description}: {reason}",
-    "hint": " Hint: {hint}",
+    "hint": HINT,  # on a line of its own, below the function's
 }
 # Why another function holds this one up, and what to do about it, by that function's state.
 CHECK_WHY = {

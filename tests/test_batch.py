@@ -292,7 +292,7 @@ def test_a_stale_result_is_never_listed_as_a_score(
 ):
     out = tmp_path / "out"
     quiet_batch(folder, out)
-    write_notebook(folder, {"cells": []}, "alice.ipynb")
+    write_notebook(folder, {"metadata": {"disc05": {}}, "cells": []}, "alice.ipynb")
     failing_sandbox(monkeypatch)
     quiet_batch(folder, out)
     row = read_csv(out / "scores.csv")["alice"]

@@ -39,6 +39,10 @@ def _markdown(lines: int) -> str:
     )
 
 
+# The head of a notebook this release wrote, as its metadata says.
+OURS = '{"metadata": {"disc05": {}}, "cells": ['
+
+
 def _shapes(folder: Path) -> dict[str, tuple[Path, str | None]]:
     """Uploads of about 60 MB shaped to cost memory per piece, with the word of the sentence
     that refuses each (None: it is read)."""
@@ -51,14 +55,21 @@ def _shapes(folder: Path) -> dict[str, tuple[Path, str | None]]:
         "one-line.py": ("x = [", "0,", n // 2, "]", None),
         "cells.ipynb": ('{"cells": [', cell, n // len(cell), "{}]}", "values"),
         "objects.ipynb": ('{"cells": [], "x": [', "{},", n // 3, "{}]}", "values"),
-        "text.ipynb": ('{"cells": [{"cell_type": "code", "source": "', "#", n, '"}]}', None),
+        "text.ipynb": (
+            '{"metadata": {"disc05": {}}, "cells": [{"cell_type": "code", "source": "',
+            "#",
+            n,
+            '"}]}',
+            None,
+        ),
+        "foreign.ipynb": ('{"cells": [{"cell_type": "code", "source": "', "#", n, '"}]}', "disc05"),
         # Every line break that str.splitlines knows, not only "\n", counts as a line.
         "returns.py": ("", "#\r", n // 2, "", "lines"),
         "separators.py": ("", "#\u2028", n // 4, "", "lines"),
-        "markdown.ipynb": ('{"cells": [', _markdown(79_000), n // 160_000, "{}]}", "lines"),
+        "markdown.ipynb": (OURS, _markdown(79_000), n // 160_000, "{}]}", "lines"),
         # Under the cap, the Markdown cells of one of ours that cost the most to compare with
         # it (blank lines, which match anywhere in ours): read, quickly.
-        "answers.ipynb": ('{"cells": [', _markdown(1_990), 50, "{}]}", None),
+        "answers.ipynb": (OURS, _markdown(1_990), 50, "{}]}", None),
     }
     shapes = {}
     for name, (head, unit, count, tail, refusal) in recipes.items():

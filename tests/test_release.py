@@ -69,7 +69,9 @@ def test_student_notebook_has_one_stub_per_function_and_a_check_per_question(stu
     checks = [s for s in sources if s.startswith("grader.check(")]
     assert checks == [f'grader.check("{q.name}")' for q in spec.QUESTIONS]
     assert sources[0].lstrip().startswith("# Checks that this Python is recent enough")
-    assert "otter.Notebook(" in sources[1] and f"otter-grader=={spec.OTTER_VERSION}" in sources[0]
+    assert f"otter-grader=={spec.OTTER_VERSION}" in sources[0]
+    assert "exec(compile(" in sources[1] and notebook.HELPERS in sources[1]
+    assert "class Grader(otter.Notebook)" in notebook.helpers_source()
     assert "grader.export(" in sources[-1]
 
 

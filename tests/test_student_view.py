@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import types
+import zipfile
 from pathlib import Path
 
 import matplotlib
@@ -47,13 +48,14 @@ def setup(test_files, tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="module")
 def show(test_files, tmp_path_factory):
-    """show(question, **replacements): the check's lines for the reference with some functions
-    replaced by source code (or removed, with None)."""
+    """show(question, **replacements): the check's line per function for the reference with
+    some functions replaced by source code (or removed, with None); with raw=True, the hint
+    lines below them too."""
     folder = tmp_path_factory.mktemp("checks")
     env = setup_namespace(test_files, folder)
     checks = folder / env["CHECKS_FOLDER"]
 
-    def run(question: str, **replaced: str | None) -> list[str]:
+    def run(question: str, raw: bool = False, **replaced: str | None) -> list[str]:
         namespace = {"np": np, **solutions.GRADED}
         for name, source in replaced.items():
             namespace.pop(name)
@@ -61,7 +63,8 @@ def show(test_files, tmp_path_factory):
                 exec(source, namespace)
         test_file = create_test_file(str(checks / f"{question}.py"), NBMetadataConfig())
         test_file.run(namespace)
-        return env["one_line_per_function"](test_file).splitlines()
+        lines = env["check_output"](test_file).splitlines()
+        return lines if raw else [line for line in lines if not line.startswith(" ")]
 
     return run
 
@@ -95,13 +98,34 @@ def test_reference_shows_one_passing_line_per_function(show):
         assert all(line.startswith(PASSED) for line in lines)
 
 
-def test_a_failure_is_one_line_with_its_hint_and_no_otter_internals(show):
+def test_a_failure_is_one_line_with_its_hint_below_and_no_otter_internals(show):
     slip = next(m for m in variants.MISTAKES if m.name == "sign flipped in the exponent: sigma(-x)")
-    lines = show("q1a", sigmoid=slip.source)
-    assert len(lines) == 3
-    assert lines[0].startswith(f"{FAILED} sigmoid: values at x = ")
-    assert lines[0].endswith(f"Hint: {slip.hint}")
+    lines = show("q1a", raw=True, sigmoid=slip.source)
+    assert len(lines) == 4
+    assert lines[0].startswith(f"{FAILED} sigmoid: values at x = ") and "Hint" not in lines[0]
+    assert lines[1] == f"    Hint: {slip.hint}"
+    assert lines[2].startswith(PASSED) and lines[3].startswith(PASSED)
     assert "Error at line" not in "\n".join(lines) and "_check(" not in "\n".join(lines)
+
+
+def test_check_html_wraps_between_words_and_hangs_the_hint_under_itself(test_files, tmp_path):
+    env = setup_namespace(test_files, tmp_path)
+    slip = next(m for m in variants.MISTAKES if m.name == "sign flipped in the exponent: sigma(-x)")
+    namespace = {"np": np, **solutions.GRADED}
+    exec(slip.source, namespace)
+    checks = tmp_path / env["CHECKS_FOLDER"]
+    test_file = create_test_file(str(checks / "q1a.py"), NBMetadataConfig())
+    test_file.run(namespace)
+    shown = env["check_html"](test_file)
+    assert 'style="white-space: pre-wrap; word-break: normal; overflow-wrap: anywhere"' in shown
+    rows = re.findall(r'<div style="([^"]*)">([^<]*)</div>', shown)
+    assert [style for style, _ in rows] == [
+        "padding-left: 2ch; text-indent: -2ch",
+        "padding-left: 4ch",
+        "padding-left: 2ch; text-indent: -2ch",
+        "padding-left: 2ch; text-indent: -2ch",
+    ]
+    assert rows[1][1].startswith("Hint: ")
 
 
 # ## 2. Hints ask, they do not tell
@@ -121,6 +145,51 @@ TELLS = (
 def test_every_hint_is_a_question_that_does_not_state_the_fix(variant):
     assert variant.hint.rstrip().endswith("?"), variant.hint
     assert not any(tell in variant.hint for tell in TELLS), variant.hint
+
+
+# np.where(x >= 0, a, b) evaluates a and b on every element: guarded by it, the textbook
+# formulas still overflow, and are the same slip as the formulas unguarded.
+GUARDED_BY_WHERE = {
+    "sigmoid": (
+        "the textbook formula, which overflows for large negative x",
+        "def sigmoid(x):\n    x = np.asarray(x, dtype=float)\n"
+        "    out = np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x)))\n"
+        "    return float(out) if out.ndim == 0 else out",
+    ),
+    "sigmoid_grad": (
+        "the overflow-prone quotient e^-x / (1 + e^-x)^2",
+        "def sigmoid_grad(x):\n    x = np.asarray(x, dtype=float)\n"
+        "    out = np.where(x >= 0, np.exp(-x) / (1 + np.exp(-x)) ** 2,"
+        " np.exp(x) / (1 + np.exp(x)) ** 2)\n"
+        "    return float(out) if out.ndim == 0 else out",
+    ),
+}
+
+
+@pytest.mark.parametrize("function", sorted(GUARDED_BY_WHERE))
+def test_the_overflow_hint_fits_a_formula_guarded_by_np_where(show, table, function):
+    from autograder import compare, hints
+    from autograder.cases import FUNCTIONS
+
+    name, source = GUARDED_BY_WHERE[function]
+    slip = next(m for m in variants.MISTAKES if m.function == function and m.name == name)
+    assert "np.where" in slip.hint and "both" in slip.hint  # it does not assume np.where absent
+    lines = show("q1a", raw=True, **{function: source})
+    assert f"    Hint: {slip.hint}" in lines
+    namespace = {"np": np, **solutions.GRADED}
+    exec(source, namespace)
+    record = FUNCTIONS[function]
+    signatures = [
+        compare.case_signature(
+            *record.judge(
+                compare.call(namespace[function], e.case.args, record.strict),
+                e.value,
+                e.promised,
+            )
+        )
+        for e in table[function]
+    ]
+    assert hints.Hints(table).match(function, signatures) == slip
 
 
 # ## 3. A correct function is never blamed for another one's mistake
@@ -323,6 +392,39 @@ def test_dropout_demo_plots_training_converging_and_reads_agreement_plainly():
     assert "outside that range" in printed
 
 
+def test_the_residual_curve_is_described_as_it_is_drawn():
+    namespace = {"np": np, **solutions.GRADED}
+    exec(demo_sources()[0].split("try:")[0], namespace)
+    residual = namespace["gradient_norms_by_depth"]()["residual"]
+    text = " ".join(notebook.SOURCE.read_text(encoding="utf-8").split())
+    said = re.search(
+        r"The residual curve starts at ([\d.]+) after one block and climbs slowly, "
+        r"to about (\d+) after (\d+) blocks",
+        text,
+    )
+    assert said, "the text no longer describes the residual curve with its numbers"
+    assert round(residual[0], 1) == float(said.group(1))
+    assert round(residual[-1]) == int(said.group(2)) and len(residual) == int(said.group(3))
+    assert all(b > 0.9 * a for a, b in zip(residual, residual[1:], strict=False))  # no collapse
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_a_demo_run_before_the_cells_above_it_says_so_in_one_line(index):
+    matplotlib.use("Agg")
+    for namespace in ({}, {"np": np}):  # after a restart: nothing run, or only the setup cell
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(demo_sources()[index], dict(namespace))
+        (line,) = printed.getvalue().splitlines()
+        assert line.startswith("Demo skipped: name '") and "run the cells above first" in line
+    # A name missing inside a student's own function is theirs to see, with its traceback.
+    broken = "def sigmoid_grad(x):\n    return sigmid(x)\n\ndef dropout_loss(*a):\n    return lss\n"
+    namespace = {"np": np, **solutions.GRADED}
+    exec(broken, namespace)
+    with pytest.raises(NameError):
+        exec(demo_sources()[index], namespace)
+
+
 def test_demo_text_does_not_give_away_a_mapping():
     text = notebook.SOURCE.read_text(encoding="utf-8")
     assert "compares $p\\check w$, mapped by" not in text
@@ -338,28 +440,155 @@ def test_setup_writes_only_into_its_own_folder(test_files, tmp_path):
     other.write_text("# another assignment's check\n")
     env = setup_namespace(test_files, tmp_path)
     assert other.read_text() == "# another assignment's check\n"
-    written = sorted(p.name for p in (tmp_path / notebook.CHECKS_FOLDER).iterdir())
-    assert written == sorted(Path(p).name for p in test_files)
+    checks = tmp_path / notebook.CHECKS_FOLDER
+    written = sorted(str(p.relative_to(checks)) for p in checks.rglob("*") if p.is_file())
+    assert written == sorted([*(Path(p).name for p in test_files), notebook.HELPERS])
+    beside = sorted(p.name for p in tmp_path.iterdir())
+    assert beside == [".OTTER_LOG", notebook.CHECKS_FOLDER, "tests"]  # Otter's log: Otter's
     assert env["grader"]._tests_dir == notebook.CHECKS_FOLDER
+
+
+def test_the_setup_cell_is_a_dozen_lines_and_its_code_is_beside_the_checks(test_files):
+    # Unfolding the setup cell shows a short cell, not the code behind grader.
+    lines = notebook.setup_source(test_files).splitlines()
+    assert len(lines) <= 20 and sum(len(line) > 100 for line in lines) == 1
+    assert "PUBLIC_CHECKS = " in next(line for line in lines if len(line) > 100)
 
 
 def test_export_finds_its_own_notebook_among_others(setup, student_json, tmp_path, monkeypatch):
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "no-server"))
     monkeypatch.chdir(tmp_path)
     nbformat.write(nbformat.v4.new_notebook(), tmp_path / "another.ipynb")
     (tmp_path / "broken.ipynb").write_text("{not json")
     with pytest.raises(FileNotFoundError, match="none of the notebooks"):
         setup["this_notebook"]()
     write_notebook(tmp_path, student_json)
-    assert setup["this_notebook"]() == spec.NOTEBOOK_NAME
+    assert setup["this_notebook"]() == tmp_path / spec.NOTEBOOK_NAME
     copy = write_notebook(tmp_path, student_json, name="disc05 (1).ipynb")
     os.utime(copy, (2e9, 2e9))
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        assert setup["this_notebook"]() == copy.name
-    assert "2 copies" in printed.getvalue()
+        assert setup["this_notebook"]() == copy
+    # A guess, and said so in one line, naming the other copy.
+    assert printed.getvalue().count("\n") == 1 and "saved last" in printed.getvalue()
+    assert spec.NOTEBOOK_NAME in printed.getvalue()
     monkeypatch.setenv("JPY_SESSION_NAME", str(tmp_path / spec.NOTEBOOK_NAME))
-    assert setup["this_notebook"]() == str(tmp_path / spec.NOTEBOOK_NAME)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert setup["this_notebook"]() == tmp_path / spec.NOTEBOOK_NAME
+    assert printed.getvalue() == ""
+
+
+@contextlib.contextmanager
+def jupyter_server(sessions: list[dict]):
+    """A stand-in Jupyter server answering GET /api/sessions (with its token only)."""
+    import http.server
+    import threading
+
+    class Sessions(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            ok = self.path == "/api/sessions" and self.headers["Authorization"] == "token t0k"
+            body = json.dumps(sessions).encode() if ok else b"{}"
+            self.send_response(200 if ok else 403)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Sessions)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_export_asks_the_jupyter_server_which_notebook_runs_this_kernel(
+    setup, student_json, tmp_path, monkeypatch
+):
+    import ipykernel
+
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    running = write_notebook(root / "sub", student_json, "renamed.ipynb")
+    copy = write_notebook(root / "sub", student_json)  # saved later, and named like ours
+    os.utime(copy, (2e9, 2e9))
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    monkeypatch.setenv("JPY_SESSION_NAME", str(copy))  # stale: the name before a rename
+    monkeypatch.setattr(ipykernel, "get_connection_file", lambda: "/x/kernel-abc-123.json")
+    monkeypatch.chdir(root / "sub")
+    sessions = [
+        {"path": "other.ipynb", "kernel": {"id": "another"}},
+        {"path": "sub/renamed.ipynb", "kernel": {"id": "abc-123"}},
+    ]
+    with jupyter_server(sessions) as url:
+        # A server that is gone is passed over; the one running this kernel answers.
+        (runtime / "jpserver-1.json").write_text(
+            json.dumps({"url": "http://127.0.0.1:9/", "token": "t0k", "root_dir": "/"})
+        )
+        (runtime / "jpserver-2.json").write_text(
+            json.dumps({"url": url, "token": "t0k", "root_dir": str(root)})
+        )
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            assert setup["this_notebook"]() == running
+        assert printed.getvalue() == ""
+        (runtime / "jpserver-2.json").write_text(
+            json.dumps({"url": url, "token": "wrong", "root_dir": str(root)})
+        )
+        assert setup["this_notebook"]() == copy  # refused: the name the kernel started with
+
+
+def test_export_zip_holds_the_notebook_by_its_name_and_no_log(setup, student_json, tmp_path):
+    folder = tmp_path / "course" / "week 5"
+    folder.mkdir(parents=True)
+    notebook_file = write_notebook(folder, student_json, "disc05 copy.ipynb")
+    (folder / ".OTTER_LOG").write_bytes(b"x" * 100_000)
+    here = Path.cwd()
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        setup["grader"].export(str(notebook_file))
+    assert Path.cwd() == here
+    (written,) = folder.glob("disc05_*.zip")
+    assert re.fullmatch(r"disc05_\d{4}_\d\d_\d\dT\d\d_\d\d_\d\d_\d+\.zip", written.name)
+    with zipfile.ZipFile(written) as archive:
+        assert sorted(archive.namelist()) == ["__zip_filename__", "disc05 copy.ipynb"]
+        assert archive.read("disc05 copy.ipynb") == notebook_file.read_bytes()
+    assert "Export is not available" not in printed.getvalue()
+
+
+def test_export_says_what_to_do_where_it_cannot(setup, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        setup["grader"].export(str(tmp_path / "missing.ipynb"))
+    lines = printed.getvalue().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("Export is not available here")
+    assert "upload that file to Gradescope" in lines[1]
+
+
+def test_grader_before_the_setup_cell_says_to_run_it():
+    namespace: dict = {}
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(install_cell(), namespace)
+        printed.truncate(0)
+        printed.seek(0)
+        namespace["grader"].check("q1a")
+        namespace["grader"].export()
+    lines = printed.getvalue().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("grader.check is not ready: run the setup cell")
+    assert lines[1].startswith("grader.export is not ready")
+    with pytest.raises(AttributeError):
+        namespace["grader"]._repr_html_  # noqa: B018 - what a display would look up
 
 
 @pytest.mark.slow
@@ -373,10 +602,17 @@ def test_notebook_exports_beside_other_notebooks_and_another_tests_folder(tmp_pa
         student, timeout=build.EXECUTION_TIMEOUT, resources={"metadata": {"path": tmp_path}}
     )
     client.execute()
-    assert len(list(tmp_path.glob("disc05_*.zip"))) == 1
+    (written,) = tmp_path.glob("disc05_*.zip")
+    with zipfile.ZipFile(written) as archive:
+        assert sorted(archive.namelist()) == ["__zip_filename__", spec.NOTEBOOK_NAME]
     assert (tmp_path / "tests" / "q1a.py").read_text() == "# lab02's check\n"
-    printed = "".join(o.get("text", "") for o in student.cells[-1].outputs)
-    assert "Could not resolve" not in printed and "not available" not in printed
+    # As jupyter execute shows it: the confirmation as plain text, in one line.
+    said = build.export_lines(student)
+    assert said == [
+        f"Wrote {written.name} beside {spec.NOTEBOOK_NAME} (as saved at "
+        + said[0].split("(as saved at ")[1]
+    ]
+    assert said[0].endswith("): upload it to Gradescope.")
     outputs = build.check_outputs(student)
     assert all(len(outputs[q.name].splitlines()) == len(q.functions) for q in spec.QUESTIONS)
     json.dumps(outputs)

@@ -38,8 +38,8 @@ def test_notebook_code_cells_are_read_in_order_without_ignored_ones(tmp_path, st
 
 
 def test_notebook_source_given_as_a_list_of_lines(tmp_path):
-    nb = {"cells": [{"cell_type": "code", "source": ["def f():\n", "    return 1\n"]}]}
-    assert load(write_notebook(tmp_path, nb)).cells == ["def f():\n    return 1"]
+    nb = {"cells": [{"cell_type": "code", "source": ["def sigmoid(x):\n", "    return x\n"]}]}
+    assert load(write_notebook(tmp_path, nb)).cells == ["def sigmoid(x):\n    return x"]
 
 
 def test_export_zip_is_read_in_memory(tmp_path, student_json):
@@ -62,7 +62,54 @@ def test_gradescope_folder_with_a_zip_or_a_notebook(tmp_path, student_json):
     (folder / "export.zip").write_bytes(zip_of({"disc05.ipynb": json.dumps(student_json).encode()}))
     assert load(folder).origin == "disc05.ipynb in export.zip"
     write_notebook(folder, student_json, "Copy of disc05.ipynb")
-    assert load(folder).origin == "Copy of disc05.ipynb"
+    both = load(folder)
+    assert both.origin == "Copy of disc05.ipynb"
+    # Uploaded together, one is graded: the note says which, and which was not.
+    assert both.notes == [
+        "graded Copy of disc05.ipynb; ignored the other files uploaded with it: export.zip"
+    ]
+    (folder / "Copy of disc05.ipynb").unlink()
+    (folder / "helpers.py").write_text("def sigmoid(x):\n    return x\n")
+    assert load(folder).notes == [
+        "graded export.zip; ignored the other files uploaded with it: helpers.py"
+    ]
+
+
+def test_another_assignments_notebook_is_refused_in_one_sentence(tmp_path, student_json):
+    lab = {
+        "metadata": {"kernelspec": {"name": "python3"}},
+        "cells": [
+            {"cell_type": "code", "source": f"def softmax(z):\n    return z\n{i}"}
+            for i in range(11)
+        ],
+    }
+    for where in ("lab02.ipynb", "upload.zip", "folder"):
+        path = tmp_path / where
+        if where == "upload.zip":
+            path.write_bytes(zip_of({"lab02.ipynb": json.dumps(lab).encode()}))
+        elif where == "folder":
+            path.mkdir()
+            write_notebook(path, lab, "lab02.ipynb")
+        else:
+            write_notebook(tmp_path, lab, where)
+        with pytest.raises(SubmissionError) as refused:
+            load(path)
+        said = str(refused.value)
+        assert "\n" not in said and "is not the disc05 notebook" in said, said
+        assert "lab02.ipynb" in said and "upload disc05.ipynb" in said
+    # Ours however little is done: the stubs, a function of ours alone, our metadata alone,
+    # a cell of ours alone; and a .py file is never refused for this.
+    untouched = {"cells": [c for c in student_json["cells"] if c["cell_type"] == "markdown"]}
+    alone = [
+        student_json,
+        {"cells": [{"cell_type": "code", "source": "sigmoid = lambda x: x"}]},
+        {**untouched, "metadata": student_json["metadata"]},
+        {"cells": [{"cell_type": "code", "source": 'grader.check("q1a")'}]},
+    ]
+    for index, notebook_json in enumerate(alone):
+        load(write_notebook(tmp_path, notebook_json, f"ours-{index}.ipynb"))
+    (tmp_path / "lab02.py").write_text("def softmax(z):\n    return z\n")
+    assert load(tmp_path / "lab02.py").cells == ["def softmax(z):\n    return z"]
 
 
 def test_two_notebooks_prefer_the_one_named_like_the_assignment(tmp_path, student_json):

@@ -88,9 +88,28 @@ def execute_notebook(
             raise BuildError(f"the {kind} notebook's export cell wrote {exported or 'no zip'}")
         if not colab:
             with zipfile.ZipFile(Path(folder, exported[0])) as archive:
-                if spec.NOTEBOOK_NAME not in archive.namelist():
-                    raise BuildError(f"the {kind} export zip lacks {spec.NOTEBOOK_NAME}")
+                notebooks = [n for n in archive.namelist() if n.endswith(".ipynb")]
+                if notebooks != [spec.NOTEBOOK_NAME]:
+                    raise BuildError(
+                        f"the {kind} export zip holds {notebooks}, not {spec.NOTEBOOK_NAME} alone "
+                        "under its own name"
+                    )
+                if ".OTTER_LOG" in archive.namelist():
+                    raise BuildError(f"the {kind} export zip holds Otter's log")
+            said = export_lines(executed)
+            if not any(exported[0] in line for line in said):
+                raise BuildError(
+                    f"the {kind} notebook's export cell does not name {exported[0]} in plain "
+                    f"text: {said}"
+                )
     return executed
+
+
+def export_lines(executed: nbformat.NotebookNode) -> list[str]:
+    """What the export cell (the last code cell) of an executed notebook says, as plain text."""
+    cell = [c for c in executed.cells if c.cell_type == "code"][-1]
+    texts = [o.get("text") or o.get("data", {}).get("text/plain", "") for o in cell.outputs]
+    return "".join(texts).splitlines()
 
 
 def check_outputs(executed: nbformat.NotebookNode) -> dict[str, str]:

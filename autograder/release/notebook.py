@@ -20,6 +20,7 @@ import ast
 import base64
 import inspect
 import re
+import sys
 from pathlib import Path
 from typing import Literal
 
@@ -82,23 +83,36 @@ def written_answers() -> dict[str, str]:
 
 CHECKS_FOLDER = "disc05-checks"  # next to the notebook; named so no other assignment uses it
 SETUP_TEMPLATE = ROOT / "assignment" / "setup_cell.py"
+HELPERS_TEMPLATE = ROOT / "assignment" / "setup_helpers.py"
+HELPERS = "helpers/setup_helpers.py"  # inside CHECKS_FOLDER: Otter takes only its top-level .py
 
 
-def tests_archive(test_files: dict[str, str]) -> bytes:
-    """A reproducible zip of the public test files, as they sit inside `CHECKS_FOLDER`."""
-    return zip_bytes(
-        {path.removeprefix("tests/"): text.encode() for path, text in test_files.items()}
+def helpers_source() -> str:
+    """The code the setup cell runs from `CHECKS_FOLDER`: it creates `grader`, shows each check
+    as one line per function, and exports the notebook."""
+    template = HELPERS_TEMPLATE.read_text(encoding="utf-8")
+    return template.replace("__CHECKS_FOLDER__", CHECKS_FOLDER).replace(
+        "__EXPORT_NAME__", Path(spec.NOTEBOOK_NAME).stem
     )
 
 
+def tests_archive(test_files: dict[str, str]) -> bytes:
+    """A reproducible zip of what the setup cell unpacks into `CHECKS_FOLDER`: the public test
+    files and the helpers."""
+    files = {path.removeprefix("tests/"): text.encode() for path, text in test_files.items()}
+    return zip_bytes({**files, HELPERS: helpers_source().encode()})
+
+
 def setup_source(test_files: dict[str, str]) -> str:
-    """Code of the setup cell: write the public checks next to the notebook, create `grader`,
-    show each check as one line per function, and find the notebook for the export."""
+    """Code of the setup cell: unpack the public checks and the helpers next to the notebook,
+    then run the helpers. It is a dozen lines and the one line of the archive, so that a
+    student who unfolds it reads it at a glance."""
     blob = base64.b64encode(tests_archive(test_files)).decode("ascii")
     template = SETUP_TEMPLATE.read_text(encoding="utf-8")
     return (
         template.replace("__PUBLIC_CHECKS__", blob)
         .replace("__CHECKS_FOLDER__", CHECKS_FOLDER)
+        .replace("__HELPERS__", HELPERS)
         .rstrip()
     )
 
@@ -276,6 +290,19 @@ def _after(name: str, order: list[str]) -> str:
     return f", after the cell of {order[at - 1]}"
 
 
+def kernel_language_info() -> dict:
+    """The ``language_info`` that ipykernel reports, for the Python that builds the release."""
+    return {
+        "codemirror_mode": {"name": "ipython", "version": sys.version_info[0]},
+        "file_extension": ".py",
+        "mimetype": "text/x-python",
+        "name": "python",
+        "nbconvert_exporter": "python",
+        "pygments_lexer": "ipython3",
+        "version": sys.version.split()[0],
+    }
+
+
 def build_notebook(kind: Kind, test_files: dict[str, str]) -> nbformat.NotebookNode:
     """The student or the solution notebook, without outputs, with stable cell ids.
 
@@ -321,8 +348,14 @@ def build_notebook(kind: Kind, test_files: dict[str, str]) -> nbformat.NotebookN
         raise ValueError(problems[0])
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata = {
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
+        # As JupyterLab records them once the kernel has started: a notebook opened in it is not
+        # marked modified before anything is touched (where the kernel's Python is this one).
+        "kernelspec": {
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
+            "name": "python3",
+        },
+        "language_info": kernel_language_info(),
         # How the export cell recognises this notebook among others in its folder.
         "disc05": {"notebook": kind},
     }
