@@ -239,18 +239,54 @@ def _use_release_record() -> None:
     """In a checkout, where no release record ships beside the package, grade against the one
     the build would ship, so that a local grading skips our cells and reads the written answers
     as Gradescope does. It is rendered in a process of its own (a few seconds): what rendering
-    leaves running in a process must not be there when a batch forks its grading processes."""
+    leaves running in a process must not be there when a batch forks its grading processes.
+    The rendering is kept in `build/`, named by a digest of every source it is made from, so
+    the next command reads it (a few milliseconds) until a source changes."""
     from . import handout
 
     if handout.SHIPPED.exists():
         return
-    root = str(Path(__file__).resolve().parent.parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    root = Path(__file__).resolve().parent.parent
+    kept = root / "build" / f"handout-{_sources_digest(root)}.json"
+    try:
+        handout.use(handout.Record.from_json(kept.read_text("utf-8")))
+        return
+    except (OSError, ValueError, KeyError, TypeError):  # none yet, or not one we wrote
+        pass
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
+    }
     done = subprocess.run(
         [sys.executable, "-c", _RENDER_RECORD], capture_output=True, text=True, env=env, cwd=root
     )
-    if done.returncode == 0:  # else the runtime alone, shipped without its record
-        handout.use(handout.Record.from_json(done.stdout))
+    if done.returncode != 0:  # the runtime alone, as shipped without its record
+        return
+    handout.use(handout.Record.from_json(done.stdout))
+    try:  # written whole, then renamed: a reader sees the last rendering or this one
+        kept.parent.mkdir(mode=0o700, exist_ok=True)
+        partial = kept.with_name(f".{kept.name}.{os.getpid()}")
+        partial.write_text(done.stdout, encoding="utf-8")
+        partial.replace(kept)
+        for earlier in kept.parent.glob("handout-*.json"):  # renderings of other sources
+            if earlier != kept:
+                earlier.unlink(missing_ok=True)
+    except OSError:  # a checkout this user cannot write to renders on every command
+        pass
+
+
+def _sources_digest(root: Path) -> str:
+    """A digest of the files the release record is rendered from: the assignment's sources,
+    the grader and the release tooling, the answer key (each file's path and bytes)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for folder in ("assignment", "autograder", "solutions"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(f"{path.relative_to(root)}\0".encode())
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:32]
 
 
 def _with_sandbox(name: str) -> ModuleType:

@@ -5,13 +5,17 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
 import pytest
 from conftest import write_notebook
+from hypothesis import given
+from hypothesis import strategies as st
 
-from autograder import spec
+from autograder import __main__ as main
+from autograder import handout, spec
 from autograder.__main__ import DONE, FAILED, UNREADABLE, USAGE
 
 FULL = sum(q.points for q in spec.QUESTIONS)
@@ -145,3 +149,64 @@ def test_no_file_name_or_message_a_student_chose_steers_the_terminal_or_the_resu
         assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]", shown), shown
         assert "\\u001b[2J" in shown  # shown, escaped, not obeyed
     assert "\n14.00" not in table.stdout.replace(" ", "")
+
+
+# ## The release record a checkout renders, kept until a source changes
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_checkout_keeps_its_release_record_until_a_source_changes(
+    tmp_path, student_json, release_record, sandbox_runtime
+):
+    # An answer typed into q2c's question is found only through the release record, so the
+    # grading shows which record it used: the kept one, or a new rendering.
+    edited = json.loads(json.dumps(student_json))
+    prompt = next(c for c in edited["cells"] if c["id"] == release_record.written["q2c"].prompt)
+    prompt["source"] = "".join(prompt["source"]) + "\n\nAnswer: it rescales them."
+    submission = write_notebook(tmp_path, edited)
+    kept = ROOT / "build" / f"handout-{main._sources_digest(ROOT)}.json"
+    answered = "it rescales them"
+    try:
+        assert answered in cli("grade", "--json", str(submission), cwd=tmp_path).stdout
+        assert handout.Record.from_json(kept.read_text("utf-8")) == release_record
+        kept.write_text(handout.Record().to_json(), encoding="utf-8")  # read, not rendered again
+        assert answered not in cli("grade", "--json", str(submission), cwd=tmp_path).stdout
+        kept.write_text('{"cells": ', encoding="utf-8")  # not a record: rendered and kept again
+        assert answered in cli("grade", "--json", str(submission), cwd=tmp_path).stdout
+        assert handout.Record.from_json(kept.read_text("utf-8")) == release_record
+        assert [p.name for p in kept.parent.glob("handout-*.json")] == [kept.name]
+    finally:
+        kept.unlink(missing_ok=True)
+
+
+SOURCE_NAMES = st.sampled_from(
+    ["assignment/disc05.md", "autograder/cases.py", "autograder/release/x.py", "solutions/a.py"]
+)
+
+
+@given(
+    st.dictionaries(SOURCE_NAMES, st.binary(max_size=64), min_size=1),
+    st.data(),
+)
+def test_the_kept_record_s_name_changes_with_every_source_byte_and_name(files, data):
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        for name, content in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(content)
+        before = main._sources_digest(root)
+        cache = root / "autograder" / "__pycache__" / "cases.cpython-311.pyc"
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_bytes(b"compiled")  # not a source
+        (root / "tests").mkdir(exist_ok=True)
+        (root / "tests" / "test_x.py").write_bytes(b"not rendered from")
+        assert main._sources_digest(root) == before
+        name = data.draw(st.sampled_from(sorted(files)))
+        changed = data.draw(st.binary(max_size=64).filter(lambda b: b != files[name]))
+        (root / name).write_bytes(changed)
+        assert main._sources_digest(root) != before
+        (root / name).write_bytes(files[name])
+        assert main._sources_digest(root) == before
+        (root / name).rename(root / (name + ".moved"))
+        assert main._sources_digest(root) != before
