@@ -36,14 +36,25 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import class_report, forkserver, grader, hints, ledger, roster, sandbox, spec, wording
+from . import (
+    class_report,
+    forkserver,
+    grader,
+    handout,
+    hints,
+    ledger,
+    pool,
+    roster,
+    sandbox,
+    spec,
+    wording,
+)
 from .results import capped, results_json
 from .roster import METADATA, NOT_LISTED, BatchError, Entry
 from .wording import valid_text
@@ -52,6 +63,8 @@ RETRIES = 2  # further attempts at a submission whose grading failed through no 
 RETRY_SECONDS = 1.0  # wait before the first retry, doubled for the next
 GIVE_UP_AFTER = 5  # after the sandbox failed this many submissions in a row, try no more
 SAVE_SECONDS = 2.0  # resume.json is written at most this often while grading, and at the end
+# A grading process silent for longer than a submission's budget and this margin is stuck.
+STALL_MARGIN_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -193,6 +206,11 @@ class _Grading:
         cls.table, cls.limits, cls.known, cls.source, cls.hide = table, limits, known, source, hide
 
     @classmethod
+    def state(cls) -> tuple:
+        """What `start` was given, to pass to a grading process."""
+        return cls.table, cls.limits, cls.known, cls.source, cls.hide
+
+    @classmethod
     def hidden(cls, text: str) -> str:
         """`text`, valid, quoting no temporary folder (gone once the batch ends)."""
         for long, short in cls.hide:
@@ -200,13 +218,17 @@ class _Grading:
         return valid_text(text)
 
     @classmethod
-    def attempt(cls, entry: Entry) -> "Graded | NotGraded":
+    def attempt(
+        cls, entry: Entry, progress: Callable[[], None] = lambda: None
+    ) -> "Graded | NotGraded":
         """Grade `entry`, retrying when the sandbox cannot start; any other failure of the
-        grader is the submission's (scored 0 with the reason, not retried)."""
+        grader is the submission's (scored 0 with the reason, not retried). `progress` is
+        called as each attempt starts."""
         reason = ""
         for attempt in range(1 + RETRIES):
             if attempt:
                 time.sleep(RETRY_SECONDS * 2 ** (attempt - 1))
+            progress()
             try:
                 if not entry.path.exists():
                     return NotGraded(
@@ -235,13 +257,29 @@ class _Grading:
         )
 
 
-def _start() -> None:
-    """In a new grading process: ignore Ctrl-C (the batch's own process decides what it
-    means), boot its sandbox now, and end its fork servers when it exits (a pool's processes
-    leave through `os._exit`, past every `atexit` handler)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _start(state: tuple, record: "handout.Record") -> None:
+    """In a new grading process (`pool.Worker`): take what the batch passed (the reference
+    outputs, the limits, the release record), boot its sandbox now, and end its fork servers
+    when it exits (a pool's processes leave through `os._exit`, past every `atexit` handler)."""
+    handout.use(record)
+    _Grading.start(*state)
     sandbox.prestart()
     multiprocessing.util.Finalize(None, forkserver.stop_all, exitpriority=10)
+
+
+def _attempt(entry: Entry, progress: Callable[[], None]) -> "Graded | NotGraded":
+    return _Grading.attempt(entry, progress)
+
+
+def stall_seconds(limits: spec.Limits) -> float:
+    """How long a grading process may go without progress before it is replaced: the
+    submission's budget, and a margin for starting its sandbox on a busy machine
+    (``DISC05_STALL_SECONDS`` sets the whole bound instead)."""
+    chosen = os.environ.get("DISC05_STALL_SECONDS", "")
+    try:
+        return max(float(chosen), 1.0)
+    except ValueError:
+        return limits.budget_seconds + STALL_MARGIN_SECONDS
 
 
 def _grade_in_processes(
@@ -252,74 +290,82 @@ def _grade_in_processes(
     not_tried: Callable[[], NotGraded],
     alone: bool = False,
 ) -> None:
-    """Grade `todo` in `workers` forked processes, one submission at a time each.
+    """Grade `todo` in `workers` spawned processes (`autograder.pool`), one submission each
+    at a time.
 
     A process per slot, not a thread: the grader's own work (reading the sandbox's messages,
-    judging every call) holds Python's interpreter lock, so threads would take turns. The
-    processes are forked, inheriting the reference outputs; each starts its own fork server
-    (and, as root, gets its own uids). Submissions are handed out a few at a time, so that
-    once `GIVE_UP_AFTER` in a row could not be graded, the rest are not tried. Should a
-    grading process die, a new pool goes on, and the submissions it held are graded again
-    afterwards, `alone` (one in flight): only one that stops its grading process by itself
-    is not graded.
+    judging every call) holds Python's interpreter lock, so threads would take turns. Each
+    process starts its own fork server (and, as root, gets its own uids). Once
+    `GIVE_UP_AFTER` in a row could not be graded, the rest are not tried. A process that
+    makes no progress for `stall_seconds` is killed and replaced, its submission not graded
+    this run. Should a grading process die, its submission is graded again afterwards,
+    `alone` (nothing else in flight): only one that stops its grading process by itself is
+    not graded.
     """
-    waiting, held = list(reversed(todo)), []
-    context = multiprocessing.get_context("fork")
-    most = 1 if alone else 2 * workers
-    while waiting:
-        in_flight: dict = {}
-        with _stopped_on_interrupt(
-            ProcessPoolExecutor(workers, mp_context=context, initializer=_start)
-        ) as pool:
-            while waiting or in_flight:
-                while waiting and len(in_flight) < most and not breaker.open:
-                    entry = waiting.pop()
-                    in_flight[pool.submit(_Grading.attempt, entry)] = entry
-                while waiting and breaker.open:
-                    record(waiting.pop(), not_tried())
-                if not in_flight:
-                    break
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                broken = []
-                for future in done:
-                    entry = in_flight.pop(future)
-                    try:
-                        outcome = future.result()
-                    except BrokenProcessPool as error:  # the process died, with all it held
-                        broken.append(entry)
-                        stopped = NotGraded(wording.PROCESS_STOPPED.format(why=error))
-                        continue
-                    record(entry, outcome)
-                if broken:
+    waiting, suspects = list(reversed(todo)), []
+    setup = (_Grading.state(), handout.record())
+    stall = stall_seconds(_Grading.limits)
+    idle: list[pool.Worker] = []
+    busy: list[pool.Worker] = []
+    try:
+        while waiting or busy:
+            while waiting and len(busy) < workers and not breaker.open:
+                worker = idle.pop() if idle else pool.Worker(_start, setup, _attempt)
+                worker.give(waiting.pop())
+                busy.append(worker)
+            while waiting and breaker.open:
+                record(waiting.pop(), not_tried())
+            if not busy:
+                break
+            now = time.monotonic()
+            pool.wait_any(busy, min(w.since + stall for w in busy) - now)
+            for worker in list(busy):
+                entry = worker.item
+                try:
+                    outcome = worker.receive()
+                except pool.Gone as gone:
+                    busy.remove(worker)
+                    worker.kill()
                     if alone:  # the only one in flight: it stopped its process itself
-                        for entry in broken:
-                            record(entry, stopped)
+                        record(entry, NotGraded(wording.PROCESS_STOPPED.format(why=gone)))
                     else:
-                        held += broken + list(in_flight.values())
-                    break
-    if held:
-        _grade_in_processes(held, 1, record, breaker, not_tried, alone=True)
+                        suspects.append(entry)
+                    continue
+                if outcome is not None:
+                    busy.remove(worker)
+                    idle.append(worker)
+                    record(entry, outcome)
+                elif time.monotonic() - worker.since > stall:
+                    busy.remove(worker)
+                    pool.say_stuck(worker.process.pid, entry.id, stall)
+                    worker.kill(stacks=True)
+                    record(entry, NotGraded(wording.STALLED.format(seconds=round(stall))))
+    except BaseException:  # Ctrl-C, SIGTERM or a fault of ours: end every process now
+        for worker in busy + idle:
+            worker.kill()
+        raise
+    for worker in idle:
+        worker.stop()
+    if suspects:
+        _grade_in_processes(suspects, 1, record, breaker, not_tried, alone=True)
 
 
 @contextlib.contextmanager
-def _stopped_on_interrupt(pool: ProcessPoolExecutor):
-    """`pool`, shut down as usual at the end; on Ctrl-C, at once: nothing more is handed out
-    and its grading processes (which ignore Ctrl-C themselves) are ended, each taking down its
-    fork servers, so that the batch stops without waiting for the submissions in flight."""
+def _terminate_as_interrupt():
+    """SIGTERM (a job scheduler, `kill`, a test's timeout) ends the batch as Ctrl-C does:
+    what was graded is kept, every grading process is ended, and a rerun resumes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, interrupt)
     try:
-        yield pool
-    except KeyboardInterrupt:
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.join(5)
-        raise
-    except BaseException:
-        pool.shutdown()  # as a `with` block would, before the error goes on
-        raise
-    pool.shutdown()
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def _output_folders(out: Path) -> None:
@@ -422,11 +468,12 @@ def grade_all(
             recorded.add(entry.id)
 
         try:
-            if workers == 1:  # here, in this process
-                for entry in todo:
-                    kept(entry, not_tried() if breaker.open else _Grading.attempt(entry))
-            else:
-                _grade_in_processes(todo, workers, kept, breaker, not_tried)
+            with _terminate_as_interrupt():
+                if workers == 1:  # here, in this process
+                    for entry in todo:
+                        kept(entry, not_tried() if breaker.open else _Grading.attempt(entry))
+                else:
+                    _grade_in_processes(todo, workers, kept, breaker, not_tried)
         except KeyboardInterrupt:
             if bar and bar.live:
                 bar.stream.write("\n")

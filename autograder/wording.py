@@ -288,7 +288,10 @@ NOT_LISTED = "not listed in {metadata}"
 NOT_IN_EXPORT = "{export} has no {id}, which {metadata} lists"
 NOT_TRIED = "not tried: the {count} submissions before it could not be graded either ({last})"
 PROCESS_STOPPED = "its grading process stopped ({why})"
-POOL_BROKEN = "a grading process beside it stopped"
+STALLED = (
+    "its grading process made no progress for {seconds} s and was replaced; "
+    "the next run grades it"
+)
 GRADER_FAILED_ON = "the grader failed on this submission ({why}); scored 0"
 INTERRUPTED = (  # on the terminal, after Ctrl-C
     "interrupted: graded {graded} of the {total} submissions this run had to grade "

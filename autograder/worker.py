@@ -366,6 +366,8 @@ def main():
     protocol = _module("disc05_protocol", protocol_source)
     compare = _module("disc05_compare", compare_source)
     ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: workers cannot trace the server
+    # Without namespaces nothing else ends the server with its grading process: SIGKILL then.
+    ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
     # Started: the grader stops reading stderr, where start-up errors went; from now on
     # whatever the server or a worker prints goes nowhere.
     devnull = os.open(os.devnull, os.O_WRONLY)

@@ -399,12 +399,31 @@ def test_student_text_in_scores_csv_is_never_a_formula():
     assert ledger._cell("+1") == "'+1" and ledger._cell("Ada Lovelace") == "Ada Lovelace"
 
 
+def refusing_run(*args, **kwargs):
+    raise sandbox.SandboxUnavailable("the sandbox cannot start: no user namespaces")
+
+
+def attempt_without_a_sandbox(entry, progress):
+    """`batch._attempt` in a grading process whose sandbox cannot start (a grading process
+    is spawned: what a test changes reaches it only through the function it runs)."""
+    batch.RETRY_SECONDS = 0.0
+    sandbox.run = refusing_run
+    return batch._Grading.attempt(entry, progress)
+
+
+def attempt_that_ends_its_process_on_s1(entry, progress):
+    """`batch._attempt`, but s1 ends the grading process itself (not a sandboxed worker)."""
+    if entry.path.name == "s1.ipynb":
+        os._exit(1)
+    return batch._Grading.attempt(entry, progress)
+
+
 def test_after_several_failures_in_a_row_the_parallel_rest_is_not_tried(
     tmp_path, solution_json, monkeypatch, no_waiting
 ):
     subs = solutions_folder(tmp_path, solution_json, 12, "s{i:02}")
     monkeypatch.setattr(batch, "GIVE_UP_AFTER", 2)
-    failing_sandbox(monkeypatch)  # in every grading process, forked with it
+    monkeypatch.setattr(batch, "_attempt", attempt_without_a_sandbox)
     summary = quiet_batch(subs, tmp_path / "out")
     assert len(summary.not_graded) == 12
     tried = [r for r in summary.not_graded.values() if not r.startswith("not tried")]
@@ -416,18 +435,11 @@ def test_a_grading_process_that_dies_costs_no_score_and_the_next_run_grades(
     tmp_path, solution_json, monkeypatch, sandbox_runtime
 ):
     subs = solutions_folder(tmp_path, solution_json, 8, "s{i}")
-    real = batch.grader.grade
-
-    def grade(path, *args, **kwargs):
-        if path.name == "s1.ipynb":
-            os._exit(1)  # the grading process itself, not a sandboxed worker
-        return real(path, *args, **kwargs)
-
-    monkeypatch.setattr(batch.grader, "grade", grade)
+    monkeypatch.setattr(batch, "_attempt", attempt_that_ends_its_process_on_s1)
     out = tmp_path / "out"
     summary = quiet_batch(subs, out)
-    # A new pool grades the rest, and what the pool held with s1 is graded again one at a
-    # time: only s1, which stops its process alone too, is not graded.
+    # A new process grades the rest, and s1 is graded again alone: it stops that process
+    # too, so it is not graded.
     assert list(summary.not_graded) == ["s1"] and summary.graded == 7
     assert summary.not_graded["s1"].startswith("its grading process stopped")
     rows = read_csv(out / "scores.csv")

@@ -200,11 +200,10 @@ def test_uploads_that_make_the_grader_fail_hold_no_classmate_back(
 
     def grade(path, *args, **kwargs):
         calls.append(path.name)
-        if path.name.startswith("a"):
-            raise RuntimeError("the grader tripped")
-        return grader.empty_report(None)
+        return tripping_grade(path)
 
-    monkeypatch.setattr(batch.grader, "grade", grade)
+    monkeypatch.setattr(batch.grader, "grade", grade)  # grading here, with -j 1
+    monkeypatch.setattr(batch, "_attempt", attempt_where_the_grader_trips)  # spawned, with -j 2
     summary = batch.grade_all(subs, tmp_path / "out", jobs=jobs, progress=None)
     assert summary.not_graded == {} and summary.graded == batch.GIVE_UP_AFTER + 2
     assert sorted(summary.grader_failed) == [f"a{i}" for i in range(batch.GIVE_UP_AFTER + 1)]
@@ -213,6 +212,19 @@ def test_uploads_that_make_the_grader_fail_hold_no_classmate_back(
     assert rows["a0"]["total"] == "0" and "the grader failed" in rows["a0"]["error"]
     if jobs == 1:
         assert len(calls) == len(set(calls))  # the submission's own failure: not retried
+
+
+def tripping_grade(path, *args, **kwargs):
+    """The grader failing on a0, a1, ...: its own fault, not the sandbox's."""
+    if path.name.startswith("a"):
+        raise RuntimeError("the grader tripped")
+    return grader.empty_report(None)
+
+
+def attempt_where_the_grader_trips(entry, progress):
+    """`batch._attempt` in a spawned grading process whose grader trips on a0, a1, ..."""
+    batch.grader.grade = tripping_grade
+    return batch._Grading.attempt(entry, progress)
 
 
 @pytest.fixture
