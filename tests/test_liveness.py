@@ -237,13 +237,22 @@ def test_a_grading_process_that_makes_no_progress_is_replaced(
 
 
 def grading_processes(main: int) -> list[int]:
-    """The pids of grade-all's grading processes: its children that run Python."""
+    """The pids of grade-all's grading processes: its children that multiprocessing spawned
+    (not its fork server, nor multiprocessing's resource tracker)."""
     children = Path(f"/proc/{main}/task/{main}/children")
     try:
         pids = [int(p) for p in children.read_text().split()]
     except OSError:
         return []
-    return [p for p in pids if "python" in Path(f"/proc/{p}/comm").read_text(errors="replace")]
+    found = []
+    for pid in pids:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            found.append(pid)
+    return found
 
 
 def test_no_grading_process_is_forked_from_the_grader():
