@@ -289,8 +289,7 @@ NOT_IN_EXPORT = "{export} has no {id}, which {metadata} lists"
 NOT_TRIED = "not tried: the {count} submissions before it could not be graded either ({last})"
 PROCESS_STOPPED = "its grading process stopped ({why})"
 STALLED = (
-    "its grading process made no progress for {seconds} s and was replaced; "
-    "the next run grades it"
+    "its grading process made no progress for {seconds} s and was replaced; the next run grades it"
 )
 GRADER_FAILED_ON = "the grader failed on this submission ({why}); scored 0"
 INTERRUPTED = (  # on the terminal, after Ctrl-C
