@@ -406,7 +406,7 @@ def grade_all(
         _output_folders(out)
         limits = limits_for(timeout)
         identity = ledger.autograder_identity(limits)
-        digests = {e.id: ledger.submission_hash(e.path) for e in entries}
+        digests = {e.id: ledger.submission_hash(e.path) for e in entries if not e.skipped}
         state = ledger.load_state(out)
         if not isinstance(state.get("submissions"), dict):
             state["submissions"] = {}
@@ -414,7 +414,11 @@ def grade_all(
         todo = [
             e
             for e in entries
-            if force or not ledger.is_current(records.get(e.id), digests[e.id], identity, out, e.id)
+            if not e.skipped
+            and (
+                force
+                or not ledger.is_current(records.get(e.id), digests[e.id], identity, out, e.id)
+            )
         ]
         table = grader.expected_outputs() if todo else {}
         known = hints.Hints(table) if todo else None
@@ -478,14 +482,14 @@ def grade_all(
             if bar and bar.live:
                 bar.stream.write("\n")
             graded = len(recorded - set(not_graded))
-            raise Interrupted(graded, len(todo) - graded, len(entries) - len(todo), out) from None
+            raise Interrupted(graded, len(todo) - graded, len(digests) - len(todo), out) from None
         finally:
             ledger.save_state(out, state)
         csv_path = ledger.write_csv(entries, out, digests, identity)
         class_report.write(out)
     return Summary(
         len(todo) - len(not_graded),
-        len(entries) - len(todo),
+        len(digests) - len(todo),
         errors,
         time.monotonic() - start,
         csv_path,

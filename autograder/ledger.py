@@ -193,6 +193,9 @@ def write_csv(entries: list[Entry], out: Path, digests: dict[str, str], identity
     state = state if isinstance(state, dict) else {}
     rows = []
     for entry in entries:
+        if entry.skipped:
+            rows.append({**_row(entry, None, {}, ""), "error": _cell(entry.skipped)})
+            continue
         record = state.get(entry.id)
         record = record if isinstance(record, dict) else {}
         current = is_current(record, digests[entry.id], identity, out, entry.id)

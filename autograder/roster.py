@@ -7,6 +7,7 @@ zip), never from inside a submission. Every id is a plain name (`is_plain`): it 
 submission's files in the output folder, so it can never point anywhere else.
 """
 
+import dataclasses
 import os
 import re
 import zipfile
@@ -35,11 +36,13 @@ class Entry:
     path: Path
     students: list[dict] = field(default_factory=list)  # name, email, sid
     note: str = ""  # a problem with the submission's record, for the error column
+    skipped: str = ""  # why it is listed but not graded (an earlier grade-all's output)
 
 
 @dataclass(frozen=True)
 class Roster:
-    """The submissions of a PATH, and the metadata records left out of it (one line each)."""
+    """The submissions of a PATH, and what the terminal says of it: metadata records left out,
+    folders listed but not graded, ids changed (one line each)."""
 
     entries: list[Entry]
     left_out: list[str] = field(default_factory=list)
@@ -73,11 +76,29 @@ def _cut_bytes(text: str, limit: int) -> str:
     return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
 
 
+# A cell starting with one of these is a formula to a spreadsheet (`ledger` quotes such text).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def as_id(name: str) -> str:
     """A file or folder name made a plain id: valid text, separators and NUL replaced by
-    ``_``, cut to `ID_BYTES`."""
-    text = _cut_bytes(_NOT_IN_IDS.sub("_", valid_text(name)), ID_BYTES)
+    ``_``, cut to `ID_BYTES`, and ``_`` put before a first character that a spreadsheet reads
+    as a formula, so that the id is the same in scores.csv, results/, report.html and
+    mistakes.csv (the spreadsheet guard never needs to change it)."""
+    text = _NOT_IN_IDS.sub("_", valid_text(name))
+    if text.startswith(FORMULA_START):
+        text = "_" + text
+    text = _cut_bytes(text, ID_BYTES)
     return text if is_plain(text) else "_"
+
+
+def _renamed(entry: Entry, name: str) -> Entry:
+    """`entry`, its id differing from its folder or file `name`, saying so where the id
+    differs for a spreadsheet's sake."""
+    if not name.startswith(FORMULA_START) or entry.note:
+        return entry
+    shown = wording.printable(name)[:80]
+    return dataclasses.replace(entry, note=wording.ID_MADE_SAFE.format(name=shown))
 
 
 def _unique(entries: list[Entry]) -> list[Entry]:
@@ -89,7 +110,7 @@ def _unique(entries: list[Entry]) -> list[Entry]:
             count += 1
             given = f"{_cut_bytes(entry.id, ID_BYTES - 8)}~{count}"
         seen.add(given)
-        unique.append(entry if given == entry.id else Entry(given, entry.path, entry.students))
+        unique.append(entry if given == entry.id else dataclasses.replace(entry, id=given))
     return unique
 
 
@@ -116,15 +137,22 @@ def is_output(folder: Path) -> bool:
 
 
 def _candidates(folder: Path, exclude: Path | None) -> list[Path]:
-    """Entries of `folder` that may be submissions: not hidden, not a grade-all output."""
+    """Entries of `folder` that may be submissions: not hidden, not this batch's output."""
     return [
         child
         for child in sorted(folder.iterdir())
         if not child.name.startswith(".")
         and child.name != METADATA
         and not (exclude is not None and Path(_real(child)) == exclude)
-        and not (child.is_dir() and is_output(child))
     ]
+
+
+def _unless_output(entry: Entry) -> Entry:
+    """`entry`, skipped with the reason if it looks like an earlier grade-all's output: it is
+    listed (a row, a line on the terminal), never left out in silence."""
+    if entry.path.is_dir() and is_output(entry.path):
+        return dataclasses.replace(entry, skipped=wording.SKIPPED_OUTPUT)
+    return entry
 
 
 def _real(path: Path) -> str:
@@ -161,7 +189,7 @@ def _listed(metadata: dict, base: Path) -> Roster:
             )
             continue
         seen.add(folder)
-        entries.append(Entry(folder, base / folder, _students(record)))
+        entries.append(_renamed(Entry(as_id(folder), base / folder, _students(record)), folder))
     return Roster(entries, left_out)
 
 
@@ -175,22 +203,36 @@ def discover(root: Path, exclude: Path | None = None) -> Roster:
     metadata_file = root / METADATA
     if metadata_file.is_file():
         roster = _listed(read_metadata(metadata_file), root)
-        listed = {e.id for e in roster.entries}
+        listed = {e.path.name for e in roster.entries}
         unlisted = [
-            Entry(as_id(child.name), child, note=NOT_LISTED)
+            _unless_output(Entry(as_id(child.name), child, note=NOT_LISTED))
             for child in _candidates(root, exclude)
             if child.name not in listed
         ]
         entries = _unique(roster.entries + unlisted)
-        return Roster(sorted(entries, key=lambda e: e.id), roster.left_out)
-    entries = [
-        Entry(as_id(child.stem if child.is_file() else child.name), child)
-        for child in _candidates(root, exclude)
-    ]
+        return _said(sorted(entries, key=lambda e: e.id), roster.left_out)
+    entries = []
+    for child in _candidates(root, exclude):
+        name = child.stem if child.is_file() else child.name
+        entries.append(_unless_output(_renamed(Entry(as_id(name), child), name)))
     ids = [e.id for e in entries]
     duplicates = {i for i in ids if ids.count(i) > 1}
-    named = [Entry(as_id(e.path.name), e.path) if e.id in duplicates else e for e in entries]
-    return Roster(_unique(named))
+    named = [
+        dataclasses.replace(e, id=as_id(e.path.name)) if e.id in duplicates else e for e in entries
+    ]
+    return _said(_unique(named), [])
+
+
+def _said(entries: list[Entry], left_out: list[str]) -> Roster:
+    """The roster, with a line for the terminal per entry listed but not graded, or whose id
+    differs from its name for a spreadsheet's sake."""
+    lines = list(left_out)
+    for entry in entries:
+        if entry.skipped:
+            lines.append(f"{entry.id}: {entry.skipped}")
+        elif entry.note.startswith(wording.ID_MADE_SAFE.split("{")[0]):
+            lines.append(f"{entry.id}: {entry.note}")
+    return Roster(entries, lines)
 
 
 def export_root(folder: Path) -> Path:

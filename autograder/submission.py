@@ -65,9 +65,19 @@ class Submission:
         self.origin = wording.printable(self.origin)  # a file name the student chose
 
 
+_PYTHON_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def python_lines(text: str) -> list[str]:
+    """`text` cut into lines where Python cuts code (``\\n``, ``\\r\\n``, ``\\r``), and nowhere
+    else: `str.splitlines` also cuts at U+001C, U+2028 and others, which Python reads inside a
+    comment or a string as they are. Every reader of code splits with this."""
+    return _PYTHON_LINE_BREAK.split(text)
+
+
 def without_magics(source: str) -> str:
     """Replace IPython magic and shell lines by ``pass`` (same indentation), or drop a %% cell."""
-    lines = source.splitlines()
+    lines = python_lines(source)
     if lines and lines[0].lstrip().startswith("%%"):
         return ""
     out = []
@@ -80,7 +90,8 @@ def without_magics(source: str) -> str:
     return "\n".join(out)
 
 
-# What `str.splitlines` breaks a line at: every reader of a cell splits there.
+# What `str.splitlines` breaks a line at, more places than Python does: counting them all
+# bounds the lines of any reader from above.
 _LINE_BREAKS = ("\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 
 
@@ -220,14 +231,14 @@ def _statements(text: str) -> list[str]:
         tree = ast.parse(text)
     except (SyntaxError, RecursionError, MemoryError):
         pieces, current = [], []
-        for line in text.splitlines():
+        for line in python_lines(text):
             if re.match(r"(def |class |import |from |@)", line) and current:
                 pieces.append("\n".join(current))
                 current = []
             current.append(line)
         pieces.append("\n".join(current))
         return [p for p in pieces if p.strip()]
-    lines = text.splitlines()
+    lines = python_lines(text)
     starts = [
         (node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno)
         for node in tree.body
@@ -240,7 +251,7 @@ def _statements(text: str) -> list[str]:
 
 
 def _code_only(text: str) -> bool:
-    return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
+    return any(line.strip() and not line.lstrip().startswith("#") for line in python_lines(text))
 
 
 def _paragraphs(lines: list[str]) -> list[list[str]]:
@@ -347,7 +358,7 @@ def script_parts(text: str) -> list[tuple[str, str]]:
         else:
             parts.append(("code", "\n".join(current).strip("\n")))
 
-    for line in text.splitlines():
+    for line in python_lines(text):
         if _MARKER.match(line):
             close()
             current = []
@@ -415,7 +426,7 @@ def place(cell: str) -> str:
             else wording.NAMES_AND.format(names=", ".join(names[:-1]), last=names[-1])
         )
         return wording.CELL_DEFINING.format(names=listed)
-    line = next((line.strip() for line in cell.splitlines() if line.strip()), "")
+    line = next((line.strip() for line in python_lines(cell) if line.strip()), "")
     if not line:
         return wording.CELL_BLANK
     line = "".join(c if c.isprintable() else "?" for c in line[: _SHOWN_LINE + 1])

@@ -285,6 +285,14 @@ NOT_GRADED = "not graded: {reason}"
 NOT_GRADED_YET = "not graded yet"
 TIMED_OUT = "timed out: {what}"
 NOT_LISTED = "not listed in {metadata}"
+ID_MADE_SAFE = (
+    "listed under this id: its name {name} begins with a character a spreadsheet reads as "
+    "the start of a formula"
+)
+SKIPPED_OUTPUT = (
+    "not graded: it holds scores.csv and results/, as an earlier grade-all's output does "
+    "(move it out of PATH to grade it as a submission)"
+)
 NOT_IN_EXPORT = "{export} has no {id}, which {metadata} lists"
 NOT_TRIED = "not tried: the {count} submissions before it could not be graded either ({last})"
 PROCESS_STOPPED = "its grading process stopped ({why})"

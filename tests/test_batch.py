@@ -317,15 +317,53 @@ def test_an_output_folder_inside_path_is_not_a_submission(folder, tmp_path, sand
     quiet_batch(folder, folder / "graded")
     again = quiet_batch(folder, folder / "graded")
     assert (again.graded, again.skipped) == (0, 4)
-    quiet_batch(folder, tmp_path / "elsewhere")  # graded/ is an earlier output: skipped too
-    assert sorted(read_csv(tmp_path / "elsewhere" / "scores.csv")) == [
-        "alice",
-        "bob",
-        "carol",
-        "dave",
-    ]
+    # graded/ is an earlier output, but not this batch's: listed, with why it is not graded.
+    elsewhere = quiet_batch(folder, tmp_path / "elsewhere")
+    rows = read_csv(tmp_path / "elsewhere" / "scores.csv")
+    assert sorted(rows) == ["alice", "bob", "carol", "dave", "graded"]
+    assert rows["graded"]["total"] == "" and "earlier grade-all" in rows["graded"]["error"]
+    assert (elsewhere.graded, elsewhere.skipped, elsewhere.not_graded) == (4, 0, {})
     with pytest.raises(batch.BatchError, match="cannot be PATH itself"):
         quiet_batch(folder, folder)
+
+
+def test_a_submission_that_looks_like_an_output_is_named_not_dropped(
+    folder, tmp_path, solution_json, sandbox_runtime
+):
+    mimic = folder / "mallory"
+    (mimic / "results").mkdir(parents=True)
+    (mimic / "scores.csv").write_text("id,total\n")
+    write_notebook(mimic, solution_json)
+    out = tmp_path / "out"
+    done = cli("grade-all", str(folder), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "mallory: not graded: it holds scores.csv and results/" in done.stderr
+    rows = read_csv(out / "scores.csv")
+    assert rows["mallory"]["total"] == "" and "earlier grade-all" in rows["mallory"]["error"]
+    assert float(rows["alice"]["total"]) == FULL
+
+
+def test_an_id_a_spreadsheet_would_read_as_a_formula_is_one_id_everywhere(
+    tmp_path, solution_json, sandbox_runtime
+):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name in ("-minus", "=equals", "+plus", "@at", "_-minus"):
+        write_notebook(subs, gate.with_cells(solution_json, [WRONG_GAMMA]), f"{name}.ipynb")
+    out = tmp_path / "out"
+    done = cli("grade-all", str(subs), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    rows = read_csv(out / "scores.csv")
+    # -minus and _-minus would share an id: both get their file's name, the second ~2.
+    ids = {"_-minus.ipynb", "_=equals", "_+plus", "_@at", "_-minus.ipynb~2"}
+    assert set(rows) == ids and all(float(r["total"]) > 0 for r in rows.values())
+    assert "=equals" in rows["_=equals"]["error"] and "spreadsheet" in rows["_=equals"]["error"]
+    assert "_=equals: listed under this id" in done.stderr
+    assert {p.stem for p in (out / "results").glob("*.json")} == ids
+    report = (out / "report.html").read_text()
+    assert "not graded</" not in report.split('id="not-graded"')[1].split("</table>")[0]
+    with (out / "mistakes.csv").open() as table:
+        assert {row["submission"] for row in csv.DictReader(table)} == ids
 
 
 # ## Gradescope exports

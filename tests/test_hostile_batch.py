@@ -240,6 +240,7 @@ def _check_roster(found: roster.Roster, root: Path) -> None:
     assert len(ids) == len(set(ids))
     for entry in found.entries:
         assert roster.is_plain(entry.id) and entry.path.parent == root
+        assert ledger._cell(entry.id) == entry.id  # the same id in every file grade-all writes
         for student in entry.students:
             for value in student.values():
                 assert wording.valid_text(value) == value and len(value) <= roster.FIELD_CHARS
@@ -293,7 +294,9 @@ def test_hostile_metadata_gives_plain_unique_ids_and_valid_names(tmp_path, liste
         found = roster.discover(root)
         _check_roster(found, root)
         plain = [k for k in listed if roster.is_plain(str(k)) and not isinstance(k, bool)]
-        assert {e.id for e in found.entries} >= {str(k) for k in plain} | {"submission_1"}
+        # Every plain key is a submission, its folder the key and its id the key made safe.
+        assert {e.path.name for e in found.entries} >= {str(k) for k in plain} | {"submission_1"}
+        assert {e.id for e in found.entries} >= {roster.as_id(str(k)) for k in plain}
 
 
 def test_a_huge_name_and_key_are_cut_or_left_out(tmp_path):

@@ -1,5 +1,6 @@
 """Reading submissions: every accepted form, and a clear error for every broken one."""
 
+import ast
 import io
 import json
 import zipfile
@@ -7,10 +8,18 @@ import zipfile
 import nbformat
 import pytest
 from conftest import write_notebook
+from hypothesis import given
+from hypothesis import strategies as st
 
 import solutions
 from autograder import grader, spec
-from autograder.submission import SubmissionError, load, script_cells, without_magics
+from autograder.submission import (
+    SubmissionError,
+    load,
+    notebook_cells,
+    script_cells,
+    without_magics,
+)
 
 
 def zip_of(files: dict[str, bytes]) -> bytes:
@@ -316,3 +325,63 @@ def test_messages_name_a_few_files_however_many_there_are(tmp_path):
     with pytest.raises(SubmissionError) as refused:
         load(folder)
     assert len(str(refused.value)) < 1000 and "and 295 more" in str(refused.value)
+
+
+# ## The grader runs what Python runs: lines break only where Python breaks them
+
+# What `str.splitlines` breaks at and Python does not: inside a comment or a string, code.
+NOT_PYTHON_BREAKS = ["\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+
+
+def _python_defines(code: str) -> list[str]:
+    """The functions CPython defines when it runs `code` (top-level ``def``s, in order)."""
+    return [node.name for node in ast.parse(code).body if isinstance(node, ast.FunctionDef)]
+
+
+@st.composite
+def code_with_odd_breaks(draw) -> str:
+    """Function definitions whose comments and strings hold line separators that Python reads
+    as ordinary characters, some hiding a definition behind them."""
+    names = draw(st.lists(st.sampled_from(GRADED + ["helper", "other"]), min_size=1, max_size=4))
+    odd = st.sampled_from(NOT_PYTHON_BREAKS)
+    pieces = []
+    for name in names:
+        hidden = draw(st.sampled_from(GRADED))
+        pieces.append(
+            f"def {name}(x):  # note{draw(odd)}def {hidden}(x): return 0.0\n"
+            f"    text = 'a{draw(odd)}b'{draw(st.sampled_from(['', '  # ' + draw(odd) + 'x']))}\n"
+            f"    # {draw(odd)}    return 1.0\n"
+            f"    raise NotImplementedError\n"
+        )
+    separator = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    return "\n".join(pieces).replace("\n", separator)
+
+
+GRADED = [name for question in spec.QUESTIONS for name in question.functions]
+
+
+@given(code_with_odd_breaks())
+def test_the_grader_sees_the_functions_python_defines_in_a_notebook(code):
+    notebook = {"metadata": {"disc05": {}}, "nbformat": 4, "nbformat_minor": 5, "cells": [
+        {"cell_type": "code", "metadata": {}, "source": code, "outputs": [],
+         "execution_count": None}]}  # fmt: skip
+    (cell,) = notebook_cells(notebook, "disc05.ipynb")
+    assert _python_defines(cell) == _python_defines(code)
+    assert ast.dump(ast.parse(cell)) == ast.dump(ast.parse(code))  # the same program
+
+
+@given(code_with_odd_breaks(), st.sampled_from(["# %%\n", "# In[1]:\n\n", ""]))
+def test_the_grader_sees_the_functions_python_defines_in_a_script(code, marker):
+    cells = script_cells(marker + code)
+    defined = [name for cell in cells for name in _python_defines(cell)]
+    assert defined == _python_defines(code)
+
+
+def test_a_comment_holding_a_line_separator_costs_nothing_and_hides_nothing():
+    honest = "def sigmoid(x):\n    # stable\u2028for large |x|\n    return 0.5\n"
+    assert _python_defines(without_magics(honest)) == ["sigmoid"]
+    hiding = "def sigmoid(x):\n    # stub\x1c    return 0.5\n    raise NotImplementedError\n"
+    compiled = {}
+    exec(compile(without_magics(hiding), "<cell>", "exec"), compiled)  # noqa: S102
+    with pytest.raises(NotImplementedError):
+        compiled["sigmoid"](0.0)
