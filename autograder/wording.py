@@ -50,12 +50,22 @@ CRITERION_WITHHELD = (
 )
 # The stage, for the verdicts whose reason tells of the hidden case (its sizes, its shape, an
 # exception's message); any other verdict's reason is its stage.
+# What a failed case shows with details hidden (`results.stage`): fixed words, by status.
 STAGES = {
     "raised": "raised {error}",
     "wrong_shape": "returned the wrong shape",
     "not_finite": "returned NaN or infinite values",
     "not_close": "not close to the expected values",
+    "unconvertible": "returned something that does not convert to a float array",
+    "broken_promise": "broke a promise of its docstring",
+    "timeout": "ran out of time",
+    "crashed": "ended the process running it",
+    "skipped": "not run: an earlier case ran out of time or crashed",
+    "stopped": "not run: the submission ran out of time, or its process ended",
+    "not_attempted": "not attempted (it still raises NotImplementedError)",
+    "not_defined": "is not defined in the submission",
 }
+STAGE_OTHER = "failed"
 AN_EXCEPTION = "an exception"
 # What a function's result broke of its docstring's promises (`autograder.compare`'s names).
 PROMISE_BROKEN = {

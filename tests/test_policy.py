@@ -24,8 +24,10 @@ from hypothesis import strategies as st
 
 from autograder import policy, spec, wording, written
 from autograder.compare import Status, Verdict
+from autograder.grader import grade
 from autograder.release import build, gate
 from autograder.results import (
+    KNOWN_ERRORS,
     CriterionResult,
     FunctionResult,
     GradeReport,
@@ -33,6 +35,7 @@ from autograder.results import (
     as_student,
     function_feedback,
     results_json,
+    stage,
 )
 
 METADATA = Path(__file__).with_name("metadata")
@@ -702,3 +705,48 @@ def test_grade_as_student_prints_what_a_student_sees_under_the_shipped_policy(
     assert f"Total: 11 / {FULL:g}" in limited and RECORDED["past_the_limit.json"][3] in limited
     data = json.loads(grade("--json", "--metadata", str(METADATA / "first_submission.json")))
     assert data["output"].startswith("Graded submission 1 of the 3")
+
+
+# ## With details hidden, nothing the student chose is shown
+
+FIXED_STAGES = {
+    template.format(error=error)
+    for template in [*wording.STAGES.values(), wording.STAGE_OTHER]
+    for error in [*KNOWN_ERRORS, wording.AN_EXCEPTION]
+}
+
+
+@given(
+    st.sampled_from([*vars(Status).values(), "made up"]).filter(lambda s: isinstance(s, str)),
+    st.text(),
+    st.one_of(st.text(), st.sampled_from(sorted(KNOWN_ERRORS)), st.none()),
+)
+def test_a_hidden_detail_is_one_of_a_fixed_set_of_words(status, reason, raised):
+    verdict = Verdict(status, reason, None if raised is None else ("raised", raised))
+    shown = stage(verdict)
+    assert shown in FIXED_STAGES
+
+
+CHOSEN = "Xqzqzqz" + "abcdefghij" * 5  # a name and a message the student chose
+
+
+@pytest.mark.slow
+def test_with_details_hidden_no_class_name_or_message_of_the_student_is_shown(
+    tmp_path, solution_json, sandbox_runtime
+):
+    cells = [
+        f"class {CHOSEN}(Exception):\n    pass\n\n"
+        f"def sigmoid(x):\n    raise {CHOSEN}('{CHOSEN.lower()} 0.7310585786300049')\n\n"
+        f"class Mine:\n    pass\n\n"
+        f"{CHOSEN}Value = type('{CHOSEN}Value', (), {{}})\n\n"
+        f"def sigmoid_grad(x):\n    return {CHOSEN}Value()\n"
+    ]
+    path = write_notebook(tmp_path, gate.with_cells(solution_json, cells))
+    report = grade(path)
+    assert report.score < FULL
+    hidden = spec.Policy(detail="hidden")
+    data = json.loads(results_json(report.to_gradescope(hidden)))
+    shown = [t for t in data["tests"] if t["visibility"] != "hidden"]
+    seen = "\n".join([data["output"], *(t["output"] for t in shown)])
+    assert "raised an exception" in seen and "does not convert to a float array" in seen
+    assert CHOSEN not in seen and CHOSEN.lower() not in seen
