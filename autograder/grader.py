@@ -101,7 +101,32 @@ def reference() -> sandbox.Reference:
         for question in spec.QUESTIONS
         for name in question.functions
     )
-    return sandbox.Reference(graded, _reference_value)
+    return sandbox.Reference(
+        graded, _reference_value, {name: _argument_kinds(name) for name, _ in graded}
+    )
+
+
+def _argument_kinds(name: str) -> tuple[frozenset, ...]:
+    """The kinds of argument `name`'s hidden cases pass, per parameter: ``"float"`` for a
+    number, else an array's number of dimensions (what a stand-in answers for)."""
+    found = FUNCTIONS[name].hidden_cases()
+    arity = max((len(case.args) for case in found), default=0)
+    return tuple(
+        frozenset(
+            "float" if not np.ndim(case.args[i]) else np.ndim(case.args[i])
+            for case in found
+            if i < len(case.args)
+        )
+        for i in range(arity)
+    )
+
+
+def stand_ins_allowed() -> bool:
+    """Whether the release's policy lets the reference stand in for a function a later one
+    calls (`spec.Policy.standins`)."""
+    from . import policy
+
+    return policy.release_policy(Path(__file__).resolve().parent.parent).standins
 
 
 def judge_case(
@@ -270,7 +295,9 @@ def score(
                 calls.append(expected.call)
                 owners.append((name, index))
     start = time.monotonic()
-    report = sandbox.run(submission.cells, calls, limits, reference())
+    report = sandbox.run(
+        submission.cells, calls, limits, reference() if stand_ins_allowed() else None
+    )
     out_of_time = time.monotonic() - start >= limits.budget_seconds
     missing_imports = _missing_imports(submission.cells, report.cell_errors)
     verdicts, promises = [], []
@@ -341,7 +368,9 @@ def score(
     return GradeReport(
         questions,
         origin=submission.origin,
-        notes=list(submission.notes) + _cell_notes(submission.cells, report),
+        notes=list(submission.notes)
+        + _cell_notes(submission.cells, report)
+        + ([] if stand_ins_allowed() else [wording.STANDINS_OFF]),
         sandbox_peak_kb=report.peak_kb,
         confinement=report.confinement,
         timeouts=timeouts,

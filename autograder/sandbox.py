@@ -99,6 +99,11 @@ class Reference:
 
     graded: tuple[tuple[str, tuple[str, ...]], ...]
     answer: Callable[[str, list], object]
+    # Per function, per parameter: the kinds of argument its hidden cases pass ("float", or
+    # an array's number of dimensions). A stand-in answers only for arguments of those
+    # kinds, so that what the key makes stays within the sides' cap (no broadcasting of a
+    # (253, 256, 1, 1, 1) array into millions of values): empty, no such check.
+    kinds: dict[str, tuple[frozenset, ...]] = field(default_factory=dict)
 
     @functools.cached_property
     def _earlier(self) -> dict[str, frozenset[str]]:
@@ -271,6 +276,21 @@ def _outcome(fields: dict, call: Call, cells: list[str]) -> Outcome:
 # --- one submission ---------------------------------------------------------------------------
 
 
+def answerable(allowed: tuple[frozenset, ...] | None, shapes: list, channel) -> bool:
+    """Whether the reference answers a stand-in whose arguments have `shapes` (None for a
+    number): no side over `channel.standin_side`, and each argument of a kind that
+    `allowed` lists for its parameter (`Reference.kinds`; None or empty: any kind). The
+    protocol already caps the elements of all arguments together (`standin_elements`)."""
+    if max((n for shape in shapes if shape for n in shape), default=0) > channel.standin_side:
+        return False
+    if not allowed:
+        return True
+    kinds = ["float" if not shape else len(shape) for shape in shapes]  # 0-d: a number
+    return len(kinds) == len(allowed) and all(
+        kind in each for kind, each in zip(kinds, allowed, strict=True)
+    )
+
+
 class _Session:
     """Grading one submission: workers run the cells, then the calls, until all are done.
 
@@ -294,6 +314,8 @@ class _Session:
         self.phase, self.current = "start", None
         self.started = time.monotonic()  # when the current cell or call began
         self.answered: set[str] = set()  # stand-ins the reference answered for in this call
+        # Whether the student attempted each graded function asked for (`attempted`).
+        self.attempted: dict[str, bool] = {}
         self.standin_calls = 0  # in the whole submission: `Channel.standin_calls` caps them
         self.errors_seen: set[int] = set()  # cells this worker reported an error for
         self.landlock, self.seccomp = 0, False
@@ -428,10 +450,34 @@ class _Session:
         return True
 
     def may_ask(self, function: str) -> bool:
-        """Whether the call being made may ask for the reference's value of `function`."""
+        """Whether the call being made may ask for the reference's value of `function`: one
+        listed before the function being called (so each mistake is charged once).
+        Whether the reference answers is decided in `answer`."""
         if self.reference is None or self.current is None:
             return False
         return function in self.reference.before(self.calls[self.current].function)
+
+    def was_attempted(self, function: str) -> bool:
+        """Whether one of `function`'s own calls (all made before any later function's) did
+        something: returned, raised anything but NotImplementedError, hung or crashed."""
+        if function not in self.attempted:
+            idle = ("not_attempted", "not_defined", "skipped", "stopped")
+            self.attempted[function] = any(
+                outcome.status not in idle
+                for call, outcome in zip(self.calls, self.record.outcomes, strict=True)
+                if call.function == function
+            )
+        return self.attempted[function]
+
+    def answers_for(self, function: str, args: list) -> bool:
+        """Whether the reference answers for `function` on `args` (wire form): only for a
+        function the student attempted (a stub, or a function never written, is called as
+        it is), and only for arguments of the kinds its hidden cases pass, within the caps."""
+        channel = self.limits.channel
+        if not self.was_attempted(function) or self.standin_calls > channel.standin_calls:
+            return False
+        shapes = [None if isinstance(a, float) else tuple(a[1]) for a in args]
+        return answerable(self.reference.kinds.get(function), shapes, channel)
 
     def answer(self, fields: dict, worker: _Worker) -> bool:
         """Answer a stand-in: the reference's value, computed here on the arguments the
@@ -440,11 +486,7 @@ class _Session:
 
         self.standin_calls += 1
         value, channel = None, self.limits.channel
-        sides = (n for a in fields["args"] if not isinstance(a, float) for n in a[1])
-        if (
-            self.standin_calls <= channel.standin_calls
-            and max(sides, default=0) <= channel.standin_side
-        ):
+        if self.answers_for(fields["function"], fields["args"]):
             args = [
                 a if isinstance(a, float) else protocol.to_array(*a, np) for a in fields["args"]
             ]

@@ -129,12 +129,18 @@ class Policy:
         graded one and says when the next is graded (README: Gradescope).
     window_hours : float
         The window's length, ending at the submission's time as Gradescope records it.
+    standins : bool
+        Whether a graded function that calls an earlier one the student attempted is judged
+        with the answer key's values for that call (so a mistake costs points once), or with
+        the student's own function (False: the feedback says so). README's security section
+        states what a stand-in can still teach.
     """
 
     score: str = "visible"
     detail: str = "visible"
     submissions: int | None = None
     window_hours: float = 24.0
+    standins: bool = True
 
     def __post_init__(self):
         if self.score not in VISIBILITIES[:3]:
@@ -157,6 +163,8 @@ class Policy:
             raise ValueError(
                 f"Policy.window_hours must be hours within a year, not {self.window_hours!r}"
             )
+        if not isinstance(self.standins, bool):
+            raise ValueError(f"Policy.standins must be true or false, not {self.standins!r}")
 
 
 # The release's policy: Gradescope shows everything at once, and every submission is graded.

@@ -80,6 +80,10 @@ STANDIN = (
     "\n    Judged with the reference {callee} where it calls {callee}; yours is marked under "
     "{callee}, so its mistakes cost points there only."
 )
+STANDINS_OFF = (
+    "Each function is judged with your own versions of the graded functions it calls, so a "
+    "mistake in one can cost points in those that use it."
+)
 NOT_RUN = "{name}: not run"  # every function of a submission that could not be read
 
 NUMPY_ONLY = "only numpy and Python's standard library are available: use numpy only"

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import as_script, write_notebook
 
-from autograder import cases, grader, sandbox, spec
+from autograder import cases, grader, sandbox, spec, wording
 from autograder.release import attacks, gate, leaks, package
 
 FULL = sum(q.points for q in spec.QUESTIONS)
@@ -96,14 +96,45 @@ def test_a_correct_function_calling_a_broken_one_is_judged_with_the_reference_in
     assert "Judged with the reference" not in feedback(fixed, "sigmoid_grad")
 
 
-def test_a_function_not_written_yet_stands_in_for_its_callers_but_earns_nothing(
+def test_with_stand_ins_off_a_function_is_judged_with_the_students_own_callees(
+    grade, student_json, monkeypatch
+):
+    monkeypatch.setattr(grader, "stand_ins_allowed", lambda: False)  # spec.Policy.standins
+    cells = ["import numpy as np", _OVERFLOWING_SIGMOID, _GRAD_CALLING_SIGMOID]
+    report = grade(student_json, *cells)
+    overflow = spec.criterion_points("sigmoid_grad")["no overflow for large |x|"]
+    full = spec.function_points("sigmoid_grad")
+    assert function_points(report)["sigmoid_grad"] <= full - overflow + 1e-9
+    assert "Judged with the reference" not in feedback(report, "sigmoid_grad")
+    assert wording.STANDINS_OFF in report.text()
+
+
+def test_a_function_not_written_yet_has_no_stand_in_and_earns_its_callers_nothing(
     grade, student_json
 ):
-    # sigmoid is still the stub: sigmoid_grad calling it earns its points, sigmoid none.
+    # sigmoid is still the stub: sigmoid_grad calling it calls the stub, and earns nothing.
     report = grade(student_json, "import numpy as np", _GRAD_CALLING_SIGMOID)
     points = function_points(report)
-    assert points["sigmoid"] == 0
-    assert points["sigmoid_grad"] == pytest.approx(spec.function_points("sigmoid_grad"))
+    assert points["sigmoid"] == 0 and points["sigmoid_grad"] == 0
+    assert "Judged with the reference" not in feedback(report, "sigmoid_grad")
+    # The same for one that is not defined at all.
+    report = grade(student_json, "import numpy as np", "sigmoid = None", _GRAD_CALLING_SIGMOID)
+    assert function_points(report)["sigmoid_grad"] == 0
+
+
+def test_a_stand_in_answers_only_for_arguments_of_the_kinds_the_hidden_cases_pass(
+    grade, solution_json
+):
+    # Broadcasting a (253, 256, 1, 1, 1) W1 would make the key build tens of millions of
+    # values: the grader answers "your own" instead, and stays small.
+    cells = [
+        "import numpy as np",
+        "def residual_jacobian(W1, W2, x0):\n"
+        "    big = residual_block(np.ones((253, 256, 1, 1, 1)), np.ones((512, 1)), np.ones(1))\n"
+        "    return np.eye(len(x0)) + 0 * np.sum(big)",
+    ]
+    report = grade(solution_json, *cells)
+    assert "Judged with the reference residual_block" not in feedback(report, "residual_jacobian")
 
 
 def test_a_function_is_never_judged_with_a_stand_in_of_itself_or_of_a_later_one(

@@ -243,6 +243,7 @@ def test_no_entry_shows_students_a_detail_or_a_point_before_the_policy_allows(sc
 
 def test_a_policy_refuses_what_gradescope_does_not_know():
     for wrong in (
+        {"standins": "yes"},
         {"score": "hidden"},  # Gradescope: hidden entries must carry no points
         {"detail": "later"},
         {"submissions": 0},
@@ -256,7 +257,7 @@ def test_a_policy_refuses_what_gradescope_does_not_know():
 
 
 def test_the_shipped_policy_reads_back_as_declared(tmp_path):
-    rules = spec.Policy("after_published", "after_due_date", 3, 12.0)
+    rules = spec.Policy("after_published", "after_due_date", 3, 12.0, standins=False)
     (tmp_path / policy.POLICY_NAME).write_text(policy.to_json(rules))
     assert policy.release_policy(tmp_path) == rules
     assert policy.release_policy(tmp_path / "elsewhere") == spec.POLICY

@@ -5,16 +5,21 @@ checked, capped, valid text, and a results file is valid UTF-8 JSON under its by
 The suite runs a short, derandomized profile (tests/conftest.py); ``HYPOTHESIS_PROFILE=campaign``
 or ``python -m autograder fuzz --minutes N`` runs many more inputs."""
 
+import inspect
 import json
+import math
 import os
 import re
 import threading
 import time
+import tracemalloc
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder import protocol, results, spec
+import solutions
+from autograder import grader, protocol, results, sandbox, spec
 from autograder.results import CriterionResult, FunctionResult, GradeReport, QuestionResult
 
 CHANNEL = spec.LIMITS.channel
@@ -190,3 +195,52 @@ def test_the_fuzz_campaign_finds_every_property_file_and_counts_what_pytest_repo
     assert __file__ in fuzz.property_files()
     report = "    - 40 passing, 0 failing, and 5 invalid test cases\n    - 7 passing, 1 failing"
     assert fuzz._EXAMPLES.findall(report) == [("40", "0"), ("7", "1")]
+
+
+# ## What the answer key makes for a stand-in is bounded before it is made
+
+STANDIN_PEAK_BYTES = 64 << 20  # the most the key allocates for one accepted stand-in call
+
+
+@st.composite
+def standin_call(draw):
+    """A graded function a later one may call, and argument shapes a hostile student might
+    send for it (any number of dimensions, sides up to past the cap, size-1 sides that
+    broadcast), within the protocol's cap on elements."""
+    name = draw(st.sampled_from([n for n, _ in grader.reference().graded[:-1]]))
+    arity = len(inspect.signature(solutions.GRADED[name]).parameters)
+    channel = spec.LIMITS.channel
+    side = st.one_of(st.just(1), st.integers(0, channel.standin_side + 8))
+    shapes = []
+    for kinds in grader.reference().kinds[name]:
+        # Mostly of a kind the hidden cases pass (the grader answers those), else any.
+        kind = draw(st.one_of(st.sampled_from(sorted(kinds, key=str)), st.integers(0, 5)))
+        ndim = 0 if kind == "float" else kind
+        shape = tuple(draw(st.lists(side, min_size=ndim, max_size=ndim)))
+        shapes.append(None if kind == "float" else shape)
+    elements = sum(math.prod(s) for s in shapes if s is not None)
+    return name, shapes if elements <= channel.standin_elements else [None] * arity
+
+
+@given(standin_call(), st.integers(0, 2**32 - 1))
+def test_a_stand_in_the_grader_answers_costs_it_a_bounded_amount_of_memory(call, seed):
+    name, shapes = call
+    allowed = grader.reference().kinds[name]
+    if not sandbox.answerable(allowed, shapes, spec.LIMITS.channel):
+        return
+    rng = np.random.default_rng(seed)
+    args = [rng.uniform(0.1, 0.9) if s is None else rng.normal(size=s) for s in shapes]
+    tracemalloc.start()
+    try:
+        grader._reference_value(name, args)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= STANDIN_PEAK_BYTES, (name, shapes, peak)
+
+
+def test_the_broadcasting_attack_is_not_answered():
+    allowed = grader.reference().kinds["residual_block"]
+    shapes = [(253, 256, 1, 1, 1), (512, 1), (1,)]
+    assert not sandbox.answerable(allowed, shapes, spec.LIMITS.channel)
+    assert sandbox.answerable(allowed, [(5, 5), (5, 5), (5,)], spec.LIMITS.channel)

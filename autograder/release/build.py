@@ -200,7 +200,8 @@ def release_files(
         if rules.submissions
         else "no submission limit"
     )
-    log(f"policy: scores {rules.score}, details {rules.detail}, {limit} (spec.POLICY)")
+    standins = "stand-ins on" if rules.standins else "stand-ins off"
+    log(f"policy: scores {rules.score}, details {rules.detail}, {limit}, {standins} (spec.POLICY)")
     report = ""
     try:
         if grade:
