@@ -2,7 +2,8 @@
 what Gradescope's ``submission_metadata.json`` says of this submission and the ones before it,
 and whether this one is within the submission limit (`standing`).
 
-The metadata is read as hostile: at most `spec.METADATA_BYTES`, any JSON, any key missing or
+The metadata is read as hostile, streamed, without the earlier submissions' results (which
+every upload makes larger): at most `spec.METADATA_BYTES`, any JSON, any key missing or
 of any type. A file that does not say enough to apply the limit never stops grading and never
 raises a score: the submission is graded as without a limit, and staff read why in
 results.json's ``extra_data.limit``. Every time comes from the metadata (the submission's
@@ -12,11 +13,13 @@ Gradescope gives an extension), never from this machine's clock, so a regrade de
 
 import bisect
 import dataclasses
+import io
 import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import BinaryIO
 
 from . import spec, wording
 
@@ -132,8 +135,80 @@ def _students_deadline(data: dict) -> datetime | None:
     return max(found) if found else shared
 
 
-def parse_metadata(raw: bytes) -> Metadata:
-    """What `raw`, a ``submission_metadata.json``, says of this submission and the earlier ones.
+class _Capped(io.RawIOBase):
+    """A binary file read through, refusing to go past `spec.METADATA_BYTES`."""
+
+    def __init__(self, file: BinaryIO):
+        self.file, self.read_so_far = file, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = self.file.readinto(buffer)
+        self.read_so_far += count or 0
+        if self.read_so_far > spec.METADATA_BYTES:
+            megabytes = spec.METADATA_BYTES >> 20
+            raise MetadataError(wording.METADATA_WHY["too_large"].format(megabytes=megabytes))
+        return count
+
+
+# Each earlier submission's results: their size is the student's doing (every upload adds its
+# results.json), and the limit never reads them, so they are skipped as they stream past.
+_RESULTS_PATH = ["previous_submissions", "item", "results"]
+_DEPTH = 64  # Gradescope's metadata is a few levels deep; the skipped results may be any depth
+
+
+def _what_the_limit_reads(file: BinaryIO) -> object:
+    """The metadata's JSON, streamed (`ijson`), without the earlier submissions' results.
+
+    Raises
+    ------
+    MetadataError
+        If it is not JSON, is larger than `spec.METADATA_BYTES`, nests deeper than `_DEPTH`
+        or holds more than `spec.METADATA_VALUES` values besides the results.
+    """
+    import ijson
+
+    builder, kept, path, skipping = ijson.ObjectBuilder(), 0, [], 0
+    try:
+        for event, value in ijson.basic_parse(_Capped(file), use_float=True):
+            opens, closes = event in ("start_map", "start_array"), event in ("end_map", "end_array")
+            if skipping:  # inside a skipped value: only its nesting is followed
+                skipping += opens - closes
+                if skipping == 1 and not (opens or closes):
+                    skipping = 0  # it was a number, a string or null
+                elif skipping == 1 and closes:
+                    skipping = 0
+                continue
+            if event == "map_key" and path[:-1] == _RESULTS_PATH[:-1] and value == "results":
+                path[-1], skipping = value, 1
+                continue
+            if opens:
+                path.append("item" if event == "start_array" else None)
+            elif closes:
+                path.pop()
+            elif event == "map_key":
+                path[-1] = value
+            kept += 1
+            if len(path) > _DEPTH:
+                raise MetadataError(wording.METADATA_WHY["too_deep"].format(depth=_DEPTH))
+            if kept > spec.METADATA_VALUES:
+                megabytes = spec.METADATA_BYTES >> 20
+                raise MetadataError(wording.METADATA_WHY["too_large"].format(megabytes=megabytes))
+            builder.event(event, value)
+    except ijson.JSONError:
+        raise MetadataError(wording.METADATA_WHY["not_json"]) from None
+    if not hasattr(builder, "value"):  # no document at all
+        raise MetadataError(wording.METADATA_WHY["not_json"])
+    return builder.value
+
+
+def parse_metadata(raw: bytes | BinaryIO) -> Metadata:
+    """What `raw`, a ``submission_metadata.json`` (its bytes, or the file), says of this
+    submission and the earlier ones, read as a stream: however many earlier uploads it lists,
+    and however large their results, it is read to the end, so no upload can lift the limit
+    by making it large.
 
     Earlier submissions without a readable time, or made after this one, are left out.
 
@@ -143,13 +218,7 @@ def parse_metadata(raw: bytes) -> Metadata:
         If it is too large, not a JSON object, or lacks a readable ``created_at`` or a list of
         ``previous_submissions``.
     """
-    if len(raw) > spec.METADATA_BYTES:
-        why = wording.METADATA_WHY["too_large"].format(megabytes=spec.METADATA_BYTES >> 20)
-        raise MetadataError(why)
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        raise MetadataError(wording.METADATA_WHY["not_json"]) from None
+    data = _what_the_limit_reads(io.BytesIO(raw) if isinstance(raw, bytes) else raw)
     if not isinstance(data, dict):
         raise MetadataError(wording.METADATA_WHY["not_object"])
     created_at = _time(data.get("created_at"))
@@ -175,7 +244,7 @@ def parse_metadata(raw: bytes) -> Metadata:
 
 
 def read_metadata(path: Path) -> Metadata:
-    """`parse_metadata` of the file at `path`, read to at most `spec.METADATA_BYTES` + 1 bytes.
+    """`parse_metadata` of the file at `path`, streamed.
 
     Raises
     ------
@@ -184,13 +253,12 @@ def read_metadata(path: Path) -> Metadata:
     """
     try:
         with open(path, "rb") as file:
-            raw = file.read(spec.METADATA_BYTES + 1)
+            return parse_metadata(file)
     except FileNotFoundError:
         raise MetadataError(wording.METADATA_WHY["missing"]) from None
     except OSError as error:
         why = wording.METADATA_WHY["unreadable"].format(error=type(error).__name__)
         raise MetadataError(why) from None
-    return parse_metadata(raw)
 
 
 # ## The submission limit

@@ -19,6 +19,7 @@ OTTER_VERSION = "7.0.0"
 # 2.2 is the newest line that still supports the Python 3.10 of Ubuntu 22.04 (and it
 # supports 3.12, Ubuntu 24.04's).
 NUMPY_VERSION = "2.2.6"
+IJSON_VERSION = "3.6.0"  # streams submission_metadata.json (`autograder.policy`)
 
 
 @dataclass(frozen=True)
@@ -301,8 +302,11 @@ EXPORT_BYTES = 4 << 30  # a Gradescope export that `grade-all` unpacks
 # What an upload may unpack to under `otter run`, which unzips it before the plugin runs.
 UNPACKED_FILES = 1000
 UNPACKED_BYTES = 256 << 20
-# Gradescope's submission_metadata.json (`autograder.policy`): beyond these it is not read, and
-# no submission limit applies (Gradescope gives the results of the latest submission only).
-METADATA_BYTES = 16 << 20
+# Gradescope's submission_metadata.json (`autograder.policy`), streamed without the earlier
+# submissions' results: beyond these it is not read, and no submission limit applies. About
+# 6,900 uploads of a 155 kB results.json each fill a gigabyte: far more than any limit lets
+# through, and read in seconds.
+METADATA_BYTES = 1 << 30
+METADATA_VALUES = 1_000_000  # JSON values besides the results
 PREVIOUS_SUBMISSIONS = 10_000
 WORKER_START_SECONDS = 30.0  # for a worker to take its job and confine itself: no student code yet

@@ -182,6 +182,7 @@ METADATA_WHY = {
     "missing": "there is no submission_metadata.json",
     "unreadable": "submission_metadata.json cannot be read ({error})",
     "too_large": "submission_metadata.json is larger than {megabytes} MB",
+    "too_deep": "submission_metadata.json nests values more than {depth} deep",
     "not_json": "submission_metadata.json is not JSON",
     "not_object": "submission_metadata.json does not hold a JSON object",
     "no_created_at": "submission_metadata.json has no readable created_at",

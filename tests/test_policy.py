@@ -420,7 +420,6 @@ HOSTILE = {
     "a number too long": b'{"created_at": ' + b"9" * 5000 + b"}",
     "not UTF-8": b'{"created_at": "\xff\xfe"}',
     "a lone surrogate": b'{"created_at": "\\ud800", "previous_submissions": []}',
-    "too large": b" " * (spec.METADATA_BYTES + 1),
     "too many": json.dumps(
         {"created_at": "2024-10-02T11:30:00-07:00", "previous_submissions": [{}] * 10_001}
     ).encode(),
@@ -433,6 +432,33 @@ HOSTILE = {
         }
     ).encode(),
 }
+
+
+def test_metadata_past_its_byte_cap_leaves_the_submission_graded_saying_why(tmp_path, monkeypatch):
+    monkeypatch.setattr(spec, "METADATA_BYTES", 1 << 20)  # a gigabyte, in the release
+    path = tmp_path / policy.METADATA_NAME
+    path.write_bytes(b" " * ((1 << 20) + 1))
+    standing = policy.standing_of(LIMITED, path)
+    assert standing.graded and "larger than 1 MB" in standing.record()["not_applied"]
+
+
+def _upload(day: int, hour: int, score: float, padding: int) -> dict:
+    """An earlier upload as Gradescope lists it, its results as large as the student made them."""
+    results = {"tests": [{"output": "x" * padding}], "score": score}
+    time = f"2024-10-{day:02}T{hour:02}:00:00-07:00"
+    return {"submission_time": time, "score": score, "results": results}
+
+
+def test_no_upload_lifts_the_limit_by_making_the_metadata_large(tmp_path):
+    # 120 earlier uploads of 150 kB of results each (18 MB): the last three within the day.
+    earlier = [_upload(1, 0, 1.0, 150_000) for _ in range(117)]
+    earlier += [_upload(2, hour, 2.5, 150_000) for hour in (8, 9, 10)]
+    data = {"created_at": "2024-10-02T11:30:00-07:00", "previous_submissions": earlier}
+    path = tmp_path / policy.METADATA_NAME
+    path.write_text(json.dumps(data))
+    assert path.stat().st_size > 16 << 20
+    standing = policy.standing_of(LIMITED, path)
+    assert standing.applied and not standing.graded and standing.kept == 2.5
 
 
 @pytest.mark.parametrize("kind", HOSTILE)

@@ -33,7 +33,7 @@ _ENVIRONMENT = jinja2.Environment(
 def rendered(name: str) -> str:
     """The template `name`, filled in with the Gradescope venv and the pinned numpy."""
     return _ENVIRONMENT.get_template(name).render(
-        venv=gradescope.VENV, numpy_version=spec.NUMPY_VERSION
+        venv=gradescope.VENV, numpy_version=spec.NUMPY_VERSION, ijson_version=spec.IJSON_VERSION
     )
 
 
