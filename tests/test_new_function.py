@@ -226,6 +226,7 @@ THIS_TEST = "test_a_function_added_and_points_changed_as_readme_says_leave_the_s
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # a build and a whole suite, in a copy
 def test_a_function_added_and_points_changed_as_readme_says_leave_the_suite_green(
     tmp_path, checkout, sandbox_runtime
 ):
