@@ -271,6 +271,14 @@ def _attempt(entry: Entry, progress: Callable[[], None]) -> "Graded | NotGraded"
     return _Grading.attempt(entry, progress)
 
 
+def _resource_tracker() -> set[int]:
+    """multiprocessing's resource tracker, a child of the batch's process once it runs."""
+    from multiprocessing import resource_tracker
+
+    pid = getattr(resource_tracker._resource_tracker, "_pid", None)
+    return {pid} if pid else set()
+
+
 def stall_seconds(limits: spec.Limits) -> float:
     """How long a grading process may go without progress before it is replaced: the
     submission's budget, and a margin for starting its sandbox on a busy machine
@@ -307,6 +315,12 @@ def _grade_in_processes(
     stall = stall_seconds(_Grading.limits)
     idle: list[pool.Worker] = []
     busy: list[pool.Worker] = []
+    ours = pool.children()  # before any grading process: what else turns up was orphaned
+    pool.adopt_orphans()
+
+    def end_orphans() -> None:
+        pool.end_orphans(ours | {w.process.pid for w in idle + busy} | _resource_tracker())
+
     try:
         while waiting or busy:
             while waiting and len(busy) < workers and not breaker.open:
@@ -326,6 +340,7 @@ def _grade_in_processes(
                 except pool.Gone as gone:
                     busy.remove(worker)
                     worker.kill()
+                    end_orphans()
                     if alone:  # the only one in flight: it stopped its process itself
                         record(entry, NotGraded(wording.PROCESS_STOPPED.format(why=gone)))
                     else:
@@ -339,13 +354,19 @@ def _grade_in_processes(
                     busy.remove(worker)
                     pool.say_stuck(worker.process.pid, entry.id, stall)
                     worker.kill(stacks=True)
+                    end_orphans()
                     record(entry, NotGraded(wording.STALLED.format(seconds=round(stall))))
     except BaseException:  # Ctrl-C, SIGTERM or a fault of ours: end every process now
         for worker in busy + idle:
             worker.kill()
+        idle.clear()
         raise
-    for worker in idle:
-        worker.stop()
+    finally:
+        for worker in idle:
+            worker.stop()
+        idle.clear()
+        end_orphans()
+        pool.adopt_orphans(False)
     if suspects:
         _grade_in_processes(suspects, 1, record, breaker, not_tried, alone=True)
 

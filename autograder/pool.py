@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
 PROGRESS = "progress"  # a grading process says it is working: its clock starts again
 DONE = "done"
 
@@ -42,6 +43,40 @@ def die_with(parent: int) -> None:
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # it died before the death signal was asked for
         os._exit(0)
+
+
+def adopt_orphans(on: bool = True) -> None:
+    """Have the processes orphaned below this one reparented to it, not to init (a child
+    subreaper), so that `end_orphans` can end them: a grading process that is killed may leave
+    one (a sandbox's process stopped between fork and exec by another submission's code, on a
+    platform where slots share a uid, has no death signal yet)."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0)
+
+
+def children() -> set[int]:
+    """The pids of this process's children (from /proc: the parent of each process)."""
+    me, found = os.getpid(), set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me:
+            found.add(int(entry))
+    return found
+
+
+def end_orphans(known: set[int]) -> None:
+    """SIGKILL and reap every child of this process but `known` ones: orphans it adopted."""
+    for pid in children() - known:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (OSError, ChildProcessError):
+            pass
 
 
 def _serve(

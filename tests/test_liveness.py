@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import write_notebook
 
-from autograder import batch, confine, spec
+from autograder import batch, confine, pool, spec
 from autograder.release import gate
 
 FULL = sum(q.points for q in spec.QUESTIONS)
@@ -54,8 +54,21 @@ def cpu_burners(count: int):
             each.wait(10)
 
 
+def _grading_process_of(uid: int) -> int:
+    """The pid (modulo 100,000) of the grading process whose slot runs as `uid`
+    (`confine.slot_uid`)."""
+    return (uid - confine.SLOT_UID_BASE) // 64 % 100_000
+
+
+def _alive(pids_mod: int) -> bool:
+    """Whether a process whose pid is `pids_mod` modulo 100,000 is running."""
+    return any(int(entry) % 100_000 == pids_mod for entry in os.listdir("/proc") if entry.isdigit())
+
+
 def processes_of(session: int) -> list[str]:
-    """Live processes (zombies aside) in `session`, or running as a sandbox slot's uid."""
+    """Live processes (zombies aside) in `session`, or running as a sandbox slot's uid whose
+    grading process is gone (an orphan: a live one may be another batch's, on a busy
+    machine)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -70,7 +83,8 @@ def processes_of(session: int) -> list[str]:
         uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
         if state == "Z":
             continue
-        if int(sid) == session or uid >= confine.SLOT_UID_BASE:
+        orphan = uid >= confine.SLOT_UID_BASE and not _alive(_grading_process_of(uid))
+        if int(sid) == session or orphan:
             found.append(f"{entry.name} {state} uid={uid} {stat.split(')')[0]})")
     return found
 
@@ -310,3 +324,31 @@ def test_a_batch_started_while_a_thread_holds_the_runtime_lock_ends(
     assert ended, f"the batch never ended: {running.stderr[-2000:]}"
     assert running.returncode == 0, running.stderr
     assert running.stdout.split() == ["4", "0"] and left == []
+
+
+ORPHAN_MAKER = """
+import subprocess, sys
+# A grandchild in a session of its own, stopped (as a sandbox's process stopped between fork
+# and exec would be), whose parent then exits: it is orphaned.
+grandchild = subprocess.Popen(
+    ["sleep", "600"], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+)
+print(grandchild.pid, flush=True)
+import os, signal
+os.kill(grandchild.pid, signal.SIGSTOP)
+"""
+
+
+def test_an_orphan_of_a_grading_process_is_adopted_and_ended():
+    before = pool.children()
+    pool.adopt_orphans()
+    try:
+        made = subprocess.run(
+            [sys.executable, "-c", ORPHAN_MAKER], capture_output=True, text=True, timeout=60
+        )
+        orphan = int(made.stdout)
+        assert orphan in pool.children()  # reparented to this process, not to init
+        pool.end_orphans(before)
+        assert not Path(f"/proc/{orphan}").exists()
+    finally:
+        pool.adopt_orphans(False)
