@@ -259,12 +259,19 @@ def _missing_imports(cells: list[str], cell_errors: dict[int, str]) -> dict[str,
     return reasons
 
 
-def _cell_notes(cells: list[str], report: sandbox.RunRecord) -> list[str]:
+def _cell_notes(cells: list[str], report: sandbox.RunRecord, quiet: bool = False) -> list[str]:
     """Notes about the student's cells that were skipped, or that raised and define a graded
     function or failed to import a module, in cell order; each named as the student sees it
-    (`submission.place`). Cells of ours are never spoken of."""
+    (`submission.place`). Cells of ours are never spoken of. `quiet`: in fixed words, for
+    results whose details are hidden (no line of the cell, no message: nothing the student's
+    code chose, whatever it read while it ran)."""
     notes = [
-        (index, wording.CELL_SKIPPED.format(place=wording.opening(place(cells[index])), why=why))
+        (
+            index,
+            wording.CELL_SKIPPED_QUIET.format(number=index + 1)
+            if quiet
+            else wording.CELL_SKIPPED.format(place=wording.opening(place(cells[index])), why=why),
+        )
         for index, why in _theirs(cells, report.skipped_cells)
     ]
     for index, error in _theirs(cells, report.cell_errors):
@@ -273,6 +280,9 @@ def _cell_notes(cells: list[str], report: sandbox.RunRecord) -> list[str]:
         elif _failed_import(error):
             template = wording.CELL_IMPORT_FAILED
         else:
+            continue
+        if quiet:
+            notes.append((index, wording.CELL_RAISED_QUIET.format(number=index + 1)))
             continue
         shown = wording.opening(place(cells[index]))
         notes.append((index, template.format(place=shown, error=error)))
@@ -368,6 +378,9 @@ def score(
     return GradeReport(
         questions,
         origin=submission.origin,
+        quiet_notes=list(submission.notes)
+        + _cell_notes(submission.cells, report, quiet=True)
+        + ([] if stand_ins_allowed() else [wording.STANDINS_OFF]),
         notes=list(submission.notes)
         + _cell_notes(submission.cells, report)
         + ([] if stand_ins_allowed() else [wording.STANDINS_OFF]),

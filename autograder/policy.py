@@ -197,7 +197,7 @@ def _what_the_limit_reads(file: BinaryIO) -> object:
                 megabytes = spec.METADATA_BYTES >> 20
                 raise MetadataError(wording.METADATA_WHY["too_large"].format(megabytes=megabytes))
             builder.event(event, value)
-    except ijson.JSONError:
+    except (ijson.JSONError, ValueError):  # ValueError: a lone surrogate, not UTF-8
         raise MetadataError(wording.METADATA_WHY["not_json"]) from None
     if not hasattr(builder, "value"):  # no document at all
         raise MetadataError(wording.METADATA_WHY["not_json"])

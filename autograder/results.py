@@ -152,7 +152,8 @@ def function_feedback(
     stage it failed at (`stage`), and no hint (`spec.Policy`)."""
     shared = untouched(criteria)
     if shared is not None:
-        return wording.UNTOUCHED.format(name=name, reason=shared.reason)
+        reason = shared.reason if detail else stage(shared)
+        return wording.UNTOUCHED.format(name=name, reason=reason)
 
     def shown(value: float) -> str:
         return wording.CRITERION_POINTS.format(points=wording.points_text(value)) if points else ""
@@ -259,6 +260,9 @@ class GradeReport:
     questions: list[QuestionResult]
     origin: str = ""
     notes: list[str] = field(default_factory=list)
+    # The notes in fixed words, shown while the policy hides details; None: `notes` has none
+    # that the student's code worded.
+    quiet_notes: list[str] | None = None
     error: str | None = None
     sandbox_peak_kb: int = 0  # largest resident size of the sandboxed process
     confinement: str = ""  # the isolation layers student code ran under
@@ -295,7 +299,7 @@ class GradeReport:
             lines.append(standing.line)
         if deferred and policy.score == "visible":
             lines.append(wording.SCORE_LINE.format(score=score, max=self.max_score))
-        own = self._output_lines()
+        own = self._output_lines(quiet=policy.detail != "visible")
         extra = self._extra_data()
         if standing is not None:
             extra["limit"] = standing.record()
@@ -342,13 +346,14 @@ class GradeReport:
             entries.append(entry | {"output_format": "md"})
         return entries
 
-    def _output_lines(self) -> list[str]:
+    def _output_lines(self, quiet: bool = False) -> list[str]:
         """The lines of results.json's own output: where the submission came from, why it could
-        not be graded, the notes about its cells."""
+        not be graded, the notes about its cells (`quiet`: in fixed words)."""
         lines = [wording.RESULTS_ORIGIN.format(origin=self.origin) if self.origin else ""]
         if self.error:
             lines.append(wording.RESULTS_ERROR.format(error=self.error))
-        lines += [capped(note, spec.NOTE_CHARS) for note in self.notes]
+        notes = self.quiet_notes if quiet and self.quiet_notes is not None else self.notes
+        lines += [capped(note, spec.NOTE_CHARS) for note in notes]
         return [line for line in lines if line]
 
     def _extra_data(self) -> dict:

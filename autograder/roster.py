@@ -102,16 +102,23 @@ def _renamed(entry: Entry, name: str) -> Entry:
 
 
 def _unique(entries: list[Entry]) -> list[Entry]:
-    """`entries` with ids made unique: a later duplicate gets ``~2``, ``~3``…"""
-    seen, unique = set(), []
-    for entry in entries:
-        given, count = entry.id, 1
+    """`entries` with ids made unique: a later duplicate gets ``~2``, ``~3``… An entry whose
+    id is its own name claims it before one whose id was changed for a spreadsheet's sake,
+    so that an id that is a file's name is that file's."""
+    safe = wording.ID_MADE_SAFE.split("{")[0]
+    claims = sorted(range(len(entries)), key=lambda i: entries[i].note.startswith(safe))
+    seen, given_ids = set(), {}
+    for i in claims:
+        given, count = entries[i].id, 1
         while given in seen:
             count += 1
-            given = f"{_cut_bytes(entry.id, ID_BYTES - 8)}~{count}"
+            given = f"{_cut_bytes(entries[i].id, ID_BYTES - 8)}~{count}"
         seen.add(given)
-        unique.append(entry if given == entry.id else dataclasses.replace(entry, id=given))
-    return unique
+        given_ids[i] = given
+    return [
+        e if given_ids[i] == e.id else dataclasses.replace(e, id=given_ids[i])
+        for i, e in enumerate(entries)
+    ]
 
 
 def _text(value: object) -> str:

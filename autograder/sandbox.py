@@ -458,12 +458,12 @@ class _Session:
         return function in self.reference.before(self.calls[self.current].function)
 
     def was_attempted(self, function: str) -> bool:
-        """Whether one of `function`'s own calls (all made before any later function's) did
-        something: returned, raised anything but NotImplementedError, hung or crashed."""
+        """Whether one of `function`'s own calls (all made before any later function's)
+        returned a float array: a function that only raises, returns None or hangs was not
+        attempted, whatever it holds."""
         if function not in self.attempted:
-            idle = ("not_attempted", "not_defined", "skipped", "stopped")
             self.attempted[function] = any(
-                outcome.status not in idle
+                outcome.status == "ok"
                 for call, outcome in zip(self.calls, self.record.outcomes, strict=True)
                 if call.function == function
             )

@@ -72,12 +72,28 @@ def python_lines(text: str) -> list[str]:
     """`text` cut into lines where Python cuts code (``\\n``, ``\\r\\n``, ``\\r``), and nowhere
     else: `str.splitlines` also cuts at U+001C, U+2028 and others, which Python reads inside a
     comment or a string as they are. Every reader of code splits with this."""
-    return _PYTHON_LINE_BREAK.split(text)
+    lines = _PYTHON_LINE_BREAK.split(text)
+    return lines[:-1] if lines[-1] == "" else lines  # as splitlines: no line after the last break
+
+
+_MAGIC_CELL_CHARS = 20_000  # a cell this long with a magic line is transformed unparsed
 
 
 def without_magics(source: str) -> str:
-    """Replace IPython magic and shell lines by ``pass`` (same indentation), or drop a %% cell."""
+    """Replace IPython magic and shell lines by ``pass`` (same indentation), or drop a %% cell.
+
+    A cell that Python compiles as it is holds no magic line (``%`` or ``!`` opening a line
+    inside a string, say) and is kept whole, as Jupyter runs it."""
     lines = python_lines(source)
+    unchanged = "\n".join(lines)  # the same program: Python reads \r\n and \r as \n
+    if not any(line.lstrip().startswith(("%", "!")) for line in lines):
+        return unchanged  # nothing that could be a magic
+    if len(source) <= _MAGIC_CELL_CHARS and not source.lstrip().startswith("%%"):
+        try:
+            compile(unchanged, "<cell>", "exec", dont_inherit=True)
+            return unchanged
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            pass
     if lines and lines[0].lstrip().startswith("%%"):
         return ""
     out = []

@@ -127,6 +127,9 @@ CELL_STARTING = "the cell starting `{line}`"
 CELL_BLANK = "a blank cell"
 NAMES_AND = "{names} and {last}"  # sigmoid, sigmoid_grad and max_sigmoid_grad
 CELL_SKIPPED = "{place} was skipped: it {why}."
+# The same with details hidden (`spec.Policy.detail`): fixed words, the code cell's number.
+CELL_SKIPPED_QUIET = "Code cell {number} was skipped: it ran out of time or ended its process."
+CELL_RAISED_QUIET = "Code cell {number} raised an exception."
 CELL_RAISED = "{place} raised {error}"
 CELL_IMPORT_FAILED = "{place} raised {error}: " + NUMPY_ONLY
 MORE_CELLS = "… and {count} more cells like these."

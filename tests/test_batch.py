@@ -354,11 +354,14 @@ def test_an_id_a_spreadsheet_would_read_as_a_formula_is_one_id_everywhere(
     done = cli("grade-all", str(subs), "-o", str(out))
     assert done.returncode == 0, done.stderr
     rows = read_csv(out / "scores.csv")
-    # -minus and _-minus would share an id: both get their file's name, the second ~2.
+    # -minus and _-minus would share an id: both get their file's name, and the one whose
+    # name it is keeps it (-minus.ipynb gets ~2).
     ids = {"_-minus.ipynb", "_=equals", "_+plus", "_@at", "_-minus.ipynb~2"}
     assert set(rows) == ids and all(float(r["total"]) > 0 for r in rows.values())
     assert "=equals" in rows["_=equals"]["error"] and "spreadsheet" in rows["_=equals"]["error"]
     assert "_=equals: listed under this id" in done.stderr
+    assert "spreadsheet" not in rows["_-minus.ipynb"]["error"]  # the file of that name
+    assert "spreadsheet" in rows["_-minus.ipynb~2"]["error"]
     assert {p.stem for p in (out / "results").glob("*.json")} == ids
     report = (out / "report.html").read_text()
     assert "not graded</" not in report.split('id="not-graded"')[1].split("</table>")[0]

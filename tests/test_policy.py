@@ -766,7 +766,9 @@ def test_with_details_hidden_no_class_name_or_message_of_the_student_is_shown(
         f"def sigmoid(x):\n    raise {CHOSEN}('{CHOSEN.lower()} 0.7310585786300049')\n\n"
         f"class Mine:\n    pass\n\n"
         f"{CHOSEN}Value = type('{CHOSEN}Value', (), {{}})\n\n"
-        f"def sigmoid_grad(x):\n    return {CHOSEN}Value()\n"
+        f"def sigmoid_grad(x):\n    return {CHOSEN}Value()\n",
+        f"def residual_block(W1, W2, x0):\n    return x0\n\nraise ValueError('{CHOSEN}')",
+        f"raise ModuleNotFoundError('{CHOSEN}')\ndef dropout_gamma(X, p):\n    return X",
     ]
     path = write_notebook(tmp_path, gate.with_cells(solution_json, cells))
     report = grade(path)
@@ -776,4 +778,5 @@ def test_with_details_hidden_no_class_name_or_message_of_the_student_is_shown(
     shown = [t for t in data["tests"] if t["visibility"] != "hidden"]
     seen = "\n".join([data["output"], *(t["output"] for t in shown)])
     assert "raised an exception" in seen and "does not convert to a float array" in seen
+    assert "Code cell" in seen  # the cells that raised, by number
     assert CHOSEN not in seen and CHOSEN.lower() not in seen

@@ -385,3 +385,16 @@ def test_a_comment_holding_a_line_separator_costs_nothing_and_hides_nothing():
     exec(compile(without_magics(hiding), "<cell>", "exec"), compiled)  # noqa: S102
     with pytest.raises(NotImplementedError):
         compiled["sigmoid"](0.0)
+
+
+def test_a_percent_line_inside_a_string_is_python_not_a_magic():
+    # Jupyter and CPython run the raising sigmoid: the grader must not close the string early.
+    cell = (
+        '_doc = """\n%"""\ndef sigmoid(x):\n    raise ValueError("what Python runs")\n"""\n'
+        'def sigmoid(x):\n    return 0.5\n#"""\n'
+    )
+    compiled = {}
+    exec(compile(without_magics(cell), "<cell>", "exec"), compiled)  # noqa: S102
+    with pytest.raises(ValueError, match="what Python runs"):
+        compiled["sigmoid"](0.0)
+    assert without_magics("%pip install numpy\nx = 1") == "pass\nx = 1"  # a real magic still
