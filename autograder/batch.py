@@ -305,10 +305,9 @@ def _grade_in_processes(
     judging every call) holds Python's interpreter lock, so threads would take turns. Each
     process starts its own fork server (and, as root, gets its own uids). Once
     `GIVE_UP_AFTER` in a row could not be graded, the rest are not tried. A process that
-    makes no progress for `stall_seconds` is killed and replaced, its submission not graded
-    this run. Should a grading process die, its submission is graded again afterwards,
-    `alone` (nothing else in flight): only one that stops its grading process by itself is
-    not graded.
+    makes no progress for `stall_seconds` is killed and replaced. Should a grading process
+    die or stall, its submission is graded again afterwards, `alone` (nothing else in
+    flight): only one that stops or stalls its grading process by itself is not graded.
     """
     waiting, suspects = list(reversed(todo)), []
     setup = (_Grading.state(), handout.record())
@@ -355,7 +354,10 @@ def _grade_in_processes(
                     pool.say_stuck(worker.process.pid, entry.id, stall)
                     worker.kill(stacks=True)
                     end_orphans()
-                    record(entry, NotGraded(wording.STALLED.format(seconds=round(stall))))
+                    if alone:  # stuck again with nothing beside it: not graded this run
+                        record(entry, NotGraded(wording.STALLED.format(seconds=round(stall))))
+                    else:  # perhaps a classmate's code stopped it: graded again, alone
+                        suspects.append(entry)
     except BaseException:  # Ctrl-C, SIGTERM or a fault of ours: end every process now
         for worker in busy + idle:
             worker.kill()

@@ -234,20 +234,11 @@ def test_a_grading_process_that_makes_no_progress_is_replaced(
     os.kill(graders[0], signal.SIGSTOP)  # stuck, as on a lock no thread will release
     assert running.finish(RUN_SECONDS), "grade-all did not end"
     stderr = running.stderr
-    assert running.returncode == 1, stderr
-    assert "made no progress" in stderr and "1 submission(s) not graded" in stderr, stderr
-    rows = scores(out)
-    assert sorted(rows) == [f"s{i}" for i in range(6)]
-    stalled = [name for name, total in rows.items() if total != total]  # nan: not graded
-    assert len(stalled) == 1 and all(rows[n] == FULL for n in rows if n not in stalled)
+    # Replaced, its threads' stacks written, and its submission graded again alone.
+    assert running.returncode == 0, stderr
+    assert "made no progress" in stderr and "Thread 0x" in stderr, stderr
+    assert scores(out) == {f"s{i}": FULL for i in range(6)}
     assert wait_until_gone(running.pid, 10) == []
-    again = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade-all", str(folder), "-o", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=RUN_SECONDS,
-    )
-    assert again.returncode == 0 and "graded 1, skipped 5" in again.stdout, again.stderr
 
 
 def grading_processes(main: int) -> list[int]:
