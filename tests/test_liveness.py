@@ -150,6 +150,17 @@ def hostile_class(tmp_path, solution_json, student_json) -> Path:
     return folder
 
 
+def sleeping_class(tmp_path: Path, solution_json: dict, count: int) -> Path:
+    """`count` correct notebooks that each sleep 2 s in a cell: a batch long enough to
+    interrupt mid-way."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    slow = gate.with_cells(solution_json, [SLEEPER])
+    for i in range(count):
+        write_notebook(folder, slow, f"s{i}.ipynb")
+    return folder
+
+
 def scores(out: Path) -> dict[str, float]:
     with (out / "scores.csv").open() as table:
         return {row["id"]: float(row["total"] or "nan") for row in csv.DictReader(table)}
@@ -185,12 +196,7 @@ def test_grade_all_always_ends_and_leaves_nothing_on_a_busy_machine(
 def test_nothing_of_grade_all_remains_when_its_main_process_is_ended(
     how, tmp_path, solution_json, sandbox_runtime
 ):
-    folder = tmp_path / "class"
-    folder.mkdir()
-    slow = gate.with_cells(solution_json, [SLEEPER])
-    for i in range(8):
-        write_notebook(folder, slow, f"s{i}.ipynb")
-    out = tmp_path / "out"
+    folder, out = sleeping_class(tmp_path, solution_json, 8), tmp_path / "out"
     with cpu_burners(2):
         running = start_grade_all(folder, out, "-j", "2")
         deadline = time.monotonic() + RUN_SECONDS
@@ -218,12 +224,7 @@ def test_nothing_of_grade_all_remains_when_its_main_process_is_ended(
 def test_a_grading_process_that_makes_no_progress_is_replaced(
     tmp_path, solution_json, sandbox_runtime
 ):
-    folder = tmp_path / "class"
-    folder.mkdir()
-    slow = gate.with_cells(solution_json, [SLEEPER])
-    for i in range(6):
-        write_notebook(folder, slow, f"s{i}.ipynb")
-    out = tmp_path / "out"
+    folder, out = sleeping_class(tmp_path, solution_json, 6), tmp_path / "out"
     env = {**os.environ, "DISC05_STALL_SECONDS": "20"}
     running = start_grade_all(folder, out, "-j", "2", env=env)
     graders = []
